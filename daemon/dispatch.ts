@@ -1,0 +1,98 @@
+/**
+ * The dispatch pipeline, once for every procedure of the table:
+ * validate params → refuse writes on read-only connections → pick the
+ * connection's driver → resolve the domain → take its job if the table says so
+ * → call the driver → map errors to the wire.
+ */
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { VirError } from '../protocol/errors.js';
+import { procedures, type MethodName } from '../protocol/procedures.js';
+import type { CallContext, Driver } from '../drivers/driver.js';
+import type { DomainJobs } from './jobs.js';
+
+/** A JSON-RPC level fault (reserved codes), as opposed to a libvirt error. */
+export class RpcFault extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+export const INVALID_PARAMS = -32602;
+
+export interface ConnectionState {
+  readonly readonly: boolean;
+  /** Peer identity for logs. */
+  readonly peer: string;
+  /** The driver of this connection; opened on the first call. */
+  driver(method: string): Promise<Driver>;
+  /** Handles the `connect` scope procedures. */
+  connectCall(method: MethodName, params: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface DispatchDeps {
+  jobs: DomainJobs;
+  log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+}
+
+const validators = new Map<MethodName, TypeCheck<TSchema>>();
+function validator(method: MethodName): TypeCheck<TSchema> {
+  let v = validators.get(method);
+  if (!v) {
+    v = TypeCompiler.Compile(procedures[method].params);
+    validators.set(method, v);
+  }
+  return v;
+}
+
+/** Compile every validator up front so the first call of each method is not slower. */
+export function warmValidators(): void {
+  for (const m of Object.keys(procedures) as MethodName[]) validator(m);
+}
+
+export async function dispatch(
+  method: MethodName,
+  rawParams: unknown,
+  conn: ConnectionState,
+  deps: DispatchDeps,
+): Promise<unknown> {
+  const spec = procedures[method];
+  const params = (rawParams ?? {}) as Record<string, unknown>;
+  const check = validator(method);
+  if (Array.isArray(rawParams) || !check.Check(params)) {
+    const first = Array.isArray(rawParams) ? undefined : check.Errors(params).First();
+    const where = first ? `${first.path || '/'}: ${first.message}` : 'params must be an object (by-name)';
+    throw new RpcFault(INVALID_PARAMS, `invalid params for ${method}: ${where}`);
+  }
+  if (conn.readonly) {
+    if (spec.access === 'write') {
+      throw new VirError('VIR_ERR_OPERATION_DENIED', `read only access prevents ${method}`, 'VIR_FROM_NONE');
+    }
+    if (spec.secureFlag !== undefined && typeof params.flags === 'number' && (params.flags & spec.secureFlag) !== 0) {
+      throw new VirError('VIR_ERR_OPERATION_DENIED', `read only access prevents ${method} with secure flag`, 'VIR_FROM_NONE');
+    }
+  }
+  if (spec.scope === 'connect') return conn.connectCall(method, params);
+
+  const driver = await conn.driver(method);
+  const fn = (driver as unknown as Record<string, unknown>)[method] as
+    | ((p: unknown, ctx: CallContext) => Promise<unknown>)
+    | undefined;
+  if (typeof fn !== 'function') {
+    throw new VirError('VIR_ERR_NO_SUPPORT', method, 'VIR_FROM_NONE');
+  }
+  if (spec.scope === 'driver') {
+    return fn.call(driver, params, { domain: { uuid: '', name: '' }, client: conn.peer });
+  }
+  const domain = driver.resolveDomain(params.domain as string);
+  const ctx: CallContext = { domain, client: conn.peer };
+  if (!spec.job) return fn.call(driver, params, ctx);
+  if (spec.access === 'write') deps.log('info', `${conn.peer} ${method} domain=${domain.name}${params.snapshot !== undefined ? ` snapshot=${JSON.stringify(params.snapshot)}` : ''} flags=${params.flags ?? 0}`);
+  return deps.jobs.run(domain.uuid, method, async () => {
+    // The domain may have been undefined while this call waited.
+    if (!driver.hasDomain(domain.uuid)) {
+      throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching uuid '${domain.uuid}' (${domain.name})`, 'VIR_FROM_NONE');
+    }
+    return fn.call(driver, params, ctx);
+  }, { exempt: method === 'virDomainDestroy' });
+}

@@ -1,0 +1,47 @@
+/**
+ * Driver registry: picks the driver for a URI and opens each URI once, shared by
+ * every connection (test:///default's state is one state for all clients).
+ */
+import { VirError } from '../protocol/errors.js';
+import type { Driver, DriverFactory, DriverOpenOptions } from '../drivers/driver.js';
+import { testDriverFactory } from '../drivers/test/test-driver.js';
+
+export class DriverRegistry {
+  private readonly open = new Map<string, Promise<Driver>>();
+
+  constructor(
+    private readonly factories: DriverFactory[],
+    private readonly opts: DriverOpenOptions,
+  ) {}
+
+  static withBuiltins(opts: DriverOpenOptions, extra: DriverFactory[] = []): DriverRegistry {
+    return new DriverRegistry([testDriverFactory, ...extra], opts);
+  }
+
+  /** The canonical URI and driver for `uri`; opens the driver on first use. */
+  async get(uri: string): Promise<Driver> {
+    let parsed: URL;
+    try {
+      parsed = new URL(uri);
+    } catch {
+      throw new VirError('VIR_ERR_INVALID_ARG', `could not parse connection URI '${uri}'`, 'VIR_FROM_NONE');
+    }
+    for (const factory of this.factories) {
+      const canonical = factory.canonicalUri(parsed);
+      if (canonical === undefined) continue;
+      let driver = this.open.get(canonical);
+      if (!driver) {
+        driver = factory.open(canonical, this.opts);
+        this.open.set(canonical, driver);
+        driver.catch(() => this.open.delete(canonical));
+      }
+      return driver;
+    }
+    throw new VirError('VIR_ERR_NO_SUPPORT', `no connection driver available for ${uri}`, 'VIR_FROM_NONE');
+  }
+
+  async closeAll(): Promise<void> {
+    const drivers = await Promise.allSettled([...this.open.values()]);
+    for (const d of drivers) if (d.status === 'fulfilled') await d.value.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Per-domain job queues: operations that change a domain run one at a time in
+ * arrival order; different domains run in parallel. A caller that waits longer
+ * than the bound gets VIR_ERR_OPERATION_TIMEOUT naming the current holder.
+ */
+import PQueue from 'p-queue';
+import { VirError } from '../protocol/errors.js';
+
+interface DomainQueue {
+  queue: PQueue;
+  holder?: { method: string; since: number };
+}
+
+export interface JobOptions {
+  /** How long a caller may wait for the job before giving up (ms). */
+  waitTimeoutMs: number;
+  /** Jobs queued or running per domain before new ones are refused. */
+  maxQueued: number;
+}
+
+export interface JobInfo {
+  key: string;
+  holder?: { method: string; since: number };
+  waiting: number;
+}
+
+export class DomainJobs {
+  private readonly queues = new Map<string, DomainQueue>();
+
+  constructor(private readonly opts: JobOptions) {}
+
+  run<T>(key: string, method: string, fn: () => Promise<T>, opts: { exempt?: boolean } = {}): Promise<T> {
+    let dq = this.queues.get(key);
+    if (!dq) {
+      const queue = new PQueue({ concurrency: 1 });
+      dq = { queue };
+      const created = dq;
+      queue.on('idle', () => {
+        if (this.queues.get(key) === created && queue.size === 0 && queue.pending === 0) this.queues.delete(key);
+      });
+      this.queues.set(key, dq);
+    }
+    const entry = dq;
+    if (!opts.exempt && entry.queue.size + entry.queue.pending >= this.opts.maxQueued) {
+      return Promise.reject(
+        new VirError('VIR_ERR_OPERATION_FAILED', `too many queued jobs for this domain (${this.opts.maxQueued})`, 'VIR_FROM_NONE'),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      let state: 'waiting' | 'running' | 'abandoned' = 'waiting';
+      const timer = setTimeout(() => {
+        if (state !== 'waiting') return;
+        state = 'abandoned';
+        const held = entry.holder ? entry.holder.method : 'unknown';
+        reject(new VirError('VIR_ERR_OPERATION_TIMEOUT', `cannot acquire state change lock (held by ${held})`, 'VIR_FROM_NONE'));
+      }, this.opts.waitTimeoutMs);
+      void entry.queue.add(async () => {
+        clearTimeout(timer);
+        if (state === 'abandoned') return;
+        state = 'running';
+        entry.holder = { method, since: Date.now() };
+        try {
+          resolve(await fn());
+        } catch (e) {
+          reject(e);
+        } finally {
+          entry.holder = undefined;
+        }
+      });
+    });
+  }
+
+  /** Who holds each domain's job and how many wait: for job inspection. */
+  info(): JobInfo[] {
+    return [...this.queues.entries()].map(([key, dq]) => ({ key, holder: dq.holder, waiting: dq.queue.size }));
+  }
+
+  /** Resolves when no job is queued or running anywhere. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((dq) => dq.queue.onIdle()));
+  }
+}

@@ -1,0 +1,734 @@
+/**
+ * Everything a hypervisor driver shares: domains and their snapshot trees in
+ * memory, the durable store, flag rules, listing, lookup and the metadata side of
+ * create/revert/delete. A concrete driver supplies only the hypervisor work
+ * (the `hv*` hooks) and its name.
+ */
+import { EventEmitter } from 'node:events';
+
+import {
+  VirError, exclusiveFlags, requiredFlag, unsupportedFlags, type ErrorDomainName,
+} from '../../protocol/errors.js';
+import {
+  ConnectListAllDomainsFlags as LF, DomainEvent, DomainState, DomainUndefineFlags, DomainXMLFlags,
+  SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF, SnapshotXMLFlags, StateReason,
+} from '../../protocol/flags.js';
+import type { ParamsOf, ResultOf } from '../../protocol/procedures.js';
+import type { CallContext, Driver, DomainRef, DriverOpenOptions } from '../driver.js';
+import { alignDisks } from './disk-align.js';
+import { DomainStore, SNAPSHOT_DIR, type FileChange, type StoreCheckReport, type StoredDomain } from './domain-store.js';
+import { isActive, stateName, type DomainObj, type DomainStatus } from './domain-obj.js';
+import { encodeName } from './name-encoding.js';
+import type { SnapshotDef, SnapshotLocation, SnapshotState } from './snapshot-def.js';
+import { countSnapshots, LIST_FLAGS_ALL, listSnapshots } from './snapshot-listing.js';
+import { newChanges, SnapshotTree, type SnapshotNode, type TreeChanges } from './snapshot-tree.js';
+import { formatDomainXml, parseDomainXml, type DomainDef } from './xml/domain-xml.js';
+import { formatXmlElement } from './xml/xml-format.js';
+import { formatSnapshotXml, parseSnapshotXml } from './xml/snapshot-xml.js';
+
+type Named = SnapshotDef & { name: string };
+type Proc<M extends keyof import('../../protocol/procedures.js').Procedures> = (p: ParamsOf<M>, ctx: CallContext) => Promise<ResultOf<M>>;
+
+const ONLINE: ReadonlySet<SnapshotState | undefined> = new Set(['running', 'paused', 'blocked']);
+
+export interface RevertTarget {
+  /** Where the domain must end up. */
+  state: 'running' | 'paused' | 'shutoff';
+}
+
+export abstract class BaseDriver implements Driver {
+  abstract readonly scheme: string;
+  abstract readonly uri: string;
+  abstract readonly funcPrefix: string;
+  /** VIR_FROM_TEST, VIR_FROM_QEMU... */
+  protected abstract readonly errDomain: ErrorDomainName;
+
+  readonly events = new EventEmitter();
+  protected readonly domains = new Map<string, DomainObj>();
+  protected readonly store: DomainStore;
+  protected nextId = 1;
+  /** What the last load found and repaired; `virtsnapd --check` prints it. */
+  loadReport: StoreCheckReport = { repaired: [], problems: [] };
+
+  /** Flags the driver's CreateXML/Revert/Delete accept, beyond what the public layer checks. */
+  protected abstract readonly createFlags: number;
+  protected abstract readonly revertFlags: number;
+  protected abstract readonly deleteFlags: number;
+
+  constructor(storeRoot: string, protected readonly opts: DriverOpenOptions) {
+    this.store = new DomainStore(storeRoot);
+  }
+
+  // ---------------------------------------------------------------- hypervisor hooks
+  /** Power a shut-off domain on (paused if asked). Must set state/reason/id. */
+  protected abstract hvStart(dom: DomainObj, paused: boolean, reason: number): Promise<void>;
+  /** Power off. Must set state shutoff with `reason`. */
+  protected abstract hvStop(dom: DomainObj, reason: number, graceful: boolean): Promise<void>;
+  protected abstract hvSuspend(dom: DomainObj, reason: number): Promise<void>;
+  protected abstract hvResume(dom: DomainObj, reason: number): Promise<void>;
+  /** Driver-specific refusals before anything changes (names, modes, flags). */
+  protected validateCreate(_dom: DomainObj, _def: Named, _flags: number): void {}
+  /** Take the snapshot's data (disks, memory). Called before metadata is recorded. */
+  protected abstract hvSnapshotCreate(dom: DomainObj, def: Named, flags: number): Promise<void>;
+  /** Undo hvSnapshotCreate when recording the metadata failed. */
+  protected abstract hvSnapshotDiscard(dom: DomainObj, def: Named): Promise<void>;
+  /** Bring the domain to the snapshot's data and to `target.state`. */
+  protected abstract hvRevert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void>;
+  /** Remove the snapshots' data (not called with METADATA_ONLY). */
+  protected abstract hvSnapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<void>;
+
+  // ---------------------------------------------------------------- loading and persistence
+  /** Read every domain from the store. Linear in the number of files. */
+  protected async loadAll(): Promise<void> {
+    const report: StoreCheckReport = { repaired: [], problems: [] };
+    const stored = await this.store.load(report);
+    for (const s of stored) {
+      const dom = this.domainFromStore(s, report);
+      if (dom) {
+        this.domains.set(dom.uuid, dom);
+        if (dom.id >= this.nextId) this.nextId = dom.id + 1;
+      }
+    }
+    this.loadReport = report;
+    for (const r of report.repaired) this.opts.log('info', `store: ${r}`);
+    for (const p of report.problems) this.opts.log('warn', `store: ${p}`);
+  }
+
+  private domainFromStore(s: StoredDomain, report: StoreCheckReport): DomainObj | undefined {
+    let def: DomainDef;
+    try {
+      def = parseDomainXml(s.domainXml);
+    } catch (e) {
+      report.problems.push(`${s.uuid}: domain.xml does not parse (${(e as Error).message}); domain not loaded, files kept`);
+      return undefined;
+    }
+    const status: DomainStatus = s.statusXml
+      ? (JSON.parse(s.statusXml) as DomainStatus)
+      : { state: DomainState.VIR_DOMAIN_SHUTOFF, reason: 0, id: -1, persistent: true };
+    const defs: Named[] = [];
+    for (const snap of s.snapshots) {
+      try {
+        const sd = parseSnapshotXml(snap.xml, { redefine: true, internal: true });
+        if (sd.name === undefined) throw new Error('no name');
+        if (`${encodeName(sd.name)}.xml` !== snap.file) throw new Error(`file name does not match snapshot name '${sd.name}'`);
+        defs.push(sd as Named);
+      } catch (e) {
+        report.problems.push(`${s.uuid}: ${SNAPSHOT_DIR}/${snap.file} does not parse (${(e as Error).message}); skipped, file kept`);
+      }
+    }
+    const { tree, detached, actives } = SnapshotTree.build(defs);
+    for (const name of detached) report.problems.push(`${s.uuid}: snapshot '${name}' had a missing or cyclic parent; now a root`);
+    if (actives.length > 1) report.problems.push(`${s.uuid}: ${actives.length} snapshots marked current (${actives.join(', ')}); none is current`);
+    return { uuid: s.uuid, name: def.name, def, ...status, snapshots: tree };
+  }
+
+  protected snapshotFile(name: string): string {
+    return `${SNAPSHOT_DIR}/${encodeName(name)}.xml`;
+  }
+
+  protected snapshotChanges(dom: DomainObj, changes: TreeChanges): FileChange[] {
+    const out: FileChange[] = [];
+    for (const node of changes.removed) out.push({ file: this.snapshotFile(node.name), content: null });
+    for (const node of changes.written) {
+      out.push({ file: this.snapshotFile(node.name), content: formatSnapshotXml(node.def, { internal: true, uuid: dom.uuid }) });
+    }
+    return out;
+  }
+
+  protected domainChanges(dom: DomainObj, what: { def?: boolean; status?: boolean }): FileChange[] {
+    const out: FileChange[] = [];
+    if (what.def) out.push({ file: 'domain.xml', content: formatDomainXml(dom.def) });
+    if (what.status) {
+      const status: DomainStatus = { state: dom.state, reason: dom.reason, id: dom.id, persistent: dom.persistent };
+      out.push({ file: 'status.json', content: JSON.stringify(status) + '\n' });
+    }
+    return out;
+  }
+
+  /**
+   * Make an in-memory change durable. If the store refuses, memory is reloaded
+   * from disk so that a failed operation leaves everything exactly as before.
+   */
+  protected async persist(dom: DomainObj, changes: FileChange[]): Promise<void> {
+    try {
+      await this.store.commit(dom.uuid, changes);
+    } catch (e) {
+      this.opts.log('error', `store commit for domain ${dom.name} failed: ${(e as Error).message}; reloading its state from disk`);
+      await this.reloadDomain(dom.uuid);
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${dom.name}': ${(e as Error).message}`, this.errDomain);
+    }
+  }
+
+  private async reloadDomain(uuid: string): Promise<void> {
+    const stored = (await this.store.load()).find((s) => s.uuid === uuid);
+    const dom = stored ? this.domainFromStore(stored, { repaired: [], problems: [] }) : undefined;
+    if (dom) this.domains.set(uuid, dom);
+    else this.domains.delete(uuid);
+  }
+
+  // ---------------------------------------------------------------- helpers
+  resolveDomain(ref: string): DomainRef {
+    const dom = this.findDomain(ref);
+    if (!dom) throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching name '${ref}'`, this.errDomain);
+    return { uuid: dom.uuid, name: dom.name };
+  }
+
+  hasDomain(uuid: string): boolean {
+    return this.domains.has(uuid);
+  }
+
+  private findDomain(ref: string): DomainObj | undefined {
+    for (const dom of this.domains.values()) if (dom.name === ref) return dom;
+    const uuid = normalizeUuid(ref);
+    return uuid ? this.domains.get(uuid) : undefined;
+  }
+
+  protected dom(ctx: CallContext): DomainObj {
+    const dom = this.domains.get(ctx.domain.uuid);
+    if (!dom) throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching uuid '${ctx.domain.uuid}' (${ctx.domain.name})`, this.errDomain);
+    return dom;
+  }
+
+  protected checkFlags(flags: number | undefined, allowed: number, method: string): number {
+    const f = flags ?? 0;
+    const bad = f & ~allowed;
+    if (bad) throw unsupportedFlags(bad, `${this.funcPrefix}${method.slice(3)}`, this.errDomain);
+    return f;
+  }
+
+  protected snap(dom: DomainObj, name: string): SnapshotNode {
+    const node = dom.snapshots.get(name);
+    if (!node) {
+      throw new VirError('VIR_ERR_NO_DOMAIN_SNAPSHOT', `no domain snapshot with matching name '${name}'`, this.errDomain);
+    }
+    return node;
+  }
+
+  protected handle(dom: DomainObj, node: SnapshotNode): { domain: string; name: string } {
+    return { domain: dom.name, name: node.name };
+  }
+
+  protected domHandle(dom: DomainObj): { name: string; uuid: string; id: number } {
+    return { name: dom.name, uuid: dom.uuid, id: isActive(dom) ? dom.id : -1 };
+  }
+
+  protected emitLifecycle(dom: DomainObj, event: number, detail: number): void {
+    this.events.emit('lifecycle', { domain: { name: dom.name, uuid: dom.uuid }, event, detail });
+  }
+
+  protected emitSnapshot(dom: DomainObj, kind: string, snapshot: string): void {
+    this.events.emit('snapshot', { domain: { name: dom.name, uuid: dom.uuid }, kind, snapshot });
+  }
+
+  protected allocId(): number {
+    return this.nextId++;
+  }
+
+  async close(): Promise<void> {
+    await this.store.flush();
+  }
+
+  // ---------------------------------------------------------------- domains
+  virConnectListAllDomains: Proc<'virConnectListAllDomains'> = async (p) => {
+    const flags = this.checkFlags(p.flags, 0xffff, 'virConnectListAllDomains');
+    const pick = (a: number, b: number, ok: (d: DomainObj) => boolean) => (d: DomainObj) =>
+      !(flags & (a | b)) || (flags & (a | b)) === (a | b) || ((flags & a) !== 0) === ok(d);
+    const tests = [
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_ACTIVE, LF.VIR_CONNECT_LIST_DOMAINS_INACTIVE, isActive),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_PERSISTENT, LF.VIR_CONNECT_LIST_DOMAINS_TRANSIENT, (d) => d.persistent),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, LF.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT, (d) => d.snapshots.size > 0),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, LF.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, () => false),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_AUTOSTART, LF.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, () => false),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, LF.VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT, () => false),
+    ];
+    const stateBits = flags & (LF.VIR_CONNECT_LIST_DOMAINS_RUNNING | LF.VIR_CONNECT_LIST_DOMAINS_PAUSED |
+      LF.VIR_CONNECT_LIST_DOMAINS_SHUTOFF | LF.VIR_CONNECT_LIST_DOMAINS_OTHER);
+    const stateOk = (d: DomainObj) => {
+      if (!stateBits) return true;
+      const bit = d.state === DomainState.VIR_DOMAIN_RUNNING ? LF.VIR_CONNECT_LIST_DOMAINS_RUNNING
+        : d.state === DomainState.VIR_DOMAIN_PAUSED ? LF.VIR_CONNECT_LIST_DOMAINS_PAUSED
+          : d.state === DomainState.VIR_DOMAIN_SHUTOFF ? LF.VIR_CONNECT_LIST_DOMAINS_SHUTOFF
+            : LF.VIR_CONNECT_LIST_DOMAINS_OTHER;
+      return (stateBits & bit) !== 0;
+    };
+    return [...this.domains.values()].filter((d) => stateOk(d) && tests.every((t) => t(d))).map((d) => this.domHandle(d));
+  };
+
+  virDomainLookupByName: Proc<'virDomainLookupByName'> = async (p) => {
+    for (const dom of this.domains.values()) if (dom.name === p.name) return this.domHandle(dom);
+    throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching name '${p.name}'`, this.errDomain);
+  };
+
+  virDomainLookupByUUIDString: Proc<'virDomainLookupByUUIDString'> = async (p) => {
+    const uuid = normalizeUuid(p.uuid);
+    if (!uuid) {
+      throw new VirError('VIR_ERR_INVALID_ARG', `uuidstr in virDomainLookupByUUIDString must be a valid UUID`, 'VIR_FROM_DOMAIN');
+    }
+    const dom = this.domains.get(uuid);
+    if (!dom) throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching uuid '${p.uuid}'`, this.errDomain);
+    return this.domHandle(dom);
+  };
+
+  virDomainDefineXML: Proc<'virDomainDefineXML'> = async (p) => {
+    const def = parseDomainXml(p.xml);
+    this.validateDomainDef(def);
+    const byUuid = this.domains.get(def.uuid);
+    for (const other of this.domains.values()) {
+      if (other.name === def.name && other.uuid !== def.uuid) {
+        throw new VirError('VIR_ERR_OPERATION_FAILED', `domain '${def.name}' already exists with uuid ${other.uuid}`, 'VIR_FROM_DOMAIN');
+      }
+    }
+    if (byUuid) {
+      if (byUuid.name !== def.name) {
+        throw new VirError('VIR_ERR_OPERATION_FAILED', `domain '${byUuid.name}' is already defined with uuid ${def.uuid}`, 'VIR_FROM_DOMAIN');
+      }
+      const old = { def: byUuid.def, persistent: byUuid.persistent };
+      byUuid.def = def;
+      byUuid.persistent = true;
+      try {
+        await this.persist(byUuid, this.domainChanges(byUuid, { def: true, status: true }));
+      } catch (e) {
+        Object.assign(byUuid, old);
+        throw e;
+      }
+      this.emitLifecycle(byUuid, DomainEvent.VIR_DOMAIN_EVENT_DEFINED, 1 /* UPDATED */);
+      return this.domHandle(byUuid);
+    }
+    const dom: DomainObj = {
+      uuid: def.uuid, name: def.name, def, state: DomainState.VIR_DOMAIN_SHUTOFF, reason: StateReason.SHUTOFF_UNKNOWN,
+      id: -1, persistent: true, snapshots: new SnapshotTree(),
+    };
+    await this.store.createDomain(dom.uuid, this.domainChanges(dom, { def: true, status: true }));
+    this.domains.set(dom.uuid, dom);
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_DEFINED, 0 /* ADDED */);
+    return this.domHandle(dom);
+  };
+
+  /** Driver-specific checks of a domain definition (the qemu driver needs qcow2 disks...). */
+  protected validateDomainDef(_def: DomainDef): void {}
+
+  virDomainUndefineFlags: Proc<'virDomainUndefineFlags'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, 0x7f, 'virDomainUndefineFlags');
+    const dom = this.dom(ctx);
+    if (!dom.persistent) throw new VirError('VIR_ERR_OPERATION_INVALID', 'cannot undefine transient domain', this.errDomain);
+    const n = dom.snapshots.size;
+    if (n > 0 && !(flags & DomainUndefineFlags.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)) {
+      throw new VirError('VIR_ERR_OPERATION_INVALID', `cannot delete inactive domain with ${n} snapshots`, this.errDomain);
+    }
+    if (isActive(dom)) {
+      // An active domain lives on as a transient one until it stops.
+      dom.persistent = false;
+      const tree = dom.snapshots;
+      const changes = newChanges();
+      for (const node of [...tree.all()]) changes.removed.push(node);
+      dom.snapshots = new SnapshotTree();
+      try {
+        await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: true })]);
+      } catch (e) {
+        throw e;
+      }
+    } else {
+      await this.store.removeDomain(dom.uuid);
+      this.domains.delete(dom.uuid);
+    }
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_UNDEFINED, 0);
+    return 0;
+  };
+
+  virDomainCreate: Proc<'virDomainCreate'> = async (_p, ctx) => {
+    const dom = this.dom(ctx);
+    if (isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is already running', this.errDomain);
+    await this.changeState(dom, () => this.hvStart(dom, false, StateReason.RUNNING_BOOTED));
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STARTED, DomainEvent.VIR_DOMAIN_EVENT_STARTED_BOOTED);
+    return 0;
+  };
+
+  virDomainShutdown: Proc<'virDomainShutdown'> = async (_p, ctx) => {
+    const dom = this.dom(ctx);
+    if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.errDomain);
+    await this.changeState(dom, () => this.hvStop(dom, StateReason.SHUTOFF_SHUTDOWN, true));
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+    await this.afterStop(dom);
+    return 0;
+  };
+
+  virDomainDestroy: Proc<'virDomainDestroy'> = async (_p, ctx) => {
+    const dom = this.dom(ctx);
+    if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.errDomain);
+    await this.changeState(dom, () => this.hvStop(dom, StateReason.SHUTOFF_DESTROYED, false));
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_DESTROYED);
+    await this.afterStop(dom);
+    return 0;
+  };
+
+  virDomainSuspend: Proc<'virDomainSuspend'> = async (_p, ctx) => {
+    const dom = this.dom(ctx);
+    if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.errDomain);
+    if (dom.state === DomainState.VIR_DOMAIN_PAUSED) return 0;
+    await this.changeState(dom, () => this.hvSuspend(dom, StateReason.PAUSED_USER));
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED);
+    return 0;
+  };
+
+  virDomainResume: Proc<'virDomainResume'> = async (_p, ctx) => {
+    const dom = this.dom(ctx);
+    if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.errDomain);
+    if (dom.state !== DomainState.VIR_DOMAIN_PAUSED) {
+      throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not paused', this.errDomain);
+    }
+    await this.changeState(dom, () => this.hvResume(dom, StateReason.RUNNING_UNPAUSED));
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_RESUMED, DomainEvent.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED);
+    return 0;
+  };
+
+  /** Run a state transition and persist the new status (or restore the old one in memory). */
+  protected async changeState(dom: DomainObj, transition: () => Promise<void>): Promise<void> {
+    const before = { state: dom.state, reason: dom.reason, id: dom.id };
+    await transition();
+    try {
+      await this.persist(dom, this.domainChanges(dom, { status: true }));
+    } catch (e) {
+      Object.assign(dom, before);
+      throw e;
+    }
+  }
+
+  /** A transient domain disappears when it stops, with its snapshot metadata. */
+  protected async afterStop(dom: DomainObj): Promise<void> {
+    if (!dom.persistent && !isActive(dom)) {
+      await this.store.removeDomain(dom.uuid);
+      this.domains.delete(dom.uuid);
+      this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_UNDEFINED, 0);
+    }
+  }
+
+  virDomainGetState: Proc<'virDomainGetState'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainGetState');
+    const dom = this.dom(ctx);
+    return { state: dom.state, reason: dom.reason };
+  };
+
+  virDomainGetXMLDesc: Proc<'virDomainGetXMLDesc'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, 0xf, 'virDomainGetXMLDesc');
+    const dom = this.dom(ctx);
+    const live = isActive(dom) && !(flags & DomainXMLFlags.VIR_DOMAIN_XML_INACTIVE);
+    return formatDomainXml(dom.def, live ? { id: dom.id } : {});
+  };
+
+  // ---------------------------------------------------------------- snapshot reads
+  virDomainSnapshotNum: Proc<'virDomainSnapshotNum'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainSnapshotNum');
+    return countSnapshots(this.dom(ctx).snapshots, null, flags);
+  };
+
+  virDomainSnapshotListNames: Proc<'virDomainSnapshotListNames'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainSnapshotListNames');
+    const start = p.offset ?? 0;
+    return listSnapshots(this.dom(ctx).snapshots, null, flags).slice(start, start + p.maxnames).map((n) => n.name);
+  };
+
+  virDomainListAllSnapshots: Proc<'virDomainListAllSnapshots'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainListAllSnapshots');
+    const dom = this.dom(ctx);
+    return page(listSnapshots(dom.snapshots, null, flags), p.offset, p.limit).map((n) => this.handle(dom, n));
+  };
+
+  virDomainSnapshotNumChildren: Proc<'virDomainSnapshotNumChildren'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainSnapshotNumChildren');
+    const dom = this.dom(ctx);
+    return countSnapshots(dom.snapshots, this.snap(dom, p.snapshot), flags);
+  };
+
+  virDomainSnapshotListChildrenNames: Proc<'virDomainSnapshotListChildrenNames'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainSnapshotListChildrenNames');
+    const dom = this.dom(ctx);
+    const start = p.offset ?? 0;
+    return listSnapshots(dom.snapshots, this.snap(dom, p.snapshot), flags).slice(start, start + p.maxnames).map((n) => n.name);
+  };
+
+  virDomainSnapshotListAllChildren: Proc<'virDomainSnapshotListAllChildren'> = async (p, ctx) => {
+    const flags = this.checkFlags(p.flags, LIST_FLAGS_ALL, 'virDomainSnapshotListAllChildren');
+    const dom = this.dom(ctx);
+    const from = this.snap(dom, p.snapshot);
+    return page(listSnapshots(dom.snapshots, from, flags), p.offset, p.limit).map((n) => this.handle(dom, n));
+  };
+
+  virDomainSnapshotLookupByName: Proc<'virDomainSnapshotLookupByName'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainSnapshotLookupByName');
+    const dom = this.dom(ctx);
+    return this.handle(dom, this.snap(dom, p.snapshot));
+  };
+
+  virDomainHasCurrentSnapshot: Proc<'virDomainHasCurrentSnapshot'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainHasCurrentSnapshot');
+    return this.dom(ctx).snapshots.current ? 1 : 0;
+  };
+
+  virDomainSnapshotCurrent: Proc<'virDomainSnapshotCurrent'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainSnapshotCurrent');
+    const dom = this.dom(ctx);
+    const cur = dom.snapshots.current;
+    if (!cur) throw new VirError('VIR_ERR_NO_DOMAIN_SNAPSHOT', 'the domain does not have a current snapshot', this.errDomain);
+    return this.handle(dom, cur);
+  };
+
+  virDomainSnapshotGetParent: Proc<'virDomainSnapshotGetParent'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainSnapshotGetParent');
+    const dom = this.dom(ctx);
+    const node = this.snap(dom, p.snapshot);
+    if (!node.parent) {
+      throw new VirError('VIR_ERR_NO_DOMAIN_SNAPSHOT', `snapshot '${node.name}' does not have a parent`, this.errDomain);
+    }
+    return this.handle(dom, node.parent);
+  };
+
+  virDomainSnapshotIsCurrent: Proc<'virDomainSnapshotIsCurrent'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainSnapshotIsCurrent');
+    const dom = this.dom(ctx);
+    return dom.snapshots.current === this.snap(dom, p.snapshot) ? 1 : 0;
+  };
+
+  virDomainSnapshotHasMetadata: Proc<'virDomainSnapshotHasMetadata'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainSnapshotHasMetadata');
+    const dom = this.dom(ctx);
+    this.snap(dom, p.snapshot);
+    return 1;
+  };
+
+  virDomainSnapshotGetXMLDesc: Proc<'virDomainSnapshotGetXMLDesc'> = async (p, ctx) => {
+    this.checkFlags(p.flags, SnapshotXMLFlags.VIR_DOMAIN_SNAPSHOT_XML_SECURE, 'virDomainSnapshotGetXMLDesc');
+    const dom = this.dom(ctx);
+    return formatSnapshotXml(this.snap(dom, p.snapshot).def, { internal: false, uuid: dom.uuid });
+  };
+
+  // ---------------------------------------------------------------- snapshot create
+  virDomainSnapshotCreateXML: Proc<'virDomainSnapshotCreateXML'> = async (p, ctx) => {
+    const flags = p.flags ?? 0;
+    // The public API layer's rules come before the driver's flag check.
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT && !(flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE)) {
+      throw requiredFlag('VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT');
+    }
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE && flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA) {
+      throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA');
+    }
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE && flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) {
+      throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT');
+    }
+    this.checkFlags(flags, this.createFlags, 'virDomainSnapshotCreateXML');
+    const dom = this.dom(ctx);
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT && !dom.persistent) {
+      throw new VirError('VIR_ERR_OPERATION_INVALID', 'cannot halt after transient domain snapshot', this.errDomain);
+    }
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE) await this.validateSchema(p.xml);
+    const redefine = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) !== 0;
+    const def = parseSnapshotXml(p.xml, { redefine, internal: false });
+    return redefine ? this.redefine(dom, def, flags) : this.createNew(dom, def, flags);
+  };
+
+  /** CREATE_VALIDATE: drivers may check the input against the schema. */
+  protected async validateSchema(xml: string): Promise<void> {
+    const mod = await import('./xml/snapshot-schema.js').catch(() => undefined);
+    (mod as { validateSnapshotSchema?: (x: string) => void } | undefined)?.validateSnapshotSchema?.(xml);
+  }
+
+  private defaultName(dom: DomainObj, now: number): string {
+    // libvirt names an anonymous snapshot after its creation second, so two in one
+    // second collide. virtsnap keeps that name when free, else appends .1, .2...
+    let name = String(now);
+    for (let n = 1; dom.snapshots.has(name); n++) name = `${now}.${n}`;
+    return name;
+  }
+
+  private async createNew(dom: DomainObj, input: SnapshotDef, flags: number): Promise<{ domain: string; name: string }> {
+    const now = Math.floor(Date.now() / 1000);
+    const name = input.name ?? this.defaultName(dom, now);
+    if (dom.snapshots.has(name)) {
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `domain moment ${name} already exists`, 'VIR_FROM_DOMAIN');
+    }
+    const active = isActive(dom);
+    const memory = input.memory && input.memory.snapshot !== 'default'
+      ? input.memory
+      : { snapshot: (active ? 'internal' : 'no') as SnapshotLocation };
+    if (!active && memory.snapshot !== 'no') {
+      throw new VirError('VIR_ERR_XML_ERROR', 'memory state cannot be saved with offline or disk-only snapshot', 'VIR_FROM_DOMAIN_SNAPSHOT');
+    }
+    const diskOnly = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) !== 0;
+    const def: Named = {
+      name,
+      description: input.description,
+      state: diskOnly && active ? 'disk-snapshot' : stateName(dom.state),
+      parent: dom.snapshots.current?.name,
+      creationTime: now,
+      memory: diskOnly ? { snapshot: 'no' } : memory,
+      disks: alignDisks(input.disks, dom.def.element, memory.snapshot === 'external' || diskOnly ? 'external' : 'internal'),
+      domain: structuredClone(dom.def.element),
+    };
+    this.validateCreate(dom, def, flags);
+    const halt = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) !== 0 && active;
+    await this.hvSnapshotCreate(dom, def, flags);
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA) {
+      if (halt) await this.changeState(dom, () => this.hvStop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false));
+      return { domain: dom.name, name };
+    }
+    const { node, changes } = dom.snapshots.add(def);
+    dom.snapshots.setCurrent(node, changes);
+    const before = { state: dom.state, reason: dom.reason, id: dom.id };
+    if (halt) await this.hvStop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false);
+    try {
+      await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: halt })]);
+    } catch (e) {
+      if (halt) Object.assign(dom, before);
+      await this.hvSnapshotDiscard(dom, def).catch((err: Error) =>
+        this.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`));
+      throw e;
+    }
+    this.emitSnapshot(dom, 'created', name);
+    if (halt) {
+      this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT);
+      await this.afterStop(dom);
+    }
+    return this.handle(dom, node);
+  }
+
+  private async redefine(dom: DomainObj, def: SnapshotDef, flags: number): Promise<{ domain: string; name: string }> {
+    const name = def.name!;
+    const tree = dom.snapshots;
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY && def.state !== 'disk-snapshot') {
+      throw new VirError('VIR_ERR_INVALID_ARG', `disk-only flag for snapshot ${name} requires disk-snapshot state`, 'VIR_FROM_DOMAIN');
+    }
+    const embeddedUuid = def.domain ? uuidOf(def.domain) : def.domainUuid;
+    if (embeddedUuid !== undefined && normalizeUuid(embeddedUuid) !== dom.uuid) {
+      throw new VirError('VIR_ERR_INVALID_ARG', `definition for snapshot ${name} must use uuid ${dom.uuid}`, 'VIR_FROM_DOMAIN');
+    }
+    const existing = tree.get(name);
+    if (existing) {
+      const was = existing.def;
+      if (ONLINE.has(was.state) !== ONLINE.has(def.state)) {
+        throw new VirError('VIR_ERR_INVALID_ARG', `cannot change between online and offline snapshot state in snapshot ${name}`, 'VIR_FROM_DOMAIN');
+      }
+      if ((was.state === 'disk-snapshot') !== (def.state === 'disk-snapshot')) {
+        throw new VirError('VIR_ERR_INVALID_ARG', `cannot change between disk only and full system in snapshot ${name}`, 'VIR_FROM_DOMAIN');
+      }
+    }
+    if (def.parent !== undefined) {
+      if (def.parent === name) {
+        throw new VirError('VIR_ERR_INVALID_ARG', `cannot set moment ${name} as its own parent`, 'VIR_FROM_DOMAIN');
+      }
+      const parent = tree.get(def.parent);
+      if (!parent) {
+        throw new VirError('VIR_ERR_INVALID_ARG', `parent ${def.parent} for moment ${name} not found`, 'VIR_FROM_DOMAIN');
+      }
+      if (existing && tree.isAncestor(existing, parent)) {
+        throw new VirError('VIR_ERR_INVALID_ARG', `parent ${def.parent} would create cycle to ${name}`, 'VIR_FROM_DOMAIN');
+      }
+    }
+    const full: Named = { ...def, name };
+    if (!full.domain && existing?.def.domain) full.domain = existing.def.domain;
+    delete full.active;
+    const changes = newChanges();
+    let node: SnapshotNode;
+    if (existing) {
+      tree.replace(existing, full, changes);
+      node = existing;
+    } else {
+      node = tree.add(full, changes).node;
+    }
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT) tree.setCurrent(node, changes);
+    await this.persist(dom, this.snapshotChanges(dom, changes));
+    this.emitSnapshot(dom, 'redefined', name);
+    return this.handle(dom, node);
+  }
+
+  // ---------------------------------------------------------------- revert
+  virDomainRevertToSnapshot: Proc<'virDomainRevertToSnapshot'> = async (p, ctx) => {
+    const flags = p.flags ?? 0;
+    if (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING && flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) {
+      throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
+    }
+    this.checkFlags(flags, this.revertFlags, 'virDomainRevertToSnapshot');
+    const dom = this.dom(ctx);
+    const node = this.snap(dom, p.snapshot);
+    const snapState = node.def.state;
+    const wantRun = (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING) !== 0;
+    const wantPause = (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) !== 0;
+    if (!dom.persistent && !wantRun && !wantPause && snapState !== 'running' && snapState !== 'paused') {
+      throw new VirError('VIR_ERR_OPERATION_INVALID', 'transient domain needs to request run or pause to revert to inactive snapshot', this.errDomain);
+    }
+    if (!node.def.domain) {
+      throw new VirError('VIR_ERR_SNAPSHOT_REVERT_RISKY', `snapshot '${node.name}' lacks domain '${dom.name}' rollback info`, this.errDomain);
+    }
+    const target: RevertTarget = {
+      state: wantRun ? 'running' : wantPause ? 'paused' : snapState === 'running' || snapState === 'paused' ? snapState : 'shutoff',
+    };
+    const before = { def: dom.def, state: dom.state, reason: dom.reason, id: dom.id, name: dom.name };
+    await this.hvRevert(dom, node, target, flags);
+    dom.def = parseDomainXml(formatXmlElement(node.def.domain));
+    dom.name = dom.def.name;
+    const changes = dom.snapshots.setCurrent(node);
+    try {
+      await this.persist(dom, [...this.domainChanges(dom, { def: true, status: true }), ...this.snapshotChanges(dom, changes)]);
+    } catch (e) {
+      Object.assign(dom, before);
+      throw e;
+    }
+    this.emitSnapshot(dom, 'reverted', node.name);
+    return 0;
+  };
+
+  /** The state transitions of a revert, as libvirt's test driver sequences them, with events. */
+  protected async revertTransitions(dom: DomainObj, target: RevertTarget): Promise<void> {
+    if (isActive(dom)) {
+      await this.hvStop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false);
+      this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT);
+    }
+    if (target.state === 'shutoff') return;
+    await this.hvStart(dom, false, StateReason.RUNNING_FROM_SNAPSHOT);
+    this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STARTED, DomainEvent.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
+    if (target.state === 'paused') {
+      await this.hvSuspend(dom, StateReason.PAUSED_FROM_SNAPSHOT);
+      this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT);
+    }
+  }
+
+  // ---------------------------------------------------------------- delete
+  virDomainSnapshotDelete: Proc<'virDomainSnapshotDelete'> = async (p, ctx) => {
+    const flags = p.flags ?? 0;
+    if (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN && flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY) {
+      throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY');
+    }
+    this.checkFlags(flags, this.deleteFlags, 'virDomainSnapshotDelete');
+    const dom = this.dom(ctx);
+    const node = this.snap(dom, p.snapshot);
+    const tree = dom.snapshots;
+    const children = (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN) !== 0;
+    const childrenOnly = (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY) !== 0;
+    const doomed = children || childrenOnly ? tree.descendants(node) : [];
+    if (!childrenOnly) doomed.push(node);
+    if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) await this.hvSnapshotDelete(dom, doomed, flags);
+    const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
+    await this.persist(dom, this.snapshotChanges(dom, changes));
+    for (const d of doomed) this.emitSnapshot(dom, 'deleted', d.name);
+    return 0;
+  };
+}
+
+function page<T>(items: T[], offset: number | undefined, limit: number | undefined): T[] {
+  if (offset === undefined && limit === undefined) return items;
+  const start = offset ?? 0;
+  return items.slice(start, limit === undefined ? undefined : start + limit);
+}
+
+/** Canonical lowercase dashed form of a UUID string, or undefined if it is not one. */
+export function normalizeUuid(text: string): string | undefined {
+  const hex = text.replace(/-/g, '').toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function uuidOf(domain: import('./xml/xml-element.js').XmlElement): string | undefined {
+  const el = domain.children.find((c) => typeof c !== 'string' && c.name === 'uuid');
+  if (!el || typeof el === 'string') return undefined;
+  return el.children.filter((c): c is string => typeof c === 'string').join('').trim();
+}
+
+

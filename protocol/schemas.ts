@@ -1,0 +1,62 @@
+/**
+ * Building blocks of the procedure schemas. TypeBox schemas are plain JSON Schema
+ * objects and also carry their static TypeScript type, so one definition feeds the
+ * validator, the driver/client types and protocol/openrpc.json.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+
+export const DomainName = Type.String({
+  description: 'The domain, by name or by UUID string.',
+});
+
+export const SnapshotName = Type.String({ description: 'The snapshot name.' });
+
+export const Flags = Type.Optional(
+  Type.Integer({ minimum: 0, maximum: 0xffffffff, default: 0, description: "Bitwise OR of libvirt's flag values." }),
+);
+
+export const Xml = Type.String({ description: 'An XML document.' });
+
+/** Paging of the list procedures: libvirtd caps lists at 16384, virtsnap pages instead. */
+export const Offset = Type.Optional(Type.Integer({ minimum: 0, description: 'Index of the first entry to return.' }));
+export const Limit = Type.Optional(Type.Integer({ minimum: 1, description: 'Maximum number of entries to return.' }));
+
+/** What C returns as virDomainPtr. */
+export const DomainHandle = Type.Object(
+  {
+    name: Type.String(),
+    uuid: Type.String(),
+    id: Type.Integer({ description: 'Hypervisor id while running, -1 while shut off.' }),
+  },
+  { $id: 'DomainHandle', additionalProperties: false },
+);
+
+/** What C returns as virDomainSnapshotPtr. */
+export const SnapshotHandle = Type.Object(
+  {
+    domain: Type.String({ description: 'The owning domain\'s name.' }),
+    name: Type.String(),
+  },
+  { $id: 'SnapshotHandle', additionalProperties: false },
+);
+
+/** C's `int` success (0) for procedures that return nothing else. */
+export const Ok = Type.Literal(0);
+
+/** C booleans travel as 0 or 1. */
+export const Bool = Type.Union([Type.Literal(0), Type.Literal(1)]);
+
+export const Count = Type.Integer({ minimum: 0 });
+
+export const DomainStateInfo = Type.Object(
+  {
+    state: Type.Integer({ description: 'virDomainState' }),
+    reason: Type.Integer({ description: 'the state\'s virDomain*Reason' }),
+  },
+  { $id: 'DomainStateInfo', additionalProperties: false },
+);
+
+/** Params objects are closed: an unknown member is a client bug worth reporting. */
+export function Params<P extends Record<string, TSchema>>(props: P) {
+  return Type.Object(props, { additionalProperties: false });
+}
