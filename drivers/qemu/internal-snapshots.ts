@@ -1,0 +1,395 @@
+/**
+ * Internal (qcow2) snapshot operations as the qemu driver needs them, live
+ * through QMP jobs and offline through qemu-img.
+ *
+ * QEMU's own commands have sharp edges (silent success on a missing tag, tags
+ * resolved as IDs, partial results across several disks, a VM left paused after
+ * a failed load), so every operation here checks the snapshot tables first,
+ * refuses anything ambiguous before changing a byte, verifies the tables
+ * afterwards, and undoes partial work where that is possible.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { VirError } from '../../protocol/errors.js';
+import {
+  checkNewTag, listImageSnapshots, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
+  findSnapshotByName, validateQemuSnapshotName, type QemuSnapshotInfo,
+} from './qemu-img.js';
+import type { QmpClient } from './qmp-client.js';
+
+export interface LiveOptions {
+  /** Per QMP job; default 5 minutes (a large vmstate on a slow disk takes a while). */
+  timeoutMs?: number;
+}
+
+export interface LoadLiveOptions extends LiveOptions {
+  /**
+   * Take a throw-away snapshot of the current state first, so that a load
+   * QEMU fails half-way (disks already reverted, vmstate rejected) can be
+   * rolled back. Costs one extra save + delete. Default true.
+   */
+  undoOnFailure?: boolean;
+}
+
+/** Non-fatal problems an operation ran into after its main step succeeded. */
+export interface OpResult {
+  warnings: string[];
+}
+
+/** An inner error's text without libvirt's "operation failed: " style prefix, for nesting in a new message. */
+function reasonOf(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/^(operation failed|internal error|Timed out during operation): /, '');
+}
+
+function jobId(kind: string): string {
+  return `virtsnap-${kind}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A tag for temporary rollback snapshots; not numeric, so it can never look like an ID. */
+function undoTag(): string {
+  return `virtsnap-undo-${randomBytes(6).toString('hex')}`;
+}
+
+function checkNodes(vmstateNode: string | undefined, deviceNodes: string[]): void {
+  if (deviceNodes.length === 0) throw new VirError('VIR_ERR_INVALID_ARG', 'at least one disk is required', 'VIR_FROM_QEMU');
+  if (new Set(deviceNodes).size !== deviceNodes.length) {
+    throw new VirError('VIR_ERR_INVALID_ARG', `duplicate block nodes in ${JSON.stringify(deviceNodes)}`, 'VIR_FROM_QEMU');
+  }
+  if (vmstateNode !== undefined && !deviceNodes.includes(vmstateNode)) {
+    throw new VirError('VIR_ERR_INVALID_ARG', `vmstate node '${vmstateNode}' must be one of the snapshot disks`, 'VIR_FROM_QEMU');
+  }
+}
+
+// ---------------------------------------------------------------- live (QMP)
+
+/**
+ * Snapshot tables of the given block nodes as the running QEMU sees them (no
+ * image locks involved, and nothing stale from an unflushed cache).
+ */
+export async function listLive(qmp: QmpClient, nodes?: string[]): Promise<Map<string, QemuSnapshotInfo[]>> {
+  const all = await qmp.execute<Array<{ 'node-name': string; image?: { snapshots?: unknown } }>>(
+    'query-named-block-nodes', { flat: true });
+  const byNode = new Map(all.map((n) => [n['node-name'], parseSnapshotList(n.image?.snapshots)]));
+  if (!nodes) return byNode;
+  const out = new Map<string, QemuSnapshotInfo[]>();
+  for (const n of nodes) {
+    const snaps = byNode.get(n);
+    if (!snaps) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no block node named '${n}'`, 'VIR_FROM_QEMU');
+    out.set(n, snaps);
+  }
+  return out;
+}
+
+/** Which of `nodes` (default: all) really hold a snapshot named `tag`. */
+export async function nodesHoldingTag(qmp: QmpClient, tag: string, nodes?: string[]): Promise<string[]> {
+  const tables = await listLive(qmp, nodes);
+  return [...tables].filter(([, snaps]) => snaps.some((s) => s.name === tag)).map(([n]) => n);
+}
+
+/**
+ * Create `tag` on every device with the VM's memory in `vmstateNode`
+ * (QMP `snapshot-save`). QEMU stops the vCPUs for the duration and resumes
+ * them if they were running. On failure, any disk that got the tag loses it.
+ */
+export async function saveLive(qmp: QmpClient, tag: string, vmstateNode: string, deviceNodes: string[],
+  opts: LiveOptions = {}): Promise<void> {
+  validateQemuSnapshotName(tag);
+  checkNodes(vmstateNode, deviceNodes);
+  const before = await listLive(qmp, deviceNodes);
+  for (const [node, snaps] of before) checkNewTag(snaps, tag, `block node '${node}'`);
+
+  let failure: VirError | undefined;
+  try {
+    await qmp.runJob('snapshot-save', { tag, vmstate: vmstateNode, devices: deviceNodes }, jobId('save'),
+      { timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    failure = e as VirError;
+  }
+  if (qmp.closed) throw failure ?? new VirError('VIR_ERR_OPERATION_FAILED', 'QEMU monitor closed', 'VIR_FROM_QEMU');
+
+  const after = await listLive(qmp, deviceNodes);
+  if (!failure) {
+    const problems: string[] = [];
+    for (const [node, snaps] of after) {
+      const { snapshot, duplicates } = findSnapshotByName(snaps, tag);
+      if (!snapshot || duplicates !== 1) problems.push(`not on '${node}'`);
+      else if (node === vmstateNode && snapshot.vmStateSize <= 0) problems.push(`no memory state on '${node}'`);
+    }
+    if (problems.length === 0) return;
+    failure = new VirError('VIR_ERR_OPERATION_FAILED',
+      `QEMU reported success saving snapshot '${tag}' but it is ${problems.join(', ')}`, 'VIR_FROM_QEMU');
+  }
+  const leftovers = [...after].filter(([node, snaps]) =>
+    snaps.some((s) => s.name === tag && !before.get(node)!.some((b) => b.id === s.id))).map(([n]) => n);
+  if (leftovers.length > 0) {
+    try {
+      await qmp.runJob('snapshot-delete', { tag, devices: leftovers }, jobId('cleanup'), { timeoutMs: opts.timeoutMs });
+    } catch (e) {
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `${reasonOf(failure)}; removing the partial snapshot from ${leftovers.join(', ')} also failed: ${reasonOf(e)}`,
+        'VIR_FROM_QEMU');
+    }
+  }
+  throw failure;
+}
+
+/**
+ * Revert the running QEMU to `tag` (QMP `snapshot-load`), keeping the caller's
+ * run state (running stays running, paused stays paused).
+ *
+ * Known failure causes (missing tag, a tag QEMU would resolve as another
+ * snapshot's ID, a disk-only snapshot) are refused before QEMU is asked. If
+ * QEMU still fails, it has stopped the VM (status `restore-vm`) and may have
+ * reverted some disks already: with undoOnFailure the pre-load state is
+ * loaded back and the run state restored; otherwise, or if that also fails,
+ * the VM is deliberately left paused, because resuming a guest whose memory
+ * and disks disagree corrupts it.
+ */
+export async function loadLive(qmp: QmpClient, tag: string, vmstateNode: string, deviceNodes: string[],
+  opts: LoadLiveOptions = {}): Promise<OpResult> {
+  validateQemuSnapshotName(tag);
+  checkNodes(vmstateNode, deviceNodes);
+  const tables = await listLive(qmp, deviceNodes);
+  for (const [node, snaps] of tables) {
+    const snap = requireUniqueSnapshot(snaps, tag, `block node '${node}'`, { refuseIdCollision: true });
+    if (node === vmstateNode && snap.vmStateSize <= 0) {
+      throw new VirError('VIR_ERR_OPERATION_INVALID',
+        `snapshot '${tag}' has no memory state on '${node}' (disk-only); it can only be reverted offline`, 'VIR_FROM_QEMU');
+    }
+  }
+
+  const warnings: string[] = [];
+  const wasRunning = (await qmp.execute<{ running: boolean }>('query-status')).running;
+  // Stopped throughout so the guest cannot run between the undo save and the load.
+  if (wasRunning) await qmp.execute('stop');
+  const resume = async () => { if (wasRunning) await qmp.execute('cont'); };
+
+  let undo: string | undefined;
+  if (opts.undoOnFailure ?? true) {
+    undo = undoTag();
+    try {
+      await saveLive(qmp, undo, vmstateNode, deviceNodes, opts);
+    } catch (e) {
+      await resume().catch(() => undefined);
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `cannot revert to snapshot '${tag}': saving the rollback state failed: ${reasonOf(e)}`, 'VIR_FROM_QEMU');
+    }
+  }
+
+  const dropUndo = async () => {
+    if (!undo) return;
+    try {
+      await qmp.runJob('snapshot-delete', { tag: undo, devices: deviceNodes }, jobId('undo-del'), { timeoutMs: opts.timeoutMs });
+    } catch (e) {
+      warnings.push(`temporary snapshot '${undo}' could not be removed: ${(e as Error).message}`);
+    }
+  };
+
+  try {
+    await qmp.runJob('snapshot-load', { tag, vmstate: vmstateNode, devices: deviceNodes }, jobId('load'),
+      { timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    const reason = reasonOf(e);
+    if (qmp.closed) throw e;
+    if (undo) {
+      let rollbackError: Error | undefined;
+      try {
+        await qmp.runJob('snapshot-load', { tag: undo, vmstate: vmstateNode, devices: deviceNodes }, jobId('undo'),
+          { timeoutMs: opts.timeoutMs });
+      } catch (e2) {
+        rollbackError = e2 as Error;
+      }
+      if (!rollbackError) {
+        await dropUndo();
+        await resume();
+        const err = new VirError('VIR_ERR_OPERATION_FAILED',
+          `cannot revert to snapshot '${tag}': ${reason}; the domain was returned to its state before the revert`,
+          'VIR_FROM_QEMU');
+        throw Object.assign(err, { warnings });
+      }
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `cannot revert to snapshot '${tag}': ${reason}; rolling back to '${undo}' also failed ` +
+        `(${reasonOf(rollbackError)}); the domain is left paused with possibly partially restored disks and memory`,
+        'VIR_FROM_QEMU');
+    }
+    const status = await qmp.execute<{ status: string }>('query-status').then((r) => r.status, () => 'unknown');
+    throw new VirError('VIR_ERR_OPERATION_FAILED',
+      `cannot revert to snapshot '${tag}': ${reason}; the domain is left paused (QEMU status '${status}') ` +
+      'with possibly partially restored disks and memory', 'VIR_FROM_QEMU');
+  }
+  await dropUndo();
+  await resume();
+  return { warnings };
+}
+
+/**
+ * Delete `tag` from every device (QMP `snapshot-delete`). QEMU reports success
+ * for a tag that is not there, so presence on *every* device is required up
+ * front and absence is checked afterwards.
+ */
+export async function deleteLive(qmp: QmpClient, tag: string, deviceNodes: string[], opts: LiveOptions = {}): Promise<void> {
+  validateQemuSnapshotName(tag);
+  checkNodes(undefined, deviceNodes);
+  const tables = await listLive(qmp, deviceNodes);
+  const ids = new Map<string, string>();
+  for (const [node, snaps] of tables) {
+    // snapshot-delete matches names only, so an ID collision is harmless here.
+    ids.set(node, requireUniqueSnapshot(snaps, tag, `block node '${node}'`, { refuseIdCollision: false }).id);
+  }
+  let failure: Error | undefined;
+  try {
+    await qmp.runJob('snapshot-delete', { tag, devices: deviceNodes }, jobId('delete'), { timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    failure = e as Error;
+  }
+  if (qmp.closed) throw failure ?? new VirError('VIR_ERR_OPERATION_FAILED', 'QEMU monitor closed', 'VIR_FROM_QEMU');
+  const after = await listLive(qmp, deviceNodes);
+  const still = [...after].filter(([node, snaps]) => snaps.some((s) => s.id === ids.get(node))).map(([n]) => n);
+  if (failure || still.length > 0) {
+    const gone = deviceNodes.filter((n) => !still.includes(n));
+    throw new VirError('VIR_ERR_OPERATION_FAILED',
+      `deleting snapshot '${tag}' ${failure ? `failed: ${reasonOf(failure)}` : 'reported success but did not happen'}; ` +
+      `still present on: ${still.join(', ') || 'none'}; already removed from: ${gone.join(', ') || 'none'}`, 'VIR_FROM_QEMU');
+  }
+}
+
+// ------------------------------------------------------------ offline (qemu-img)
+
+/** Snapshot tables of image files, keyed by absolute path (reads take the image lock: fails if a VM has it). */
+export async function listOffline(files: string[], opts: { forceShare?: boolean } = {}): Promise<Map<string, QemuSnapshotInfo[]>> {
+  const out = new Map<string, QemuSnapshotInfo[]>();
+  for (const f of files) {
+    const abs = path.resolve(f);
+    out.set(abs, await listImageSnapshots(abs, opts));
+  }
+  return out;
+}
+
+/** Which of `files` really hold a snapshot named `tag`. */
+export async function filesHoldingTag(files: string[], tag: string, opts: { forceShare?: boolean } = {}): Promise<string[]> {
+  const tables = await listOffline(files, opts);
+  return [...tables].filter(([, snaps]) => snaps.some((s) => s.name === tag)).map(([f]) => f);
+}
+
+function checkFiles(files: string[]): string[] {
+  if (files.length === 0) throw new VirError('VIR_ERR_INVALID_ARG', 'at least one disk is required', 'VIR_FROM_QEMU');
+  const abs = files.map((f) => path.resolve(f));
+  if (new Set(abs).size !== abs.length) throw new VirError('VIR_ERR_INVALID_ARG', 'the same image is listed twice', 'VIR_FROM_QEMU');
+  return abs;
+}
+
+/** `qemu-img snapshot -c` on every file; if one fails, the tag is removed from those already done. */
+export async function createOffline(files: string[], tag: string): Promise<void> {
+  validateQemuSnapshotName(tag);
+  const abs = checkFiles(files);
+  for (const [f, snaps] of await listOffline(abs)) checkNewTag(snaps, tag, `image '${f}'`);
+  const done: string[] = [];
+  for (const f of abs) {
+    try {
+      await runQemuImg(['snapshot', '-c', tag, f], f);
+      done.push(f);
+    } catch (e) {
+      const undoErrors = await rollbackCreate(done, tag);
+      throw withUndoNote(e as Error, `creating snapshot '${tag}'`, undoErrors);
+    }
+  }
+  const missing = [...await listOffline(abs)].filter(([, s]) => findSnapshotByName(s, tag).duplicates !== 1).map(([f]) => f);
+  if (missing.length > 0) {
+    const undoErrors = await rollbackCreate(abs.filter((f) => !missing.includes(f)), tag);
+    throw withUndoNote(new VirError('VIR_ERR_OPERATION_FAILED',
+      `qemu-img reported success but snapshot '${tag}' is not in ${missing.join(', ')}`, 'VIR_FROM_QEMU'),
+    `creating snapshot '${tag}'`, undoErrors);
+  }
+}
+
+async function rollbackCreate(files: string[], tag: string): Promise<string[]> {
+  const errors: string[] = [];
+  for (const f of files) {
+    try {
+      await runQemuImg(['snapshot', '-d', tag, f], f);
+    } catch (e) {
+      errors.push(`${f}: ${(e as Error).message}`);
+    }
+  }
+  return errors;
+}
+
+function withUndoNote(err: Error, what: string, undoErrors: string[]): Error {
+  if (undoErrors.length === 0) return err;
+  return new VirError('VIR_ERR_OPERATION_FAILED',
+    `${what} failed (${reasonOf(err)}) and undoing it failed too: ${undoErrors.join('; ')}`, 'VIR_FROM_QEMU');
+}
+
+/**
+ * Revert every file to `tag` (`qemu-img snapshot -a`, by ID so that a
+ * numeric tag cannot pick another snapshot). With several files, a temporary
+ * snapshot of each is taken first so a failure on file N can put files
+ * 1..N-1 back the way they were.
+ */
+export async function applyOffline(files: string[], tag: string): Promise<OpResult> {
+  validateQemuSnapshotName(tag);
+  const abs = checkFiles(files);
+  const targets = new Map<string, string>();
+  for (const [f, snaps] of await listOffline(abs)) {
+    targets.set(f, requireUniqueSnapshot(snaps, tag, `image '${f}'`, { refuseIdCollision: false }).id);
+  }
+  const warnings: string[] = [];
+  if (abs.length === 1) {
+    await runQemuImg(['snapshot', '-a', targets.get(abs[0])!, abs[0]], abs[0]);
+    return { warnings };
+  }
+  const undo = undoTag();
+  await createOffline(abs, undo);
+  const done: string[] = [];
+  for (const f of abs) {
+    try {
+      await runQemuImg(['snapshot', '-a', targets.get(f)!, f], f);
+      done.push(f);
+    } catch (e) {
+      const undoErrors: string[] = [];
+      for (const d of done) {
+        try {
+          await runQemuImg(['snapshot', '-a', undo, d], d);
+        } catch (e2) {
+          undoErrors.push(`${d}: ${(e2 as Error).message}`);
+        }
+      }
+      if (undoErrors.length === 0) undoErrors.push(...await rollbackCreate(abs, undo));
+      throw withUndoNote(e as Error, `reverting to snapshot '${tag}'`, undoErrors);
+    }
+  }
+  for (const err of await rollbackCreate(abs, undo)) warnings.push(`temporary snapshot '${undo}' not removed from ${err}`);
+  return { warnings };
+}
+
+/**
+ * Delete `tag` from every file. Deletion cannot be undone, so everything that
+ * can fail is checked on all files first: the tag is there exactly once and
+ * each image can be opened for writing (no VM holds it, not marked corrupt).
+ */
+export async function deleteOffline(files: string[], tag: string): Promise<void> {
+  validateQemuSnapshotName(tag);
+  const abs = checkFiles(files);
+  const ids = new Map<string, string>();
+  for (const [f, snaps] of await listOffline(abs)) {
+    ids.set(f, requireUniqueSnapshot(snaps, tag, `image '${f}'`, { refuseIdCollision: false }).id);
+  }
+  for (const f of abs) await probeWritable(f);
+  const done: string[] = [];
+  for (const f of abs) {
+    try {
+      // -d matches names only; the name is unique (checked above).
+      await runQemuImg(['snapshot', '-d', tag, f], f);
+      if ((await listImageSnapshots(f)).some((s) => s.id === ids.get(f))) {
+        throw new VirError('VIR_ERR_OPERATION_FAILED', `qemu-img reported success but '${tag}' is still in '${f}'`, 'VIR_FROM_QEMU');
+      }
+      done.push(f);
+    } catch (e) {
+      if (done.length === 0) throw e;
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `deleting snapshot '${tag}' failed on '${f}' (${reasonOf(e)}) after it was already removed from ` +
+        `${done.join(', ')}`, 'VIR_FROM_QEMU');
+    }
+  }
+}
