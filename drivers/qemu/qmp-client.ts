@@ -265,11 +265,17 @@ export class QmpClient extends EventEmitter {
     };
     this.on('event', listener);
     let timer: NodeJS.Timeout | undefined;
+    let onClose: ((e: VirError) => void) | undefined;
     try {
       await this.execute(command, { ...args, 'job-id': jobId });
       const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
-      const outcome = await Promise.race([concluded.then(() => 'done' as const), timedOut,
-        this.waitClosed().then((e) => e)]);
+      // A local listener (not waitClosed) so that thousands of jobs do not pile up 'close' listeners.
+      const closed = new Promise<VirError>((r) => {
+        onClose = r;
+        if (this.closeError) r(this.closeError);
+        else this.once('close', r);
+      });
+      const outcome = await Promise.race([concluded.then(() => 'done' as const), timedOut, closed]);
       if (outcome === 'timeout') {
         // Best effort; in QEMU 7.2 snapshot jobs block the main loop, so this may never be answered.
         this.execute('job-cancel', { id: jobId }).catch(() => undefined);
@@ -291,6 +297,7 @@ export class QmpClient extends EventEmitter {
       if (job.error !== undefined) throw new QmpJobError(command, jobId, job.error);
     } finally {
       if (timer) clearTimeout(timer);
+      if (onClose) this.off('close', onClose);
       this.off('event', listener);
     }
   }

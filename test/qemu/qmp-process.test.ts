@@ -139,6 +139,9 @@ describe('QmpClient', () => {
     expect((await v.proc.queryStatus()).status).toBe('restore-vm');
     // The same job id is free again.
     await v.proc.qmp.runJob('snapshot-save', { tag: 's', vmstate: 'disk0', devices: ['disk0'] }, 'j1');
+    // Jobs clean up after themselves: no listeners accumulate.
+    expect(v.proc.qmp.listenerCount('close')).toBe(0);
+    expect(v.proc.qmp.listenerCount('event')).toBe(0);
   });
 
   test('QEMU dying mid-job rejects every pending command', async () => {
