@@ -40,8 +40,10 @@ export class ClientConnection implements ConnectionState {
 
   private async handle(method: MethodName, args: unknown[]): Promise<unknown> {
     try {
-      // vscode-jsonrpc spreads array params into arguments; by-name params arrive as one object.
-      const params = args.length === 0 ? {} : args.length === 1 && !Array.isArray(args[0]) ? args[0] : args;
+      // vscode-jsonrpc passes by-name params as one argument, spreads positional
+      // (array) params, and always appends a cancellation token.
+      const given = args.slice(0, -1);
+      const params = given.length === 0 ? {} : given.length === 1 && !Array.isArray(given[0]) ? given[0] : given;
       return await dispatch(method, params, this, this.deps);
     } catch (e) {
       throw toResponseError(e, method, this.deps);

@@ -22,8 +22,7 @@ import { encodeName } from './name-encoding.js';
 import type { SnapshotDef, SnapshotLocation, SnapshotState } from './snapshot-def.js';
 import { countSnapshots, LIST_FLAGS_ALL, listSnapshots } from './snapshot-listing.js';
 import { newChanges, SnapshotTree, type SnapshotNode, type TreeChanges } from './snapshot-tree.js';
-import { formatDomainXml, parseDomainXml, type DomainDef } from './xml/domain-xml.js';
-import { formatXmlElement } from './xml/xml-format.js';
+import { domainDefFromElement, formatDomainElement, formatDomainXml, parseDomainXml, type DomainDef } from './xml/domain-xml.js';
 import { formatSnapshotXml, parseSnapshotXml } from './xml/snapshot-xml.js';
 
 type Named = SnapshotDef & { name: string };
@@ -411,8 +410,12 @@ export abstract class BaseDriver implements Driver {
   virDomainGetXMLDesc: Proc<'virDomainGetXMLDesc'> = async (p, ctx) => {
     const flags = this.checkFlags(p.flags, 0xf, 'virDomainGetXMLDesc');
     const dom = this.dom(ctx);
-    const live = isActive(dom) && !(flags & DomainXMLFlags.VIR_DOMAIN_XML_INACTIVE);
-    return formatDomainXml(dom.def, live ? { id: dom.id } : {});
+    if (!isActive(dom) || flags & DomainXMLFlags.VIR_DOMAIN_XML_INACTIVE) return formatDomainXml(dom.def);
+    // The live definition carries the running domain's id, as libvirt prints it.
+    const el = dom.def.element;
+    const at = el.attrs.findIndex(([k]) => k === 'type') + 1;
+    const attrs: Array<[string, string]> = [...el.attrs.slice(0, at), ['id', String(dom.id)], ...el.attrs.slice(at).filter(([k]) => k !== 'id')];
+    return formatDomainElement({ ...el, attrs });
   };
 
   // ---------------------------------------------------------------- snapshot reads
@@ -521,7 +524,8 @@ export abstract class BaseDriver implements Driver {
     }
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE) await this.validateSchema(p.xml);
     const redefine = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) !== 0;
-    const def = parseSnapshotXml(p.xml, { redefine, internal: false });
+    // now: 0 — the driver stamps the time and picks a unique default name itself.
+    const def = parseSnapshotXml(p.xml, { redefine, internal: false, now: 0 });
     return redefine ? this.redefine(dom, def, flags) : this.createNew(dom, def, flags);
   };
 
@@ -560,7 +564,7 @@ export abstract class BaseDriver implements Driver {
       parent: dom.snapshots.current?.name,
       creationTime: now,
       memory: diskOnly ? { snapshot: 'no' } : memory,
-      disks: alignDisks(input.disks, dom.def.element, memory.snapshot === 'external' || diskOnly ? 'external' : 'internal'),
+      disks: alignDisks(input.disks, dom.def, memory.snapshot === 'external' || diskOnly ? 'external' : 'internal'),
       domain: structuredClone(dom.def.element),
     };
     this.validateCreate(dom, def, flags);
@@ -662,7 +666,7 @@ export abstract class BaseDriver implements Driver {
     };
     const before = { def: dom.def, state: dom.state, reason: dom.reason, id: dom.id, name: dom.name };
     await this.hvRevert(dom, node, target, flags);
-    dom.def = parseDomainXml(formatXmlElement(node.def.domain));
+    dom.def = domainDefFromElement(node.def.domain);
     dom.name = dom.def.name;
     const changes = dom.snapshots.setCurrent(node);
     try {

@@ -5,50 +5,10 @@
  */
 import { VirError } from '../../protocol/errors.js';
 import type { SnapshotDiskDef, SnapshotLocation } from './snapshot-def.js';
-import type { XmlElement } from './xml/xml-element.js';
+import { domainDisks, type DomainDef } from './xml/domain-xml.js';
 
-export interface DomainDisk {
-  target: string;
-  device: string;
-  source?: string;
-  driverType?: string;
-  snapshot?: SnapshotLocation;
-}
-
-function child(el: XmlElement, name: string): XmlElement | undefined {
-  return el.children.find((c): c is XmlElement => typeof c !== 'string' && c.name === name);
-}
-
-function attr(el: XmlElement | undefined, name: string): string | undefined {
-  return el?.attrs.find(([k]) => k === name)?.[1];
-}
-
-export function domainDisks(domain: XmlElement): DomainDisk[] {
-  const devices = child(domain, 'devices');
-  if (!devices) return [];
-  const out: DomainDisk[] = [];
-  for (const d of devices.children) {
-    if (typeof d === 'string' || d.name !== 'disk') continue;
-    const target = attr(child(d, 'target'), 'dev');
-    if (!target) continue;
-    const src = child(d, 'source');
-    out.push({
-      target,
-      device: attr(d, 'device') ?? 'disk',
-      source: attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'name'),
-      driverType: attr(child(d, 'driver'), 'type'),
-      snapshot: attr(d, 'snapshot') as SnapshotLocation | undefined,
-    });
-  }
-  return out;
-}
-
-export function alignDisks(
-  requested: SnapshotDiskDef[],
-  domain: XmlElement,
-  defaultLocation: SnapshotLocation,
-): SnapshotDiskDef[] {
-  const disks = domainDisks(domain);
+export function alignDisks(requested: SnapshotDiskDef[], domain: DomainDef, defaultLocation: SnapshotLocation): SnapshotDiskDef[] {
+  const disks = domainDisks(domain).filter((d) => d.target !== undefined);
   if (requested.length > disks.length) {
     throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', 'too many disk snapshot requests for domain', 'VIR_FROM_DOMAIN');
   }
@@ -56,20 +16,20 @@ export function alignDisks(
   for (const req of requested) {
     const disk = disks.find((d) => d.target === req.name || (d.source !== undefined && d.source === req.name));
     if (!disk) throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', `no disk named '${req.name}'`, 'VIR_FROM_DOMAIN');
-    if (chosen.has(disk.target)) {
+    if (chosen.has(disk.target!)) {
       throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', `disk '${req.name}' specified twice`, 'VIR_FROM_DOMAIN');
     }
-    chosen.set(disk.target, { ...req, name: disk.target });
+    chosen.set(disk.target!, { ...req, name: disk.target! });
   }
   return disks.map((disk) => {
-    const req = chosen.get(disk.target);
+    const target = disk.target!;
+    const req = chosen.get(target);
+    const own = disk.snapshot as SnapshotLocation | undefined;
     if (req) {
-      if (req.snapshot === 'default') {
-        return { ...req, snapshot: disk.snapshot ?? (req.source || req.driver ? 'external' : defaultLocation) };
-      }
-      return req;
+      if (req.snapshot !== 'default') return req;
+      return { ...req, snapshot: own ?? (req.source || req.driver ? 'external' : defaultLocation) };
     }
     const emptyDrive = (disk.device === 'cdrom' || disk.device === 'floppy') && !disk.source;
-    return { name: disk.target, snapshot: emptyDrive ? 'no' : disk.snapshot ?? defaultLocation };
+    return { name: target, snapshot: emptyDrive ? 'no' : own ?? defaultLocation };
   });
 }

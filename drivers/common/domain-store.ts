@@ -4,14 +4,17 @@
  *   <root>/<uuid>/domain.xml          the persistent definition
  *   <root>/<uuid>/status.xml          runtime state the driver wants to survive a restart
  *   <root>/<uuid>/snapshots/<enc>.xml one file per snapshot, libvirt's internal format
- *   <root>/<uuid>/journal.json        a multi-file change that committed but may not be applied yet
+ *   <root>/<uuid>/journal.json        undo record of a multi-file change not yet acknowledged
  *
- * A change touching one file is a single atomic write. A change touching several
- * (create moving <active>, delete re-parenting children, revert updating the
- * definition and current) is first written whole to the journal: that atomic
- * write is the commit point. The files are then written and the journal removed.
- * Start-up replays a journal that is still there, so a crash at any instant
- * leaves either the old state or the new one, never a mix. Replay is idempotent.
+ * A change touching one file is a single atomic write (temp, fsync, rename,
+ * fsync dir). A change touching several (create moving <active>, delete
+ * re-parenting children, revert updating the definition and current) first
+ * writes an undo journal holding the old content of every file it touches,
+ * then writes the files, then removes the journal (and fsyncs that removal)
+ * before the caller is told it succeeded. So a journal still present means the
+ * change was never acknowledged: a failure while applying, or the next
+ * start-up after a crash, restores the old contents from it. Either the whole
+ * change is there and acknowledged, or none of it is.
  */
 import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,15 +37,16 @@ export interface StoredDomain {
 }
 
 export interface StoreCheckReport {
-  /** Things found and repaired (safe repairs only: temp files, replayed journals, empty dirs). */
+  /** Things found and repaired (safe repairs only: temp files, rolled-back journals, empty dirs). */
   repaired: string[];
   /** Things that need a human: never dropped silently. */
   problems: string[];
 }
 
 interface Journal {
-  version: 1;
-  changes: FileChange[];
+  version: 2;
+  /** The content every touched file had before the change (null: it did not exist). */
+  undo: FileChange[];
 }
 
 const JOURNAL = 'journal.json';
@@ -60,7 +64,7 @@ export class DomainStore {
   }
 
   /**
-   * Open the store: replay pending journals, remove temp files and trash, and
+   * Open the store: roll back unacknowledged changes, remove temp files and trash, and
    * read every domain. Linear in the number of files.
    */
   async load(report: StoreCheckReport = { repaired: [], problems: [] }): Promise<StoredDomain[]> {
@@ -86,12 +90,7 @@ export class DomainStore {
   private async loadDomainDir(uuid: string, report: StoreCheckReport): Promise<StoredDomain | undefined> {
     const dir = path.join(this.root, uuid);
     await mkdir(path.join(dir, SNAPSHOT_DIR), { recursive: true });
-    const journal = await readJournal(dir);
-    if (journal) {
-      await applyChanges(dir, journal.changes);
-      await unlink(path.join(dir, JOURNAL));
-      report.repaired.push(`${uuid}: replayed a committed journal of ${journal.changes.length} change(s)`);
-    }
+    if (await rollBack(dir)) report.repaired.push(`${uuid}: rolled back an unacknowledged change`);
     for (const sub of [dir, path.join(dir, SNAPSHOT_DIR)]) {
       for (const name of await readdir(sub)) {
         if (isTempFile(name)) {
@@ -145,21 +144,28 @@ export class DomainStore {
   private async commitNow(uuid: string, changes: FileChange[]): Promise<void> {
     if (changes.length === 0) return;
     const dir = this.domainDir(uuid);
-    // A journal left by an earlier commit whose apply step failed: finish it first.
-    const pending = await readJournal(dir);
-    if (pending) {
-      await applyChanges(dir, pending.changes);
-      await unlink(path.join(dir, JOURNAL));
-    }
+    // A journal left by an earlier commit whose roll-back failed too: finish the roll-back first.
+    await rollBack(dir);
     if (changes.length === 1) {
       await applyChanges(dir, changes);
       return;
     }
-    const journal: Journal = { version: 1, changes };
+    const undo = await Promise.all(changes.map(async (c) => ({
+      file: c.file,
+      content: await readFile(path.join(dir, checkedPath(c.file)), 'utf8').catch(notFound) ?? null,
+    })));
+    const journal: Journal = { version: 2, undo };
     await writeFileAtomic(path.join(dir, JOURNAL), JSON.stringify(journal));
-    // Committed. From here a failure leaves the journal for the next commit or start-up.
-    await applyChanges(dir, changes);
+    try {
+      await applyChanges(dir, changes);
+    } catch (e) {
+      // Not acknowledged: put every file back. If that fails too, the journal stays
+      // and the next commit or start-up finishes the roll-back.
+      await rollBack(dir).catch(() => undefined);
+      throw e;
+    }
     await unlink(path.join(dir, JOURNAL));
+    await fsyncDir(dir);
   }
 
   /** Remove a domain directory: one atomic rename makes it disappear, then clean up. */
@@ -178,20 +184,28 @@ export class DomainStore {
   }
 }
 
-async function readJournal(dir: string): Promise<Journal | undefined> {
+/** Restore the old contents recorded in a journal, if there is one. True if it rolled back. */
+async function rollBack(dir: string): Promise<boolean> {
   const text = await readFile(path.join(dir, JOURNAL), 'utf8').catch(notFound);
-  if (text === undefined) return undefined;
+  if (text === undefined) return false;
   // The journal is written atomically, so it is either absent or whole.
   const journal = JSON.parse(text) as Journal;
-  if (journal.version !== 1 || !Array.isArray(journal.changes)) throw new Error(`${dir}/${JOURNAL}: unknown journal format`);
-  return journal;
+  if (journal.version !== 2 || !Array.isArray(journal.undo)) throw new Error(`${dir}/${JOURNAL}: unknown journal format`);
+  await applyChanges(dir, journal.undo);
+  await unlink(path.join(dir, JOURNAL));
+  await fsyncDir(dir);
+  return true;
+}
+
+function checkedPath(file: string): string {
+  if (file.split('/').includes('..') || path.isAbsolute(file)) throw new Error(`bad store path ${file}`);
+  return file;
 }
 
 async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
   const dirs = new Set<string>();
   for (const change of changes) {
-    if (change.file.includes('..') || path.isAbsolute(change.file)) throw new Error(`bad store path ${change.file}`);
-    const file = path.join(dir, change.file);
+    const file = path.join(dir, checkedPath(change.file));
     dirs.add(path.dirname(file));
     if (change.content === null) {
       await unlink(file).catch((e: NodeJS.ErrnoException) => {
