@@ -157,6 +157,8 @@ export interface FormatDomainOptions {
   indent?: number;
   /** Print the root under another name, as libvirt does for `<inactiveDomain>`. */
   rootName?: string;
+  /** Live domain id: libvirt prints `id='N'` right after `type` for a running domain. */
+  id?: number;
 }
 
 /** The `<metadata>` of a domain is printed by libxml2, not by libvirt's own buffer code. */
@@ -164,7 +166,14 @@ const metadataIsLibxml2 = (el: XmlElement, depth: number): boolean => depth === 
 
 /** Format a domain element (a DomainDef's or a snapshot's embedded one) in libvirt's style. */
 export function formatDomainElement(element: XmlElement, options: FormatDomainOptions = {}): string {
-  const root = options.rootName && options.rootName !== element.name ? { ...element, name: options.rootName } : element;
+  let root = element;
+  if (options.rootName !== undefined && options.rootName !== element.name) root = { ...root, name: options.rootName };
+  if (options.id !== undefined && options.id >= 0) {
+    const attrs = root.attrs.filter(([k]) => k !== 'id');
+    const at = attrs.findIndex(([k]) => k === 'type') + 1;
+    attrs.splice(at, 0, ['id', String(options.id)]);
+    root = { ...root, attrs };
+  }
   return formatXmlElement(root, options.indent ?? 0, { libxml2Subtree: metadataIsLibxml2 });
 }
 

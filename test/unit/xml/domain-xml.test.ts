@@ -39,6 +39,12 @@ describe('defaultTestDomainXml', () => {
     }]);
   });
 
+  it('prints a live id right after type', () => {
+    const def = parseDomainXml("<domain type='test' id='7' xmlns:qemu='q'><name>t</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid></domain>");
+    expect(formatDomainXml(def, { id: 1 }).split('\n')[0]).toBe("<domain type='test' id='1' xmlns:qemu='q'>");
+    expect(formatDomainXml(parseDomainXml(defaultTestDomainXml), { id: 1 }).split('\n')[0]).toBe("<domain type='test' id='1'>");
+  });
+
   it('formats at another indentation and under another root name', () => {
     const def = parseDomainXml("<domain type='test'><name>t</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid></domain>");
     expect(formatDomainXml(def, { indent: 2, rootName: 'inactiveDomain' })).toBe(

@@ -122,7 +122,7 @@ describe('escaping round trips (parse -> format -> parse)', () => {
       parseAttributeValue: false, trimValues: false, processEntities: true, htmlEntities: true,
     });
     type Fxp = Array<Record<string, unknown>>;
-    const toTree = (nodes: Fxp): XmlElement['children'] => nodes.flatMap((n) => {
+    const toTree = (nodes: Fxp): XmlElement['children'] => nodes.flatMap((n): XmlElement['children'] => {
       if ('#text' in n) return [String(n['#text'])];
       const name = Object.keys(n).find((k) => k !== ':@')!;
       const attrs = Object.entries((n[':@'] ?? {}) as Record<string, string>);
