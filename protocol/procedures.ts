@@ -24,7 +24,12 @@ import {
  */
 export type Scope = 'connect' | 'driver' | 'domain' | 'snapshot';
 
-export interface ProcedureSpec<P extends TSchema = TSchema, R extends TSchema = TSchema, A extends readonly string[] = readonly string[]> {
+export interface ProcedureSpec<
+  P extends TSchema = TSchema,
+  R extends TSchema = TSchema,
+  A extends readonly string[] = readonly string[],
+  S extends Scope = Scope,
+> {
   id: number;
   /**
    * The C function's arguments after its handle (domain/snapshot/connection),
@@ -33,7 +38,7 @@ export interface ProcedureSpec<P extends TSchema = TSchema, R extends TSchema = 
    */
   args: A;
   summary: string;
-  scope: Scope;
+  scope: S;
   access: 'read' | 'write';
   job: boolean;
   params: P;
@@ -45,7 +50,9 @@ export interface ProcedureSpec<P extends TSchema = TSchema, R extends TSchema = 
   errors: readonly ErrorName[];
 }
 
-function proc<P extends TSchema, R extends TSchema, const A extends readonly string[]>(spec: ProcedureSpec<P, R, A>): ProcedureSpec<P, R, A> {
+function proc<P extends TSchema, R extends TSchema, const A extends readonly string[], const S extends Scope>(
+  spec: ProcedureSpec<P, R, A, S>,
+): ProcedureSpec<P, R, A, S> {
   return spec;
 }
 
@@ -261,7 +268,7 @@ export const procedures = {
   }),
   virDomainSnapshotLookupByName: proc({
     args: ['snapshot'],
-    id: 24, scope: 'snapshot', access: 'read', job: false,
+    id: 24, scope: 'domain', access: 'read', job: false,
     summary: 'Find a snapshot by name.',
     params: Params({ domain: DomainName, snapshot: SnapshotName, flags: Flags }),
     result: SnapshotHandle,

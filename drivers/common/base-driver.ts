@@ -101,8 +101,8 @@ export abstract class BaseDriver implements Driver {
       report.problems.push(`${s.uuid}: domain.xml does not parse (${(e as Error).message}); domain not loaded, files kept`);
       return undefined;
     }
-    const status: DomainStatus = s.statusXml
-      ? (JSON.parse(s.statusXml) as DomainStatus)
+    const status: DomainStatus = s.statusJson
+      ? (JSON.parse(s.statusJson) as DomainStatus)
       : { state: DomainState.VIR_DOMAIN_SHUTOFF, reason: 0, id: -1, persistent: true };
     const defs: Named[] = [];
     for (const snap of s.snapshots) {

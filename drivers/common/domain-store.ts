@@ -2,7 +2,7 @@
  * Durable per-domain storage, as files under one directory per domain:
  *
  *   <root>/<uuid>/domain.xml          the persistent definition
- *   <root>/<uuid>/status.xml          runtime state the driver wants to survive a restart
+ *   <root>/<uuid>/status.json         runtime state the driver wants to survive a restart
  *   <root>/<uuid>/snapshots/<enc>.xml one file per snapshot, libvirt's internal format
  *   <root>/<uuid>/journal.json        undo record of a multi-file change not yet acknowledged
  *
@@ -23,7 +23,7 @@ import { isTempFile, writeFileAtomic } from './atomic-file.js';
 import { fsyncDir } from './fs-sync.js';
 
 export interface FileChange {
-  /** Relative to the domain directory: 'domain.xml', 'status.xml' or 'snapshots/<enc>.xml'. */
+  /** Relative to the domain directory: 'domain.xml', 'status.json' or 'snapshots/<enc>.xml'. */
   file: string;
   /** New content, or null to delete the file. */
   content: string | null;
@@ -32,7 +32,7 @@ export interface FileChange {
 export interface StoredDomain {
   uuid: string;
   domainXml: string;
-  statusXml?: string;
+  statusJson?: string;
   snapshots: Array<{ file: string; xml: string }>;
 }
 
@@ -111,11 +111,11 @@ export class DomainStore {
       }
       return undefined;
     }
-    const statusXml = await readFile(path.join(dir, 'status.xml'), 'utf8').catch(notFound);
+    const statusJson = await readFile(path.join(dir, 'status.json'), 'utf8').catch(notFound);
     const snapshots = await Promise.all(
       snapNames.map(async (file) => ({ file, xml: await readFile(path.join(dir, SNAPSHOT_DIR, file), 'utf8') })),
     );
-    return { uuid, domainXml, statusXml, snapshots };
+    return { uuid, domainXml, statusJson, snapshots };
   }
 
   /** Create the directory of a new domain and write its first files. */
