@@ -33,6 +33,10 @@ export class Transport {
         reject(new VirError('VIR_ERR_INTERNAL_ERROR', `Failed to connect socket to '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message}`, 'VIR_FROM_RPC')));
     });
     const rpc = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    // vscode-jsonrpc leaves pending requests waiting when the peer goes away;
+    // disposing rejects them, so a dead daemon fails calls instead of hanging them.
+    socket.on('close', () => rpc.dispose());
+    socket.on('error', () => socket.destroy());
     rpc.listen();
     return new Transport(rpc, socket);
   }
@@ -41,8 +45,11 @@ export class Transport {
     try {
       return (await this.rpc.sendRequest(method, params)) as ResultOf<M>;
     } catch (e) {
-      if (e instanceof ResponseError) throw VirError.fromWire(e.code, e.message, e.data as Partial<VirErrorData> | undefined);
-      throw new VirError('VIR_ERR_RPC', (e as Error).message, 'VIR_FROM_RPC');
+      // -32097/-32096: vscode-jsonrpc's own codes for a disposed or inactive connection.
+      if (e instanceof ResponseError && e.code !== -32097 && e.code !== -32096) {
+        throw VirError.fromWire(e.code, e.message, e.data as Partial<VirErrorData> | undefined);
+      }
+      throw new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${method}: ${(e as Error).message}`, 'VIR_FROM_RPC');
     }
   }
 
