@@ -321,11 +321,7 @@ export abstract class BaseDriver implements Driver {
       const changes = newChanges();
       for (const node of [...tree.all()]) changes.removed.push(node);
       dom.snapshots = new SnapshotTree();
-      try {
-        await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: true })]);
-      } catch (e) {
-        throw e;
-      }
+      await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: true })]);
     } else {
       await this.store.removeDomain(dom.uuid);
       this.domains.delete(dom.uuid);
