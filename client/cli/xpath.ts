@@ -126,7 +126,7 @@ function applyPredicate(nodes: Any[], pred: string, expr: string): Any[] {
     return n ? [n] : [];
   }
   if (p === 'last()') return nodes.length ? [nodes[nodes.length - 1]] : [];
-  const m = /^(@?[\w.:-]+|text\(\)|\.)\s*(?:(!?=)\s*(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?)))?$/.exec(p);
+  const m = /^([^=!'"]+?)\s*(?:(!?=)\s*(?:'([^']*)'|"([^"]*)"|(-?\d+(?:\.\d+)?)))?$/.exec(p);
   if (!m) bad(expr);
   return nodes.filter((n) => {
     const sel = select([n], m[1], expr);
