@@ -5,6 +5,7 @@
 import { VirError } from '../protocol/errors.js';
 import type { Driver, DriverFactory, DriverOpenOptions } from '../drivers/driver.js';
 import { testDriverFactory } from '../drivers/test/test-driver.js';
+import { qemuDriverFactory } from '../drivers/qemu/qemu-driver.js';
 
 export class DriverRegistry {
   private readonly open = new Map<string, Promise<Driver>>();
@@ -15,7 +16,7 @@ export class DriverRegistry {
   ) {}
 
   static withBuiltins(opts: DriverOpenOptions, extra: DriverFactory[] = []): DriverRegistry {
-    return new DriverRegistry([testDriverFactory, ...extra], opts);
+    return new DriverRegistry([testDriverFactory, qemuDriverFactory, ...extra], opts);
   }
 
   /** The canonical URI and driver for `uri`; opens the driver on first use. */

@@ -67,13 +67,19 @@ export abstract class BaseDriver implements Driver {
   protected abstract hvResume(dom: DomainObj, reason: number): Promise<void>;
   /** Driver-specific refusals before anything changes (names, modes, flags). */
   protected validateCreate(_dom: DomainObj, _def: Named, _flags: number): void {}
+  /** Driver-specific refusals of a REDEFINE before metadata changes (the qemu driver checks the images hold it). */
+  protected async validateRedefine(_dom: DomainObj, _def: Named, _flags: number): Promise<void> {}
   /** Take the snapshot's data (disks, memory). Called before metadata is recorded. */
   protected abstract hvSnapshotCreate(dom: DomainObj, def: Named, flags: number): Promise<void>;
   /** Undo hvSnapshotCreate when recording the metadata failed. */
   protected abstract hvSnapshotDiscard(dom: DomainObj, def: Named): Promise<void>;
   /** Bring the domain to the snapshot's data and to `target.state`. */
   protected abstract hvRevert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void>;
-  /** Remove the snapshots' data (not called with METADATA_ONLY). */
+  /**
+   * Remove the snapshots' data (not called with METADATA_ONLY). If it fails after
+   * some were removed, the error carries `deletedSnapshots` (nodes whose data is
+   * gone, none an ancestor of a node still present) and only their metadata is dropped.
+   */
   protected abstract hvSnapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<void>;
 
   // ---------------------------------------------------------------- loading and persistence
@@ -342,6 +348,8 @@ export abstract class BaseDriver implements Driver {
     const dom = this.dom(ctx);
     if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.errDomain);
     await this.changeState(dom, () => this.hvStop(dom, StateReason.SHUTOFF_SHUTDOWN, true));
+    // A real guest may still be shutting down (ACPI): the driver reports the stop when it happens.
+    if (isActive(dom)) return 0;
     this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
     await this.afterStop(dom);
     return 0;
@@ -625,6 +633,7 @@ export abstract class BaseDriver implements Driver {
     const full: Named = { ...def, name };
     if (!full.domain && existing?.def.domain) full.domain = existing.def.domain;
     delete full.active;
+    await this.validateRedefine(dom, full, flags);
     const changes = newChanges();
     let node: SnapshotNode;
     if (existing) {
@@ -704,7 +713,21 @@ export abstract class BaseDriver implements Driver {
     const childrenOnly = (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY) !== 0;
     const doomed = children || childrenOnly ? tree.descendants(node) : [];
     if (!childrenOnly) doomed.push(node);
-    if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) await this.hvSnapshotDelete(dom, doomed, flags);
+    if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) {
+      try {
+        await this.hvSnapshotDelete(dom, doomed, flags);
+      } catch (e) {
+        // Never keep metadata for a snapshot whose data is gone.
+        const gone = (e as { deletedSnapshots?: SnapshotNode[] }).deletedSnapshots ?? [];
+        if (gone.length > 0) {
+          const partial = newChanges();
+          for (const n of gone) tree.remove(n, partial);
+          await this.persist(dom, this.snapshotChanges(dom, partial));
+          for (const n of gone) this.emitSnapshot(dom, 'deleted', n.name);
+        }
+        throw e;
+      }
+    }
     const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
     await this.persist(dom, this.snapshotChanges(dom, changes));
     for (const d of doomed) this.emitSnapshot(dom, 'deleted', d.name);

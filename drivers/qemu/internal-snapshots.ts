@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { VirError } from '../../protocol/errors.js';
 import {
-  checkNewTag, listImageSnapshots, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
+  checkNewId, checkNewTag, listImageSnapshots, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
   findSnapshotByName, validateQemuSnapshotName, type QemuSnapshotInfo,
 } from './qemu-img.js';
 import type { QmpClient } from './qmp-client.js';
@@ -20,6 +20,15 @@ import type { QmpClient } from './qmp-client.js';
 export interface LiveOptions {
   /** Per QMP job; default 5 minutes (a large vmstate on a slow disk takes a while). */
   timeoutMs?: number;
+}
+
+export interface CreateOptions {
+  /**
+   * Refuse when the new snapshot's future ID is another snapshot's name (see
+   * checkNewId). Default true; temporary snapshots that are never loaded by
+   * tag may turn it off.
+   */
+  refuseIdNameClash?: boolean;
 }
 
 export interface LoadLiveOptions extends LiveOptions {
@@ -93,11 +102,14 @@ export async function nodesHoldingTag(qmp: QmpClient, tag: string, nodes?: strin
  * them if they were running. On failure, any disk that got the tag loses it.
  */
 export async function saveLive(qmp: QmpClient, tag: string, vmstateNode: string, deviceNodes: string[],
-  opts: LiveOptions = {}): Promise<void> {
+  opts: LiveOptions & CreateOptions = {}): Promise<void> {
   validateQemuSnapshotName(tag);
   checkNodes(vmstateNode, deviceNodes);
   const before = await listLive(qmp, deviceNodes);
-  for (const [node, snaps] of before) checkNewTag(snaps, tag, `block node '${node}'`);
+  for (const [node, snaps] of before) {
+    checkNewTag(snaps, tag, `block node '${node}'`);
+    if (opts.refuseIdNameClash ?? true) checkNewId(snaps, tag, `block node '${node}'`);
+  }
 
   let failure: VirError | undefined;
   try {
@@ -167,9 +179,8 @@ export async function loadLive(qmp: QmpClient, tag: string, vmstateNode: string,
 
   let undo: string | undefined;
   if (opts.undoOnFailure ?? true) {
-    undo = undoTag();
     try {
-      await saveLive(qmp, undo, vmstateNode, deviceNodes, opts);
+      undo = await saveUndo(qmp, tag, vmstateNode, deviceNodes, opts);
     } catch (e) {
       await resume().catch(() => undefined);
       throw new VirError('VIR_ERR_OPERATION_FAILED',
@@ -221,6 +232,28 @@ export async function loadLive(qmp: QmpClient, tag: string, vmstateNode: string,
   await dropUndo();
   await resume();
   return { warnings };
+}
+
+/**
+ * Save a rollback snapshot for a load of `tag`. The new snapshot's ID must not
+ * be `tag`: QEMU resolves the load's tag by ID first and would silently load
+ * the rollback state instead (first snapshot named "2", ID 1: the rollback
+ * snapshot gets ID 2). If it does, a second one is taken (next ID) and the
+ * first removed, so no ID equals `tag` any more.
+ */
+async function saveUndo(qmp: QmpClient, tag: string, vmstateNode: string, deviceNodes: string[],
+  opts: LiveOptions): Promise<string> {
+  const undo = undoTag();
+  await saveLive(qmp, undo, vmstateNode, deviceNodes, { ...opts, refuseIdNameClash: false });
+  const clash = [...await listLive(qmp, deviceNodes)].some(([, snaps]) => snaps.some((s) => s.name === undo && s.id === tag));
+  if (!clash) return undo;
+  const second = undoTag();
+  try {
+    await saveLive(qmp, second, vmstateNode, deviceNodes, { ...opts, refuseIdNameClash: false });
+  } finally {
+    await qmp.runJob('snapshot-delete', { tag: undo, devices: deviceNodes }, jobId('undo-del'), { timeoutMs: opts.timeoutMs });
+  }
+  return second;
 }
 
 /**
@@ -280,10 +313,13 @@ function checkFiles(files: string[]): string[] {
 }
 
 /** `qemu-img snapshot -c` on every file; if one fails, the tag is removed from those already done. */
-export async function createOffline(files: string[], tag: string): Promise<void> {
+export async function createOffline(files: string[], tag: string, opts: CreateOptions = {}): Promise<void> {
   validateQemuSnapshotName(tag);
   const abs = checkFiles(files);
-  for (const [f, snaps] of await listOffline(abs)) checkNewTag(snaps, tag, `image '${f}'`);
+  for (const [f, snaps] of await listOffline(abs)) {
+    checkNewTag(snaps, tag, `image '${f}'`);
+    if (opts.refuseIdNameClash ?? true) checkNewId(snaps, tag, `image '${f}'`);
+  }
   const done: string[] = [];
   for (const f of abs) {
     try {
@@ -340,7 +376,8 @@ export async function applyOffline(files: string[], tag: string): Promise<OpResu
     return { warnings };
   }
   const undo = undoTag();
-  await createOffline(abs, undo);
+  // Applied by ID, so the temporary snapshot's ID cannot be confused with a name.
+  await createOffline(abs, undo, { refuseIdNameClash: false });
   const done: string[] = [];
   for (const f of abs) {
     try {

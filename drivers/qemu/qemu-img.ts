@@ -213,10 +213,39 @@ export function checkNewTag(snapshots: QemuSnapshotInfo[], tag: string, where: s
   }
 }
 
+/**
+ * The ID qcow2 will give the next snapshot of this table: the largest numeric
+ * ID plus one (block/qcow2-snapshot.c, find_new_snapshot_id).
+ */
+export function nextSnapshotId(snapshots: QemuSnapshotInfo[]): string {
+  let max = 0;
+  for (const s of snapshots) {
+    const n = Number.parseInt(s.id, 10);
+    if (Number.isFinite(n) && n > max) max = n;
+  }
+  return String(max + 1);
+}
+
+/**
+ * Refuse a new snapshot whose future ID would be another snapshot's *name*:
+ * QEMU resolves a tag by ID first when loading, so that older snapshot could
+ * never be loaded again (it would silently load the new one instead).
+ */
+export function checkNewId(snapshots: QemuSnapshotInfo[], tag: string, where: string): void {
+  const id = nextSnapshotId(snapshots);
+  if (id !== tag && snapshots.some((s) => s.name === id)) {
+    throw new VirError('VIR_ERR_OPERATION_INVALID',
+      `a new snapshot in ${where} would get ID ${id}, which is the name of existing snapshot '${id}'; ` +
+      `QEMU would then confuse the two (delete or rename snapshot '${id}' first)`, 'VIR_FROM_QEMU');
+  }
+}
+
 /** `qemu-img snapshot -c`, refusing duplicates and verifying the result. Returns the new row. */
 export async function snapshotCreate(file: string, tag: string): Promise<QemuSnapshotInfo> {
   const abs = path.resolve(file);
-  checkNewTag(await listImageSnapshots(abs), tag, `image '${abs}'`);
+  const table = await listImageSnapshots(abs);
+  checkNewTag(table, tag, `image '${abs}'`);
+  checkNewId(table, tag, `image '${abs}'`);
   await runQemuImg(['snapshot', '-c', tag, abs], abs);
   const created = findSnapshotByName(await listImageSnapshots(abs), tag);
   if (!created.snapshot || created.duplicates !== 1) {
