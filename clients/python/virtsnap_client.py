@@ -1,0 +1,1606 @@
+# -*- coding: utf-8 -*-
+# virtsnap_client.py: Python client of virtsnapd (protocol 1.0.0).
+#
+# DO NOT EDIT: this file is generated.
+#   generator: tools/gen-python-client.ts
+#   input:     protocol/openrpc.json (sha256 89a291be43d2929dfea9d3edfb432a98801d0322a602e447edc13cf9d606999f)
+#   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
+# A test fails when this file differs from what the generator makes of the input.
+"""Python client of virtsnapd, generated from protocol/openrpc.json.
+
+libvirt's domain-snapshot API over JSON-RPC 2.0 on a Unix socket
+(Content-Length framing). Errors: code = libvirt virErrorNumber, message =
+libvirt's text, data = {name, domain}.
+
+Standard library only. Usage::
+
+    from virtsnap_client import Connection, VirNoDomainSnapshotError
+
+    with Connection() as conn:            # $VIRTSNAP_SOCKET or the default path
+        snap = conn.virDomainSnapshotCreateXML('test', '<domainsnapshot/>')
+        conn.virDomainRevertToSnapshot(snap['domain'], snap['name'])
+
+Every procedure is a method of `Connection` named as the libvirt C function;
+handles (virDomainPtr, virDomainSnapshotPtr) are plain dicts (DomainHandle,
+SnapshotHandle) and the methods take the domain and snapshot by name.
+A libvirt error raises `VirError` (or its subclass for the error name);
+a JSON-RPC protocol error (reserved codes -32768..-32000) raises `RpcError`.
+"""
+
+import json
+import os
+import socket
+import threading
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Type, TypedDict, cast
+
+PROTOCOL_VERSION = "1.0.0"
+
+
+# ---- result types: the handles and other JSON objects ----------------------
+
+
+# Returned by virConnectOpen.
+class VirConnectOpenResult(TypedDict):
+    """The JSON object `VirConnectOpenResult` of protocol/openrpc.json."""
+
+    uri: str
+
+
+# Returned by virConnectListAllDomains, virDomainLookupByName,
+#   virDomainLookupByUUIDString, virDomainDefineXML.
+class DomainHandle(TypedDict):
+    """A domain, as C's virDomainPtr: pass its name (or uuid) wherever a method
+    takes `domain`; id is -1 while shut off.
+    """
+
+    name: str
+    uuid: str
+    id: int  # Hypervisor id while running, -1 while shut off.
+
+
+# Returned by virDomainGetState.
+class DomainStateInfo(TypedDict):
+    """virDomainGetState's answer: the virDomainState and its reason."""
+
+    state: int  # virDomainState
+    reason: int  # the state's virDomain*Reason
+
+
+# Returned by virDomainSnapshotCreateXML, virDomainListAllSnapshots,
+#   virDomainSnapshotListAllChildren, virDomainSnapshotLookupByName,
+#   virDomainSnapshotCurrent, virDomainSnapshotGetParent.
+class SnapshotHandle(TypedDict):
+    """A snapshot, as C's virDomainSnapshotPtr: pass h['domain'] and h['name'] as
+    `domain` and `snapshot`.
+    """
+
+    domain: str  # The owning domain's name.
+    name: str
+
+
+# ---- flags (x-flags), OR them into `flags` --------------------------------
+
+
+# Flags of virConnectListAllDomains.
+VIR_CONNECT_LIST_DOMAINS_ACTIVE = 1
+VIR_CONNECT_LIST_DOMAINS_INACTIVE = 2
+VIR_CONNECT_LIST_DOMAINS_PERSISTENT = 4
+VIR_CONNECT_LIST_DOMAINS_TRANSIENT = 8
+VIR_CONNECT_LIST_DOMAINS_RUNNING = 16
+VIR_CONNECT_LIST_DOMAINS_PAUSED = 32
+VIR_CONNECT_LIST_DOMAINS_SHUTOFF = 64
+VIR_CONNECT_LIST_DOMAINS_OTHER = 128
+VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE = 256
+VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE = 512
+VIR_CONNECT_LIST_DOMAINS_AUTOSTART = 1024
+VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART = 2048
+VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT = 4096
+VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT = 8192
+VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT = 16384
+VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT = 32768
+
+# Flags of virDomainUndefineFlags.
+VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1
+VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 2
+VIR_DOMAIN_UNDEFINE_NVRAM = 4
+VIR_DOMAIN_UNDEFINE_KEEP_NVRAM = 8
+VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA = 16
+VIR_DOMAIN_UNDEFINE_TPM = 32
+VIR_DOMAIN_UNDEFINE_KEEP_TPM = 64
+
+# Flags of virDomainGetXMLDesc.
+VIR_DOMAIN_XML_SECURE = 1
+VIR_DOMAIN_XML_INACTIVE = 2
+VIR_DOMAIN_XML_UPDATE_CPU = 4
+VIR_DOMAIN_XML_MIGRATABLE = 8
+
+# Flags of virDomainSnapshotCreateXML.
+VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE = 1
+VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT = 2
+VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA = 4
+VIR_DOMAIN_SNAPSHOT_CREATE_HALT = 8
+VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY = 16
+VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT = 32
+VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE = 64
+VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC = 128
+VIR_DOMAIN_SNAPSHOT_CREATE_LIVE = 256
+VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE = 512
+
+# Flags of virDomainSnapshotGetXMLDesc.
+VIR_DOMAIN_SNAPSHOT_XML_SECURE = 1
+
+# Flags of virDomainSnapshotNum, virDomainSnapshotListNames,
+#   virDomainListAllSnapshots, virDomainSnapshotNumChildren,
+#   virDomainSnapshotListChildrenNames, virDomainSnapshotListAllChildren.
+VIR_DOMAIN_SNAPSHOT_LIST_ROOTS = 1
+VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS = 1
+VIR_DOMAIN_SNAPSHOT_LIST_METADATA = 2
+VIR_DOMAIN_SNAPSHOT_LIST_LEAVES = 4
+VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES = 8
+VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA = 16
+VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE = 32
+VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE = 64
+VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY = 128
+VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL = 256
+VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL = 512
+VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL = 1024
+
+# Flags of virDomainRevertToSnapshot.
+VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING = 1
+VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED = 2
+VIR_DOMAIN_SNAPSHOT_REVERT_FORCE = 4
+VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM = 8
+
+# Flags of virDomainSnapshotDelete.
+VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN = 1
+VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY = 2
+VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY = 4
+
+
+# ---- errors (components.x-errors: libvirt virErrorNumber) ------------------
+
+VIR_ERR_OK = 0
+VIR_ERR_INTERNAL_ERROR = 1
+VIR_ERR_NO_MEMORY = 2
+VIR_ERR_NO_SUPPORT = 3
+VIR_ERR_INVALID_CONN = 6
+VIR_ERR_INVALID_DOMAIN = 7
+VIR_ERR_INVALID_ARG = 8
+VIR_ERR_OPERATION_FAILED = 9
+VIR_ERR_XML_ERROR = 27
+VIR_ERR_OPERATION_DENIED = 29
+VIR_ERR_XML_DETAIL = 35
+VIR_ERR_RPC = 39
+VIR_ERR_NO_DOMAIN = 42
+VIR_ERR_AUTH_FAILED = 45
+VIR_ERR_OPERATION_INVALID = 55
+VIR_ERR_CONFIG_UNSUPPORTED = 67
+VIR_ERR_OPERATION_TIMEOUT = 68
+VIR_ERR_INVALID_DOMAIN_SNAPSHOT = 71
+VIR_ERR_NO_DOMAIN_SNAPSHOT = 72
+VIR_ERR_ARGUMENT_UNSUPPORTED = 74
+VIR_ERR_SNAPSHOT_REVERT_RISKY = 77
+VIR_ERR_OPERATION_ABORTED = 78
+VIR_ERR_OPERATION_UNSUPPORTED = 84
+VIR_ERR_XML_INVALID_SCHEMA = 92
+
+#: virErrorNumber → libvirt error name.
+ERROR_NAMES: Dict[int, str] = {
+    VIR_ERR_OK: "VIR_ERR_OK",
+    VIR_ERR_INTERNAL_ERROR: "VIR_ERR_INTERNAL_ERROR",
+    VIR_ERR_NO_MEMORY: "VIR_ERR_NO_MEMORY",
+    VIR_ERR_NO_SUPPORT: "VIR_ERR_NO_SUPPORT",
+    VIR_ERR_INVALID_CONN: "VIR_ERR_INVALID_CONN",
+    VIR_ERR_INVALID_DOMAIN: "VIR_ERR_INVALID_DOMAIN",
+    VIR_ERR_INVALID_ARG: "VIR_ERR_INVALID_ARG",
+    VIR_ERR_OPERATION_FAILED: "VIR_ERR_OPERATION_FAILED",
+    VIR_ERR_XML_ERROR: "VIR_ERR_XML_ERROR",
+    VIR_ERR_OPERATION_DENIED: "VIR_ERR_OPERATION_DENIED",
+    VIR_ERR_XML_DETAIL: "VIR_ERR_XML_DETAIL",
+    VIR_ERR_RPC: "VIR_ERR_RPC",
+    VIR_ERR_NO_DOMAIN: "VIR_ERR_NO_DOMAIN",
+    VIR_ERR_AUTH_FAILED: "VIR_ERR_AUTH_FAILED",
+    VIR_ERR_OPERATION_INVALID: "VIR_ERR_OPERATION_INVALID",
+    VIR_ERR_CONFIG_UNSUPPORTED: "VIR_ERR_CONFIG_UNSUPPORTED",
+    VIR_ERR_OPERATION_TIMEOUT: "VIR_ERR_OPERATION_TIMEOUT",
+    VIR_ERR_INVALID_DOMAIN_SNAPSHOT: "VIR_ERR_INVALID_DOMAIN_SNAPSHOT",
+    VIR_ERR_NO_DOMAIN_SNAPSHOT: "VIR_ERR_NO_DOMAIN_SNAPSHOT",
+    VIR_ERR_ARGUMENT_UNSUPPORTED: "VIR_ERR_ARGUMENT_UNSUPPORTED",
+    VIR_ERR_SNAPSHOT_REVERT_RISKY: "VIR_ERR_SNAPSHOT_REVERT_RISKY",
+    VIR_ERR_OPERATION_ABORTED: "VIR_ERR_OPERATION_ABORTED",
+    VIR_ERR_OPERATION_UNSUPPORTED: "VIR_ERR_OPERATION_UNSUPPORTED",
+    VIR_ERR_XML_INVALID_SCHEMA: "VIR_ERR_XML_INVALID_SCHEMA",
+}
+
+
+class RpcError(Exception):
+    """A JSON-RPC level error (reserved codes -32768..-32000: parse error,
+    invalid request, method not found, invalid params): a client bug or a
+    protocol mismatch, never a libvirt error."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return "RpcError(code=%r, message=%r)" % (self.code, self.message)
+
+
+class VirError(Exception):
+    """A libvirt error: `code` is the virErrorNumber, `name` its VIR_ERR_* name,
+    `domain` the VIR_FROM_* name and `message` libvirt's text. The subclass
+    raised is the one for `name` (VirNoDomainSnapshotError for
+    VIR_ERR_NO_DOMAIN_SNAPSHOT...) when the name is known."""
+
+    CODE: Optional[int] = None
+    NAME: Optional[str] = None
+
+    def __init__(self, code: int, message: str, name: str, domain: str = "VIR_FROM_NONE") -> None:
+        super().__init__(message)
+        self.code = code
+        self.name = name
+        self.domain = domain
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return "%s(code=%r, name=%r, domain=%r, message=%r)" % (
+            type(self).__name__, self.code, self.name, self.domain, self.message)
+
+    # libvirt-python's libvirtError accessors.
+    def get_error_code(self) -> int:
+        return self.code
+
+    def get_error_message(self) -> str:
+        return self.message
+
+    def get_error_domain(self) -> str:
+        return self.domain
+
+
+class VirInternalError(VirError):
+    """VIR_ERR_INTERNAL_ERROR (1)."""
+
+    CODE = VIR_ERR_INTERNAL_ERROR
+    NAME = "VIR_ERR_INTERNAL_ERROR"
+
+
+class VirNoMemoryError(VirError):
+    """VIR_ERR_NO_MEMORY (2)."""
+
+    CODE = VIR_ERR_NO_MEMORY
+    NAME = "VIR_ERR_NO_MEMORY"
+
+
+class VirNoSupportError(VirError):
+    """VIR_ERR_NO_SUPPORT (3)."""
+
+    CODE = VIR_ERR_NO_SUPPORT
+    NAME = "VIR_ERR_NO_SUPPORT"
+
+
+class VirInvalidConnError(VirError):
+    """VIR_ERR_INVALID_CONN (6)."""
+
+    CODE = VIR_ERR_INVALID_CONN
+    NAME = "VIR_ERR_INVALID_CONN"
+
+
+class VirInvalidDomainError(VirError):
+    """VIR_ERR_INVALID_DOMAIN (7)."""
+
+    CODE = VIR_ERR_INVALID_DOMAIN
+    NAME = "VIR_ERR_INVALID_DOMAIN"
+
+
+class VirInvalidArgError(VirError):
+    """VIR_ERR_INVALID_ARG (8)."""
+
+    CODE = VIR_ERR_INVALID_ARG
+    NAME = "VIR_ERR_INVALID_ARG"
+
+
+class VirOperationFailedError(VirError):
+    """VIR_ERR_OPERATION_FAILED (9)."""
+
+    CODE = VIR_ERR_OPERATION_FAILED
+    NAME = "VIR_ERR_OPERATION_FAILED"
+
+
+class VirXmlError(VirError):
+    """VIR_ERR_XML_ERROR (27)."""
+
+    CODE = VIR_ERR_XML_ERROR
+    NAME = "VIR_ERR_XML_ERROR"
+
+
+class VirOperationDeniedError(VirError):
+    """VIR_ERR_OPERATION_DENIED (29)."""
+
+    CODE = VIR_ERR_OPERATION_DENIED
+    NAME = "VIR_ERR_OPERATION_DENIED"
+
+
+class VirXmlDetailError(VirError):
+    """VIR_ERR_XML_DETAIL (35)."""
+
+    CODE = VIR_ERR_XML_DETAIL
+    NAME = "VIR_ERR_XML_DETAIL"
+
+
+class VirRpcError(VirError):
+    """VIR_ERR_RPC (39)."""
+
+    CODE = VIR_ERR_RPC
+    NAME = "VIR_ERR_RPC"
+
+
+class VirNoDomainError(VirError):
+    """VIR_ERR_NO_DOMAIN (42)."""
+
+    CODE = VIR_ERR_NO_DOMAIN
+    NAME = "VIR_ERR_NO_DOMAIN"
+
+
+class VirAuthFailedError(VirError):
+    """VIR_ERR_AUTH_FAILED (45)."""
+
+    CODE = VIR_ERR_AUTH_FAILED
+    NAME = "VIR_ERR_AUTH_FAILED"
+
+
+class VirOperationInvalidError(VirError):
+    """VIR_ERR_OPERATION_INVALID (55)."""
+
+    CODE = VIR_ERR_OPERATION_INVALID
+    NAME = "VIR_ERR_OPERATION_INVALID"
+
+
+class VirConfigUnsupportedError(VirError):
+    """VIR_ERR_CONFIG_UNSUPPORTED (67)."""
+
+    CODE = VIR_ERR_CONFIG_UNSUPPORTED
+    NAME = "VIR_ERR_CONFIG_UNSUPPORTED"
+
+
+class VirOperationTimeoutError(VirError):
+    """VIR_ERR_OPERATION_TIMEOUT (68)."""
+
+    CODE = VIR_ERR_OPERATION_TIMEOUT
+    NAME = "VIR_ERR_OPERATION_TIMEOUT"
+
+
+class VirInvalidDomainSnapshotError(VirError):
+    """VIR_ERR_INVALID_DOMAIN_SNAPSHOT (71)."""
+
+    CODE = VIR_ERR_INVALID_DOMAIN_SNAPSHOT
+    NAME = "VIR_ERR_INVALID_DOMAIN_SNAPSHOT"
+
+
+class VirNoDomainSnapshotError(VirError):
+    """VIR_ERR_NO_DOMAIN_SNAPSHOT (72)."""
+
+    CODE = VIR_ERR_NO_DOMAIN_SNAPSHOT
+    NAME = "VIR_ERR_NO_DOMAIN_SNAPSHOT"
+
+
+class VirArgumentUnsupportedError(VirError):
+    """VIR_ERR_ARGUMENT_UNSUPPORTED (74)."""
+
+    CODE = VIR_ERR_ARGUMENT_UNSUPPORTED
+    NAME = "VIR_ERR_ARGUMENT_UNSUPPORTED"
+
+
+class VirSnapshotRevertRiskyError(VirError):
+    """VIR_ERR_SNAPSHOT_REVERT_RISKY (77)."""
+
+    CODE = VIR_ERR_SNAPSHOT_REVERT_RISKY
+    NAME = "VIR_ERR_SNAPSHOT_REVERT_RISKY"
+
+
+class VirOperationAbortedError(VirError):
+    """VIR_ERR_OPERATION_ABORTED (78)."""
+
+    CODE = VIR_ERR_OPERATION_ABORTED
+    NAME = "VIR_ERR_OPERATION_ABORTED"
+
+
+class VirOperationUnsupportedError(VirError):
+    """VIR_ERR_OPERATION_UNSUPPORTED (84)."""
+
+    CODE = VIR_ERR_OPERATION_UNSUPPORTED
+    NAME = "VIR_ERR_OPERATION_UNSUPPORTED"
+
+
+class VirXmlInvalidSchemaError(VirError):
+    """VIR_ERR_XML_INVALID_SCHEMA (92)."""
+
+    CODE = VIR_ERR_XML_INVALID_SCHEMA
+    NAME = "VIR_ERR_XML_INVALID_SCHEMA"
+
+
+#: libvirt error name → the VirError subclass raised for it.
+ERROR_CLASSES: Dict[str, Type[VirError]] = {
+    "VIR_ERR_INTERNAL_ERROR": VirInternalError,
+    "VIR_ERR_NO_MEMORY": VirNoMemoryError,
+    "VIR_ERR_NO_SUPPORT": VirNoSupportError,
+    "VIR_ERR_INVALID_CONN": VirInvalidConnError,
+    "VIR_ERR_INVALID_DOMAIN": VirInvalidDomainError,
+    "VIR_ERR_INVALID_ARG": VirInvalidArgError,
+    "VIR_ERR_OPERATION_FAILED": VirOperationFailedError,
+    "VIR_ERR_XML_ERROR": VirXmlError,
+    "VIR_ERR_OPERATION_DENIED": VirOperationDeniedError,
+    "VIR_ERR_XML_DETAIL": VirXmlDetailError,
+    "VIR_ERR_RPC": VirRpcError,
+    "VIR_ERR_NO_DOMAIN": VirNoDomainError,
+    "VIR_ERR_AUTH_FAILED": VirAuthFailedError,
+    "VIR_ERR_OPERATION_INVALID": VirOperationInvalidError,
+    "VIR_ERR_CONFIG_UNSUPPORTED": VirConfigUnsupportedError,
+    "VIR_ERR_OPERATION_TIMEOUT": VirOperationTimeoutError,
+    "VIR_ERR_INVALID_DOMAIN_SNAPSHOT": VirInvalidDomainSnapshotError,
+    "VIR_ERR_NO_DOMAIN_SNAPSHOT": VirNoDomainSnapshotError,
+    "VIR_ERR_ARGUMENT_UNSUPPORTED": VirArgumentUnsupportedError,
+    "VIR_ERR_SNAPSHOT_REVERT_RISKY": VirSnapshotRevertRiskyError,
+    "VIR_ERR_OPERATION_ABORTED": VirOperationAbortedError,
+    "VIR_ERR_OPERATION_UNSUPPORTED": VirOperationUnsupportedError,
+    "VIR_ERR_XML_INVALID_SCHEMA": VirXmlInvalidSchemaError,
+}
+
+
+def error_from_wire(code: int, message: str, data: Any = None) -> Exception:
+    """The exception for a JSON-RPC error object: RpcError for the reserved
+    codes, else the VirError subclass of data.name (or of the code's name)."""
+    if -32768 <= code <= -32000:
+        return RpcError(code, message, data)
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        name = ERROR_NAMES.get(code, "VIR_ERR_INTERNAL_ERROR")
+    domain = data.get("domain") if isinstance(data, dict) else None
+    if not isinstance(domain, str):
+        domain = "VIR_FROM_NONE"
+    cls = ERROR_CLASSES.get(name, VirError)
+    return cls(code, message, name, domain)
+
+
+def _node_tmpdir(env: Mapping[str, str]) -> str:
+    # Node's os.tmpdir() on POSIX.
+    tmp = env.get("TMPDIR") or env.get("TMP") or env.get("TEMP") or "/tmp"
+    if len(tmp) > 1 and tmp.endswith("/"):
+        tmp = tmp[:-1]
+    return tmp
+
+
+def default_socket_path(env: Optional[Mapping[str, str]] = None) -> str:
+    """The daemon's default read-write socket, the rule of protocol/paths.ts:
+    /run/virtsnap/virtsnap-sock for root, else
+    $XDG_RUNTIME_DIR/virtsnap/virtsnap-sock ($XDG_RUNTIME_DIR defaulting to
+    <tmpdir>/virtsnap-<uid>)."""
+    if env is None:
+        env = os.environ
+    uid = os.getuid()
+    if uid == 0:
+        return "/run/virtsnap/virtsnap-sock"
+    runtime = env.get("XDG_RUNTIME_DIR") or os.path.join(_node_tmpdir(env), "virtsnap-%d" % uid)
+    return os.path.normpath(os.path.join(runtime, "virtsnap", "virtsnap-sock"))
+
+
+def read_only_socket_path(socket_path: str) -> str:
+    """The read-only socket next to a read-write one."""
+    return socket_path + "-ro"
+
+
+#: Every procedure of the protocol: its stable id, access, scope, whether it runs
+#: as a domain job, and its parameter names in positional order.
+PROCEDURES: Dict[str, Dict[str, Any]] = {
+    "virConnectOpen": {"id": 1, "access": "read", "scope": "connect", "job": False, "params": ["uri", "flags"]},
+    "virConnectClose": {"id": 2, "access": "read", "scope": "connect", "job": False, "params": []},
+    "virConnectGetURI": {"id": 3, "access": "read", "scope": "connect", "job": False, "params": []},
+    "virConnectListAllDomains": {"id": 4, "access": "read", "scope": "driver", "job": False, "params": ["flags"]},
+    "virDomainLookupByName": {"id": 5, "access": "read", "scope": "driver", "job": False, "params": ["name"]},
+    "virDomainLookupByUUIDString": {"id": 6, "access": "read", "scope": "driver", "job": False, "params": ["uuid"]},
+    "virDomainDefineXML": {"id": 7, "access": "write", "scope": "driver", "job": False, "params": ["xml"]},
+    "virDomainUndefineFlags": {"id": 8, "access": "write", "scope": "domain", "job": True, "params": ["domain", "flags"]},
+    "virDomainCreate": {"id": 9, "access": "write", "scope": "domain", "job": True, "params": ["domain"]},
+    "virDomainShutdown": {"id": 10, "access": "write", "scope": "domain", "job": True, "params": ["domain"]},
+    "virDomainDestroy": {"id": 11, "access": "write", "scope": "domain", "job": True, "params": ["domain"]},
+    "virDomainSuspend": {"id": 12, "access": "write", "scope": "domain", "job": True, "params": ["domain"]},
+    "virDomainResume": {"id": 13, "access": "write", "scope": "domain", "job": True, "params": ["domain"]},
+    "virDomainGetState": {"id": 14, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainGetXMLDesc": {"id": 15, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainSnapshotCreateXML": {"id": 16, "access": "write", "scope": "domain", "job": True, "params": ["domain", "xml", "flags"]},
+    "virDomainSnapshotGetXMLDesc": {"id": 17, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainSnapshotNum": {"id": 18, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainSnapshotListNames": {"id": 19, "access": "read", "scope": "domain", "job": False, "params": ["domain", "maxnames", "flags", "offset"]},
+    "virDomainListAllSnapshots": {"id": 20, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags", "offset", "limit"]},
+    "virDomainSnapshotNumChildren": {"id": 21, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainSnapshotListChildrenNames": {"id": 22, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "maxnames", "flags", "offset"]},
+    "virDomainSnapshotListAllChildren": {"id": 23, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags", "offset", "limit"]},
+    "virDomainSnapshotLookupByName": {"id": 24, "access": "read", "scope": "domain", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainHasCurrentSnapshot": {"id": 25, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainSnapshotCurrent": {"id": 26, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainSnapshotGetParent": {"id": 27, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainSnapshotIsCurrent": {"id": 28, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainSnapshotHasMetadata": {"id": 29, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
+    "virDomainRevertToSnapshot": {"id": 30, "access": "write", "scope": "snapshot", "job": True, "params": ["domain", "snapshot", "flags"]},
+    "virDomainSnapshotDelete": {"id": 31, "access": "write", "scope": "snapshot", "job": True, "params": ["domain", "snapshot", "flags"]},
+}
+
+
+class Connection:
+    """A connection to virtsnapd: JSON-RPC 2.0, Content-Length framing, over
+    the daemon's Unix socket. Calls are synchronous and serialised (one lock);
+    share a Connection between threads or open one per thread.
+
+    socket_path: default $VIRTSNAP_SOCKET, else default_socket_path().
+    readonly: use the read-only socket (<socket>-ro); writes raise
+        VirOperationDeniedError.
+    timeout: seconds per socket operation (None: wait forever); a timeout
+        raises VirOperationTimeoutError.
+
+    The daemon opens its default URI on the first call; call
+    virConnectOpen(uri) first to pick another one.
+    """
+
+    def __init__(self, socket_path: Optional[str] = None, readonly: bool = False,
+                 timeout: Optional[float] = None) -> None:
+        if socket_path is None:
+            socket_path = os.environ.get("VIRTSNAP_SOCKET")
+        if socket_path is None:
+            socket_path = default_socket_path()
+        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+        #: Called as handler(method, params) for each notification the daemon
+        #: sends while a call waits for its answer (None drops them). It runs
+        #: inside that call: it must not call this connection itself.
+        self.notification_handler: Optional[Callable[[str, Any], None]] = None
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._buf = b""
+        self._sock: Optional[socket.socket] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.connect(self.path)
+        except OSError as e:
+            self._sock.close()
+            self._sock = None
+            raise ERROR_CLASSES["VIR_ERR_INTERNAL_ERROR"](
+                VIR_ERR_INTERNAL_ERROR,
+                "Failed to connect socket to '%s': %s" % (self.path, e.strerror or e),
+                "VIR_ERR_INTERNAL_ERROR", "VIR_FROM_RPC") from None
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket (the daemon forgets the connection's state)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def call(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        """Send one request (params by name) and return its result, or raise
+        VirError / RpcError. The typed methods below all go through here."""
+        with self._lock:
+            sock = self._sock
+            if sock is None:
+                raise self._rpc_error("the connection is closed")
+            request_id = self._next_id
+            self._next_id += 1
+            request = {"jsonrpc": "2.0", "id": request_id, "method": method,
+                       "params": params if params is not None else {}}
+            try:
+                self._send(sock, request)
+                while True:
+                    msg = self._receive(sock)
+                    if "method" in msg:
+                        self._incoming(sock, msg)
+                        continue
+                    if msg.get("id") == request_id or (msg.get("id") is None and "error" in msg):
+                        break
+                    # an answer to a request that timed out earlier: drop it
+            except socket.timeout:
+                raise ERROR_CLASSES["VIR_ERR_OPERATION_TIMEOUT"](
+                    VIR_ERR_OPERATION_TIMEOUT, "Timed out during operation: %s" % method,
+                    "VIR_ERR_OPERATION_TIMEOUT", "VIR_FROM_RPC") from None
+            except OSError as e:
+                raise self._rpc_error("cannot talk to '%s': %s" % (self.path, e.strerror or e)) from None
+        if "error" in msg:
+            err = msg["error"] if isinstance(msg["error"], dict) else {}
+            code = err.get("code")
+            raise error_from_wire(code if isinstance(code, int) else -32603,
+                                  str(err.get("message", "")), err.get("data"))
+        return msg.get("result")
+
+    # ---- framing ----------------------------------------------------------------
+
+    @staticmethod
+    def _rpc_error(message: str) -> VirError:
+        return ERROR_CLASSES["VIR_ERR_RPC"](VIR_ERR_RPC, message, "VIR_ERR_RPC", "VIR_FROM_RPC")
+
+    def _send(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+        body = json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _fill(self, sock: socket.socket) -> None:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise self._rpc_error("End of file while reading data: the daemon closed the connection")
+        self._buf += chunk
+
+    def _receive(self, sock: socket.socket) -> Dict[str, Any]:
+        while b"\r\n\r\n" not in self._buf:
+            self._fill(sock)
+        head, _, rest = self._buf.partition(b"\r\n\r\n")
+        length = -1
+        for line in head.decode("ascii", "replace").split("\r\n"):
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == "content-length" and value.strip().isdigit():
+                length = int(value.strip())
+        if length < 0:
+            raise self._rpc_error("a message without a valid Content-Length header")
+        self._buf = rest
+        while len(self._buf) < length:
+            self._fill(sock)
+        body, self._buf = self._buf[:length], self._buf[length:]
+        try:
+            msg = json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise self._rpc_error("a message that is not JSON: %s" % e) from None
+        if not isinstance(msg, dict):
+            raise self._rpc_error("a message that is not a JSON object")
+        return msg
+
+    def _incoming(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+        if "id" in msg:
+            # A request from the daemon: this client serves none.
+            self._send(sock, {"jsonrpc": "2.0", "id": msg["id"],
+                              "error": {"code": -32601, "message": "Unhandled method %s" % msg.get("method")}})
+        elif self.notification_handler is not None:
+            self.notification_handler(str(msg.get("method")), msg.get("params"))
+
+    # ---- the procedures, generated from the OpenRPC methods -----------------------
+
+    def virConnectOpen(self, uri: Optional[str] = None, flags: int = 0) -> VirConnectOpenResult:
+        """Open the connection to a hypervisor URI (test:///default,
+        qemu:///session...).
+
+        Args:
+            uri (Optional[str]): Optional: not sent when None.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            VirConnectOpenResult
+
+        Raises:
+            VIR_ERR_NO_SUPPORT (3), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 1, access read, scope connect, job no.
+        """
+        params: Dict[str, Any] = {"flags": flags}
+        if uri is not None:
+            params["uri"] = uri
+        return cast("VirConnectOpenResult", self.call("virConnectOpen", params))
+
+    def virConnectClose(self) -> Literal[0]:
+        """Close the connection; the socket may be reused by a new virConnectOpen.
+
+        Returns:
+            Literal[0]
+
+        Protocol: id 2, access read, scope connect, job no.
+        """
+        params: Dict[str, Any] = {}
+        return cast("Literal[0]", self.call("virConnectClose", params))
+
+    def virConnectGetURI(self) -> str:
+        """The canonical URI of the connection's driver.
+
+        Returns:
+            str
+
+        Protocol: id 3, access read, scope connect, job no.
+        """
+        params: Dict[str, Any] = {}
+        return cast("str", self.call("virConnectGetURI", params))
+
+    def virConnectListAllDomains(self, flags: int = 0) -> List[DomainHandle]:
+        """List the domains, filtered by flags.
+
+        Args:
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_CONNECT_LIST_DOMAINS_ACTIVE (1)
+            VIR_CONNECT_LIST_DOMAINS_INACTIVE (2)
+            VIR_CONNECT_LIST_DOMAINS_PERSISTENT (4)
+            VIR_CONNECT_LIST_DOMAINS_TRANSIENT (8)
+            VIR_CONNECT_LIST_DOMAINS_RUNNING (16)
+            VIR_CONNECT_LIST_DOMAINS_PAUSED (32)
+            VIR_CONNECT_LIST_DOMAINS_SHUTOFF (64)
+            VIR_CONNECT_LIST_DOMAINS_OTHER (128)
+            VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE (256)
+            VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE (512)
+            VIR_CONNECT_LIST_DOMAINS_AUTOSTART (1024)
+            VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART (2048)
+            VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT (4096)
+            VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT (8192)
+            VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT (16384)
+            VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (32768)
+
+        Returns:
+            List[DomainHandle]
+
+        Raises:
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 4, access read, scope driver, job no.
+        """
+        params: Dict[str, Any] = {"flags": flags}
+        return cast("List[DomainHandle]", self.call("virConnectListAllDomains", params))
+
+    def virDomainLookupByName(self, name: str) -> DomainHandle:
+        """Find a domain by name.
+
+        Args:
+            name (str): Required.
+
+        Returns:
+            DomainHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42)
+
+        Protocol: id 5, access read, scope driver, job no.
+        """
+        params: Dict[str, Any] = {"name": name}
+        return cast("DomainHandle", self.call("virDomainLookupByName", params))
+
+    def virDomainLookupByUUIDString(self, uuid: str) -> DomainHandle:
+        """Find a domain by UUID string.
+
+        Args:
+            uuid (str): Required.
+
+        Returns:
+            DomainHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 6, access read, scope driver, job no.
+        """
+        params: Dict[str, Any] = {"uuid": uuid}
+        return cast("DomainHandle", self.call("virDomainLookupByUUIDString", params))
+
+    def virDomainDefineXML(self, xml: str) -> DomainHandle:
+        """Define (or redefine) a persistent domain from its XML.
+
+        Args:
+            xml (str): An XML document.
+
+        Returns:
+            DomainHandle
+
+        Raises:
+            VIR_ERR_XML_ERROR (27), VIR_ERR_XML_DETAIL (35),
+            VIR_ERR_OPERATION_FAILED (9), VIR_ERR_CONFIG_UNSUPPORTED (67)
+
+        Protocol: id 7, access write, scope driver, job no.
+        """
+        params: Dict[str, Any] = {"xml": xml}
+        return cast("DomainHandle", self.call("virDomainDefineXML", params))
+
+    def virDomainUndefineFlags(self, domain: str, flags: int = 0) -> Literal[0]:
+        """Remove a domain's persistent definition (and, with SNAPSHOTS_METADATA,
+        its snapshot metadata).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_UNDEFINE_MANAGED_SAVE (1)
+            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA (2)
+            VIR_DOMAIN_UNDEFINE_NVRAM (4)
+            VIR_DOMAIN_UNDEFINE_KEEP_NVRAM (8)
+            VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA (16)
+            VIR_DOMAIN_UNDEFINE_TPM (32)
+            VIR_DOMAIN_UNDEFINE_KEEP_TPM (64)
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 8, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainUndefineFlags", params))
+
+    def virDomainCreate(self, domain: str) -> Literal[0]:
+        """Start a shut-off domain.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55), VIR_ERR_OPERATION_FAILED (9)
+
+        Protocol: id 9, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainCreate", params))
+
+    def virDomainShutdown(self, domain: str) -> Literal[0]:
+        """Shut a running domain down.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 10, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainShutdown", params))
+
+    def virDomainDestroy(self, domain: str) -> Literal[0]:
+        """Stop a domain at once (power off).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 11, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainDestroy", params))
+
+    def virDomainSuspend(self, domain: str) -> Literal[0]:
+        """Pause a running domain.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 12, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainSuspend", params))
+
+    def virDomainResume(self, domain: str) -> Literal[0]:
+        """Resume a paused domain.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 13, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainResume", params))
+
+    def virDomainGetState(self, domain: str, flags: int = 0) -> DomainStateInfo:
+        """The domain's state and its reason.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            DomainStateInfo
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 14, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("DomainStateInfo", self.call("virDomainGetState", params))
+
+    def virDomainGetXMLDesc(self, domain: str, flags: int = 0) -> str:
+        """The domain's XML definition.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_XML_SECURE (1)
+            VIR_DOMAIN_XML_INACTIVE (2)
+            VIR_DOMAIN_XML_UPDATE_CPU (4)
+            VIR_DOMAIN_XML_MIGRATABLE (8)
+
+        Returns:
+            str
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_DENIED (29)
+
+        Protocol: id 15, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("str", self.call("virDomainGetXMLDesc", params))
+
+    def virDomainSnapshotCreateXML(self, domain: str, xml: str, flags: int = 0) -> SnapshotHandle:
+        """Take a snapshot, or redefine snapshot metadata, from <domainsnapshot>
+        XML.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            xml (str): An XML document.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE (1)
+            VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT (2)
+            VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA (4)
+            VIR_DOMAIN_SNAPSHOT_CREATE_HALT (8)
+            VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY (16)
+            VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT (32)
+            VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE (64)
+            VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC (128)
+            VIR_DOMAIN_SNAPSHOT_CREATE_LIVE (256)
+            VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE (512)
+
+        Returns:
+            SnapshotHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8), VIR_ERR_XML_ERROR
+            (27), VIR_ERR_XML_DETAIL (35), VIR_ERR_INTERNAL_ERROR (1),
+            VIR_ERR_OPERATION_FAILED (9), VIR_ERR_OPERATION_INVALID (55),
+            VIR_ERR_OPERATION_UNSUPPORTED (84), VIR_ERR_CONFIG_UNSUPPORTED (67),
+            VIR_ERR_XML_INVALID_SCHEMA (92), VIR_ERR_OPERATION_TIMEOUT (68)
+
+        Protocol: id 16, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "xml": xml, "flags": flags}
+        return cast("SnapshotHandle", self.call("virDomainSnapshotCreateXML", params))
+
+    def virDomainSnapshotGetXMLDesc(self, domain: str, snapshot: str, flags: int = 0) -> str:
+        """The snapshot's XML description.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_XML_SECURE (1)
+
+        Returns:
+            str
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8), VIR_ERR_OPERATION_DENIED (29)
+
+        Protocol: id 17, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("str", self.call("virDomainSnapshotGetXMLDesc", params))
+
+    def virDomainSnapshotNum(self, domain: str, flags: int = 0) -> int:
+        """How many snapshots the domain has, filtered by flags.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            int
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 18, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("int", self.call("virDomainSnapshotNum", params))
+
+    def virDomainSnapshotListNames(
+        self,
+        domain: str,
+        maxnames: int,
+        flags: int = 0,
+        offset: Optional[int] = None,
+    ) -> List[str]:
+        """Names of the domain's snapshots, at most maxnames, filtered by flags.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            maxnames (int): Minimum 0.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+            offset (Optional[int]): Index of the first entry to return. Minimum 0.
+                Optional: not sent when None.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            List[str]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 19, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "maxnames": maxnames, "flags": flags}
+        if offset is not None:
+            params["offset"] = offset
+        return cast("List[str]", self.call("virDomainSnapshotListNames", params))
+
+    def virDomainListAllSnapshots(
+        self,
+        domain: str,
+        flags: int = 0,
+        offset: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> List[SnapshotHandle]:
+        """The domain's snapshots, filtered by flags (paged with offset/limit).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+            offset (Optional[int]): Index of the first entry to return. Minimum 0.
+                Optional: not sent when None.
+            limit (Optional[int]): Maximum number of entries to return. Minimum 1.
+                Optional: not sent when None.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            List[SnapshotHandle]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 20, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        if offset is not None:
+            params["offset"] = offset
+        if limit is not None:
+            params["limit"] = limit
+        return cast("List[SnapshotHandle]", self.call("virDomainListAllSnapshots", params))
+
+    def virDomainSnapshotNumChildren(self, domain: str, snapshot: str, flags: int = 0) -> int:
+        """How many children (or, with DESCENDANTS, descendants) a snapshot has.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            int
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 21, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("int", self.call("virDomainSnapshotNumChildren", params))
+
+    def virDomainSnapshotListChildrenNames(
+        self,
+        domain: str,
+        snapshot: str,
+        maxnames: int,
+        flags: int = 0,
+        offset: Optional[int] = None,
+    ) -> List[str]:
+        """Names of a snapshot's children, at most maxnames, filtered by flags.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            maxnames (int): Minimum 0.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+            offset (Optional[int]): Index of the first entry to return. Minimum 0.
+                Optional: not sent when None.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            List[str]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 22, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "maxnames": maxnames, "flags": flags}
+        if offset is not None:
+            params["offset"] = offset
+        return cast("List[str]", self.call("virDomainSnapshotListChildrenNames", params))
+
+    def virDomainSnapshotListAllChildren(
+        self,
+        domain: str,
+        snapshot: str,
+        flags: int = 0,
+        offset: Optional[int] = None,
+        limit: Optional[int] = None,
+    ) -> List[SnapshotHandle]:
+        """A snapshot's children (or descendants), filtered by flags (paged with
+        offset/limit).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+            offset (Optional[int]): Index of the first entry to return. Minimum 0.
+                Optional: not sent when None.
+            limit (Optional[int]): Maximum number of entries to return. Minimum 1.
+                Optional: not sent when None.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_LIST_ROOTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS (1)
+            VIR_DOMAIN_SNAPSHOT_LIST_METADATA (2)
+            VIR_DOMAIN_SNAPSHOT_LIST_LEAVES (4)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES (8)
+            VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA (16)
+            VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE (32)
+            VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE (64)
+            VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY (128)
+            VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL (256)
+            VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL (512)
+            VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL (1024)
+
+        Returns:
+            List[SnapshotHandle]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 23, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        if offset is not None:
+            params["offset"] = offset
+        if limit is not None:
+            params["limit"] = limit
+        return cast("List[SnapshotHandle]", self.call("virDomainSnapshotListAllChildren", params))
+
+    def virDomainSnapshotLookupByName(
+        self,
+        domain: str,
+        snapshot: str,
+        flags: int = 0,
+    ) -> SnapshotHandle:
+        """Find a snapshot by name.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            SnapshotHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 24, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("SnapshotHandle", self.call("virDomainSnapshotLookupByName", params))
+
+    def virDomainHasCurrentSnapshot(self, domain: str, flags: int = 0) -> Literal[0, 1]:
+        """Whether the domain has a current snapshot (1) or not (0).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            Literal[0, 1]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 25, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("Literal[0, 1]", self.call("virDomainHasCurrentSnapshot", params))
+
+    def virDomainSnapshotCurrent(self, domain: str, flags: int = 0) -> SnapshotHandle:
+        """The domain's current snapshot.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            SnapshotHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_NO_DOMAIN_SNAPSHOT (72)
+
+        Protocol: id 26, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("SnapshotHandle", self.call("virDomainSnapshotCurrent", params))
+
+    def virDomainSnapshotGetParent(
+        self,
+        domain: str,
+        snapshot: str,
+        flags: int = 0,
+    ) -> SnapshotHandle:
+        """A snapshot's parent.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            SnapshotHandle
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 27, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("SnapshotHandle", self.call("virDomainSnapshotGetParent", params))
+
+    def virDomainSnapshotIsCurrent(
+        self,
+        domain: str,
+        snapshot: str,
+        flags: int = 0,
+    ) -> Literal[0, 1]:
+        """Whether the snapshot is the domain's current one (1) or not (0).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            Literal[0, 1]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 28, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("Literal[0, 1]", self.call("virDomainSnapshotIsCurrent", params))
+
+    def virDomainSnapshotHasMetadata(
+        self,
+        domain: str,
+        snapshot: str,
+        flags: int = 0,
+    ) -> Literal[0, 1]:
+        """Whether virtsnap keeps metadata for the snapshot (1) or not (0).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            Literal[0, 1]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 29, access read, scope snapshot, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("Literal[0, 1]", self.call("virDomainSnapshotHasMetadata", params))
+
+    def virDomainRevertToSnapshot(self, domain: str, snapshot: str, flags: int = 0) -> Literal[0]:
+        """Return the domain to the state recorded in the snapshot.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING (1)
+            VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED (2)
+            VIR_DOMAIN_SNAPSHOT_REVERT_FORCE (4)
+            VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM (8)
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8), VIR_ERR_SNAPSHOT_REVERT_RISKY (77),
+            VIR_ERR_OPERATION_INVALID (55), VIR_ERR_OPERATION_TIMEOUT (68)
+
+        Protocol: id 30, access write, scope snapshot, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainRevertToSnapshot", params))
+
+    def virDomainSnapshotDelete(self, domain: str, snapshot: str, flags: int = 0) -> Literal[0]:
+        """Delete a snapshot (with CHILDREN its subtree, with CHILDREN_ONLY only
+        its descendants).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            snapshot (str): The snapshot name.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN (1)
+            VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY (2)
+            VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY (4)
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_NO_DOMAIN_SNAPSHOT (72),
+            VIR_ERR_INVALID_ARG (8), VIR_ERR_OPERATION_INVALID (55),
+            VIR_ERR_OPERATION_TIMEOUT (68)
+
+        Protocol: id 31, access write, scope snapshot, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainSnapshotDelete", params))
+
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Connection",
+    "VirError",
+    "RpcError",
+    "ERROR_NAMES",
+    "ERROR_CLASSES",
+    "PROCEDURES",
+    "error_from_wire",
+    "default_socket_path",
+    "read_only_socket_path",
+    "VirConnectOpenResult",
+    "DomainHandle",
+    "DomainStateInfo",
+    "SnapshotHandle",
+    "VirInternalError",
+    "VirNoMemoryError",
+    "VirNoSupportError",
+    "VirInvalidConnError",
+    "VirInvalidDomainError",
+    "VirInvalidArgError",
+    "VirOperationFailedError",
+    "VirXmlError",
+    "VirOperationDeniedError",
+    "VirXmlDetailError",
+    "VirRpcError",
+    "VirNoDomainError",
+    "VirAuthFailedError",
+    "VirOperationInvalidError",
+    "VirConfigUnsupportedError",
+    "VirOperationTimeoutError",
+    "VirInvalidDomainSnapshotError",
+    "VirNoDomainSnapshotError",
+    "VirArgumentUnsupportedError",
+    "VirSnapshotRevertRiskyError",
+    "VirOperationAbortedError",
+    "VirOperationUnsupportedError",
+    "VirXmlInvalidSchemaError",
+    "VIR_ERR_OK",
+    "VIR_ERR_INTERNAL_ERROR",
+    "VIR_ERR_NO_MEMORY",
+    "VIR_ERR_NO_SUPPORT",
+    "VIR_ERR_INVALID_CONN",
+    "VIR_ERR_INVALID_DOMAIN",
+    "VIR_ERR_INVALID_ARG",
+    "VIR_ERR_OPERATION_FAILED",
+    "VIR_ERR_XML_ERROR",
+    "VIR_ERR_OPERATION_DENIED",
+    "VIR_ERR_XML_DETAIL",
+    "VIR_ERR_RPC",
+    "VIR_ERR_NO_DOMAIN",
+    "VIR_ERR_AUTH_FAILED",
+    "VIR_ERR_OPERATION_INVALID",
+    "VIR_ERR_CONFIG_UNSUPPORTED",
+    "VIR_ERR_OPERATION_TIMEOUT",
+    "VIR_ERR_INVALID_DOMAIN_SNAPSHOT",
+    "VIR_ERR_NO_DOMAIN_SNAPSHOT",
+    "VIR_ERR_ARGUMENT_UNSUPPORTED",
+    "VIR_ERR_SNAPSHOT_REVERT_RISKY",
+    "VIR_ERR_OPERATION_ABORTED",
+    "VIR_ERR_OPERATION_UNSUPPORTED",
+    "VIR_ERR_XML_INVALID_SCHEMA",
+    "VIR_CONNECT_LIST_DOMAINS_ACTIVE",
+    "VIR_CONNECT_LIST_DOMAINS_INACTIVE",
+    "VIR_CONNECT_LIST_DOMAINS_PERSISTENT",
+    "VIR_CONNECT_LIST_DOMAINS_TRANSIENT",
+    "VIR_CONNECT_LIST_DOMAINS_RUNNING",
+    "VIR_CONNECT_LIST_DOMAINS_PAUSED",
+    "VIR_CONNECT_LIST_DOMAINS_SHUTOFF",
+    "VIR_CONNECT_LIST_DOMAINS_OTHER",
+    "VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE",
+    "VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE",
+    "VIR_CONNECT_LIST_DOMAINS_AUTOSTART",
+    "VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART",
+    "VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT",
+    "VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT",
+    "VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT",
+    "VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT",
+    "VIR_DOMAIN_UNDEFINE_MANAGED_SAVE",
+    "VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA",
+    "VIR_DOMAIN_UNDEFINE_NVRAM",
+    "VIR_DOMAIN_UNDEFINE_KEEP_NVRAM",
+    "VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA",
+    "VIR_DOMAIN_UNDEFINE_TPM",
+    "VIR_DOMAIN_UNDEFINE_KEEP_TPM",
+    "VIR_DOMAIN_XML_SECURE",
+    "VIR_DOMAIN_XML_INACTIVE",
+    "VIR_DOMAIN_XML_UPDATE_CPU",
+    "VIR_DOMAIN_XML_MIGRATABLE",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_HALT",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_LIVE",
+    "VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE",
+    "VIR_DOMAIN_SNAPSHOT_XML_SECURE",
+    "VIR_DOMAIN_SNAPSHOT_LIST_ROOTS",
+    "VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS",
+    "VIR_DOMAIN_SNAPSHOT_LIST_METADATA",
+    "VIR_DOMAIN_SNAPSHOT_LIST_LEAVES",
+    "VIR_DOMAIN_SNAPSHOT_LIST_NO_LEAVES",
+    "VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA",
+    "VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE",
+    "VIR_DOMAIN_SNAPSHOT_LIST_ACTIVE",
+    "VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY",
+    "VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL",
+    "VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL",
+    "VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL",
+    "VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING",
+    "VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED",
+    "VIR_DOMAIN_SNAPSHOT_REVERT_FORCE",
+    "VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM",
+    "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN",
+    "VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY",
+    "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY",
+]
