@@ -3,16 +3,18 @@
  * drivers, jobs, and a clean stop.
  */
 import net from 'node:net';
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readOnlySocketPath } from '../protocol/paths.js';
 import type { DriverFactory } from '../drivers/driver.js';
-import { ClientConnection } from './connection.js';
+import { VirError } from '../protocol/errors.js';
+import { ClientConnection, type ConnectionLimits } from './connection.js';
 import { warmValidators } from './dispatch.js';
 import { DriverRegistry } from './drivers.js';
 import { DomainJobs } from './jobs.js';
 import type { Logger } from './logger.js';
+import { formatCred, peerCred, peerCredSupport } from './peercred.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -21,7 +23,32 @@ export interface DaemonOptions {
   jobWaitTimeoutMs: number;
   maxQueuedJobs: number;
   extraDrivers?: DriverFactory[];
+  /** Connections accepted at once on the read-write socket, and on the read-only one. */
+  maxClients?: number;
+  maxReadOnlyClients?: number;
+  /** Per-connection limits (frame size, in-flight requests, timeouts). */
+  limits?: Partial<ConnectionLimits>;
+  /** XML documents given to the drivers: size and nesting depth. */
+  maxXmlBytes?: number;
+  maxXmlDepth?: number;
+  /** Group owning the read-write socket (name or number); the socket is then 0660. */
+  socketGroup?: string;
+  /** Mode of the read-write socket (default 0600, or 0660 with socketGroup). */
+  socketMode?: number;
+  /** If set, only peers with one of these uids or gids may use the read-write socket. */
+  allowUids?: number[];
+  allowGids?: number[];
 }
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxInFlight: 32,
+  idleTimeoutMs: 300_000,
+  keepaliveIntervalMs: 30_000,
+  slowClientTimeoutMs: 30_000,
+};
+
+export const DEFAULT_MAX_CLIENTS = 128;
 
 export class Daemon {
   private servers: net.Server[] = [];
@@ -30,48 +57,100 @@ export class Daemon {
   readonly registry: DriverRegistry;
   readonly jobs: DomainJobs;
   private nextConn = 1;
+  private ticker?: NodeJS.Timeout;
+  private readonly limits: ConnectionLimits;
+  private readonly counts = { rw: 0, ro: 0 };
+  private refusing = 0;
 
   constructor(private readonly opts: DaemonOptions, private readonly logger: Logger) {
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => logger.log(level, msg);
-    this.registry = DriverRegistry.withBuiltins({ stateDir: opts.stateDir, log }, opts.extraDrivers);
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const xmlLimits = { maxBytes: opts.maxXmlBytes, maxDepth: opts.maxXmlDepth };
+    this.registry = DriverRegistry.withBuiltins({ stateDir: opts.stateDir, log, xmlLimits }, opts.extraDrivers);
     this.jobs = new DomainJobs({ waitTimeoutMs: opts.jobWaitTimeoutMs, maxQueued: opts.maxQueuedJobs });
   }
 
   async start(): Promise<void> {
     warmValidators();
+    const creds = peerCredSupport();
+    if (!creds.ok) {
+      if (this.opts.allowUids?.length || this.opts.allowGids?.length) {
+        throw new Error(`--allow-uid/--allow-gid need peer credentials: ${creds.reason}`);
+      }
+      this.logger.warn(`${creds.reason}: peer uid/gid/pid will not be logged`);
+    }
+    const group = this.opts.socketGroup !== undefined ? resolveGroup(this.opts.socketGroup) : undefined;
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
     // Open the default driver now: a broken state dir should fail the start, not the first call.
     await this.registry.get(this.opts.defaultUri);
     await mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o755 });
     await claimSocket(this.opts.socket);
     await claimSocket(readOnlySocketPath(this.opts.socket));
-    this.servers.push(await this.listen(this.opts.socket, false, 0o600));
+    const rwMode = this.opts.socketMode ?? (group !== undefined ? 0o660 : 0o600);
+    this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
     this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
+    const tickMs = Math.max(50, Math.min(1000, ...[this.limits.idleTimeoutMs, this.limits.keepaliveIntervalMs, this.limits.slowClientTimeoutMs]
+      .filter((t) => t > 0).map((t) => t / 4)));
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) c.tick(now);
+    }, tickMs);
+    this.ticker.unref();
     this.logger.info(`virtsnapd listening on ${this.opts.socket} (read-only: ${readOnlySocketPath(this.opts.socket)}), state in ${this.opts.stateDir}, default URI ${this.opts.defaultUri}`);
   }
 
-  private listen(socketPath: string, readonly: boolean, mode: number): Promise<net.Server> {
+  private listen(socketPath: string, readonly: boolean, mode: number, gid?: number): Promise<net.Server> {
     const server = net.createServer((socket) => this.accept(socket, readonly));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
         server.off('error', reject);
-        chmod(socketPath, mode).then(() => resolve(server), reject);
+        // chown before chmod: the socket is never group-accessible with the wrong group.
+        (gid !== undefined ? chown(socketPath, -1, gid) : Promise.resolve())
+          .then(() => chmod(socketPath, mode))
+          .then(() => resolve(server), reject);
       });
     });
   }
 
   private accept(socket: net.Socket, readonly: boolean): void {
-    const peer = `client#${this.nextConn++}${readonly ? '(ro)' : ''}`;
+    const cred = peerCred(socket);
+    const peer = `client#${this.nextConn++}${readonly ? '(ro)' : ''} ${formatCred(cred)}`;
     this.sockets.add(socket);
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => this.logger.log(level, msg);
+    const kind = readonly ? 'ro' : 'rw';
+    const max = readonly ? this.opts.maxReadOnlyClients ?? DEFAULT_MAX_CLIENTS : this.opts.maxClients ?? DEFAULT_MAX_CLIENTS;
+    let refusal: VirError | undefined;
+    if (!readonly && (this.opts.allowUids?.length || this.opts.allowGids?.length)) {
+      const allowed = cred !== undefined
+        && ((this.opts.allowUids ?? []).includes(cred.uid) || (this.opts.allowGids ?? []).includes(cred.gid));
+      if (!allowed) {
+        refusal = new VirError('VIR_ERR_AUTH_FAILED',
+          `${formatCred(cred)} is not allowed to use the read-write socket`, 'VIR_FROM_RPC');
+      }
+    }
+    if (!refusal && this.counts[kind] >= max) {
+      refusal = new VirError('VIR_ERR_RPC',
+        `too many clients on the ${readonly ? 'read-only' : 'read-write'} socket (limit ${max}); try again later`, 'VIR_FROM_RPC');
+    }
+    const counted = refusal === undefined;
+    if (counted) this.counts[kind]++;
+    else if (this.refusing >= 64) {
+      // A flood of refused connections: past this many, not even an answer.
+      this.logger.warn(`${peer} dropped: ${refusal!.message} (and ${this.refusing} refused connections still closing)`);
+      socket.destroy();
+      return;
+    } else this.refusing++;
     const conn = new ClientConnection(socket, readonly, peer, {
-      registry: this.registry, defaultUri: this.opts.defaultUri, jobs: this.jobs, log,
-    });
+      registry: this.registry, defaultUri: this.opts.defaultUri, jobs: this.jobs, log, limits: this.limits,
+      xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
+    }, refusal);
     this.connections.add(conn);
     this.logger.debug(`${peer} connected`);
     const cleanup = () => {
       if (!this.connections.delete(conn)) return;
+      if (counted) this.counts[kind]--;
+      else this.refusing--;
       this.sockets.delete(socket);
       conn.dispose();
       this.logger.debug(`${peer} disconnected`);
@@ -88,6 +167,7 @@ export class Daemon {
   /** Stop accepting, let running jobs finish, flush the store, remove the sockets. */
   async stop(): Promise<void> {
     this.logger.info('virtsnapd stopping');
+    if (this.ticker) clearInterval(this.ticker);
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     const drained = await Promise.race([
       this.jobs.drain().then(() => true),
@@ -99,6 +179,22 @@ export class Daemon {
     for (const p of [this.opts.socket, readOnlySocketPath(this.opts.socket)]) await unlink(p).catch(() => undefined);
     this.logger.info('virtsnapd stopped');
   }
+}
+
+/** A group name or number to a gid (from /etc/group: Node has no getgrnam). */
+export function resolveGroup(group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  let text = '';
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch {
+    /* fall through */
+  }
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined && /^[0-9]+$/.test(gid)) return Number(gid);
+  }
+  throw new Error(`unknown group '${group}'`);
 }
 
 /**

@@ -10,6 +10,7 @@ import { VirError } from '../protocol/errors.js';
 import { procedures, type MethodName } from '../protocol/procedures.js';
 import type { CallContext, Driver } from '../drivers/driver.js';
 import type { DomainJobs } from './jobs.js';
+import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH, parseXmlDocument } from '../drivers/common/xml/xml-parse.js';
 
 /** A JSON-RPC level fault (reserved codes), as opposed to a libvirt error. */
 export class RpcFault extends Error {
@@ -33,6 +34,32 @@ export interface ConnectionState {
 export interface DispatchDeps {
   jobs: DomainJobs;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+  /** Limits on client XML (bytes, nesting depth); the parsers' defaults when unset. */
+  xml?: { maxBytes?: number; maxDepth?: number };
+}
+
+/**
+ * The daemon's XML limits, checked before the call is queued. The drivers parse
+ * with the parser defaults (4 MiB, depth 256); a stricter configured limit is
+ * enforced here with the parser's own errors, so the answer is the same either way.
+ */
+function checkXmlLimits(method: MethodName, xml: string, limits: DispatchDeps['xml']): void {
+  const maxBytes = limits?.maxBytes ?? DEFAULT_MAX_XML_BYTES;
+  const maxDepth = limits?.maxDepth ?? DEFAULT_MAX_XML_DEPTH;
+  if (maxBytes >= DEFAULT_MAX_XML_BYTES && maxDepth >= DEFAULT_MAX_XML_DEPTH) return;
+  const what = method === 'virDomainDefineXML' ? 'domain_definition' : 'domain_snapshot';
+  if (maxDepth >= DEFAULT_MAX_XML_DEPTH) {
+    // Size only: no need to parse twice.
+    if (xml.length > maxBytes || Buffer.byteLength(xml, 'utf8') > maxBytes) parseXmlDocument(xml, what, { maxBytes, maxDepth });
+    return;
+  }
+  try {
+    parseXmlDocument(xml, what, { maxBytes, maxDepth });
+  } catch (e) {
+    // Only the limits are this check's business; any other fault is the driver's to report.
+    const msg = (e as Error).message;
+    if (/larger than the limit|Excessive depth/.test(msg)) throw e;
+  }
 }
 
 const validators = new Map<MethodName, TypeCheck<TSchema>>();
@@ -48,6 +75,12 @@ function validator(method: MethodName): TypeCheck<TSchema> {
 /** Compile every validator up front so the first call of each method is not slower. */
 export function warmValidators(): void {
   for (const m of Object.keys(procedures) as MethodName[]) validator(m);
+}
+
+/** A client-given string for a log line: quoted, escaped, at most 200 characters. */
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? '';
+  return s.length > 200 ? `${s.slice(0, 200)}...(${s.length} chars)` : s;
 }
 
 export async function dispatch(
@@ -72,6 +105,11 @@ export async function dispatch(
       throw new VirError('VIR_ERR_OPERATION_DENIED', `read only access prevents ${method} with secure flag`, 'VIR_FROM_NONE');
     }
   }
+  if (typeof params.xml === 'string') checkXmlLimits(method, params.xml, deps.xml);
+  if (spec.access === 'write') {
+    // Every write is logged with who asked: the peer's uid/gid/pid are part of conn.peer.
+    deps.log('info', `${conn.peer} ${method}${params.domain !== undefined ? ` domain=${short(params.domain)}` : ''}${params.snapshot !== undefined ? ` snapshot=${short(params.snapshot)}` : ''} flags=${params.flags ?? 0}`);
+  }
   if (spec.scope === 'connect') return conn.connectCall(method, params);
 
   const driver = await conn.driver(method);
@@ -87,7 +125,6 @@ export async function dispatch(
   const domain = driver.resolveDomain(params.domain as string);
   const ctx: CallContext = { domain, client: conn.peer };
   if (!spec.job) return fn.call(driver, params, ctx);
-  if (spec.access === 'write') deps.log('info', `${conn.peer} ${method} domain=${domain.name}${params.snapshot !== undefined ? ` snapshot=${JSON.stringify(params.snapshot)}` : ''} flags=${params.flags ?? 0}`);
   return deps.jobs.run(domain.uuid, method, async () => {
     // The domain may have been undefined while this call waited.
     if (!driver.hasDomain(domain.uuid)) {

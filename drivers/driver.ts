@@ -48,6 +48,8 @@ export interface DriverOpenOptions {
   /** Root of the daemon's persistent state; the driver owns `<stateDir>/<scheme>/...`. */
   stateDir: string;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+  /** Limits for XML given by clients (size in bytes, nesting depth); parser defaults when unset. */
+  xmlLimits?: { maxBytes?: number; maxDepth?: number };
 }
 
 export interface DriverFactory {

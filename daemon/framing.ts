@@ -1,0 +1,260 @@
+/**
+ * The daemon's own reading end of the wire: LSP-style base-protocol frames
+ * (`Content-Length: N\r\n\r\n` + N bytes of JSON), decoded by a small push
+ * state machine that checks N against the frame limit *before* any body byte is
+ * kept. vscode-jsonrpc's own reader buffers whatever it is told to, so a client
+ * announcing 10 GiB would be buffered; here an oversized body is streamed to
+ * nothing (only its first bytes are looked at, to find the request id to answer).
+ *
+ * Pure and synchronous: FrameDecoder has no I/O, so property tests can drive it
+ * with any byte sequence split at any boundary.
+ */
+
+export interface FrameLimits {
+  /** Largest body accepted (bytes). libvirt's cap: 4 MiB. */
+  maxFrameBytes: number;
+  /** Largest header block before the blank line (bytes). */
+  maxHeaderBytes: number;
+}
+
+export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxFrameBytes: 4 * 1024 * 1024, maxHeaderBytes: 8 * 1024 };
+
+/** How many leading body bytes of an oversized frame are kept to find its id. */
+const ID_PREFIX_BYTES = 512;
+
+export interface FrameSink {
+  /** One complete body. */
+  message(body: Buffer): void;
+  /**
+   * A frame whose Content-Length exceeds the limit; its body is being discarded.
+   * `id` is the request id found at the top level of the body's first bytes, if any.
+   */
+  oversized(length: number, id: string | number | undefined): void;
+  /** The byte stream is not framed correctly; nothing more can be read from it. */
+  fatal(reason: string): void;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+export class FrameDecoder {
+  private state: 'header' | 'body' | 'discard' | 'dead' = 'header';
+  private header: Buffer[] = [];
+  private headerLen = 0;
+  private body: Buffer[] = [];
+  private bodyLen = 0;
+  private expected = 0;
+  private prefix: Buffer[] = [];
+  private prefixLen = 0;
+  private announced = false;
+  /** Most bytes ever held at once (headers + body being assembled): for tests and stats. */
+  peakBuffered = 0;
+
+  constructor(private readonly limits: FrameLimits, private readonly sink: FrameSink) {}
+
+  /** True between the first byte of a frame and its last: a slow-client deadline runs meanwhile. */
+  get midFrame(): boolean {
+    return this.state === 'body' || this.state === 'discard' || (this.state === 'header' && this.headerLen > 0);
+  }
+
+  get dead(): boolean {
+    return this.state === 'dead';
+  }
+
+  /** Bytes currently held. */
+  get buffered(): number {
+    return this.headerLen + this.bodyLen + this.prefixLen;
+  }
+
+  feed(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length && this.state !== 'dead') {
+      switch (this.state) {
+        case 'header':
+          off = this.feedHeader(chunk, off);
+          break;
+        case 'body': {
+          const take = Math.min(this.expected - this.bodyLen, chunk.length - off);
+          this.body.push(chunk.subarray(off, off + take));
+          this.bodyLen += take;
+          off += take;
+          this.track();
+          if (this.bodyLen === this.expected) {
+            const body = this.body.length === 1 ? this.body[0]! : Buffer.concat(this.body, this.bodyLen);
+            this.body = [];
+            this.bodyLen = 0;
+            this.state = 'header';
+            this.sink.message(body);
+          }
+          break;
+        }
+        case 'discard': {
+          const take = Math.min(this.expected, chunk.length - off);
+          if (this.prefixLen < ID_PREFIX_BYTES) {
+            const keep = Math.min(take, ID_PREFIX_BYTES - this.prefixLen);
+            this.prefix.push(chunk.subarray(off, off + keep));
+            this.prefixLen += keep;
+            this.track();
+          }
+          this.expected -= take;
+          off += take;
+          if (!this.announced && (this.prefixLen >= ID_PREFIX_BYTES || this.expected === 0)) this.announce();
+          if (this.expected === 0) this.state = 'header';
+          break;
+        }
+      }
+    }
+  }
+
+  /** The stream ended: true if it ended in the middle of a frame (a half-written message). */
+  end(): boolean {
+    const partial = this.midFrame;
+    this.state = 'dead';
+    this.header = [];
+    this.body = [];
+    this.prefix = [];
+    this.headerLen = this.bodyLen = this.prefixLen = 0;
+    this.matched = 0;
+    return partial;
+  }
+
+  private announce(): void {
+    this.announced = true;
+    const prefix = Buffer.concat(this.prefix, this.prefixLen).toString('utf8');
+    this.prefix = [];
+    this.prefixLen = 0;
+    this.sink.oversized(this.oversizedLength, scanTopLevelId(prefix));
+  }
+
+  private oversizedLength = 0;
+  /** How many bytes of the \r\n\r\n header terminator were just seen. */
+  private matched = 0;
+
+  private feedHeader(chunk: Buffer, off: number): number {
+    // Scan for the blank line byte by byte (headers are a few dozen bytes), never
+    // past the header limit.
+    const stop = Math.min(chunk.length, off + (this.limits.maxHeaderBytes + 4 - this.headerLen));
+    let i = off;
+    while (i < stop && this.matched < 4) {
+      const b = chunk[i++]!;
+      if (b === HEADER_END[this.matched]) this.matched++;
+      else this.matched = b === 0x0d ? 1 : 0;
+    }
+    this.header.push(chunk.subarray(off, i));
+    this.headerLen += i - off;
+    this.track();
+    if (this.matched < 4) {
+      if (this.headerLen >= this.limits.maxHeaderBytes + 4) {
+        this.die(`header block larger than ${this.limits.maxHeaderBytes} bytes without a blank line`);
+        return chunk.length;
+      }
+      return i;
+    }
+    this.matched = 0;
+    const endInChunk = i;
+    const text = Buffer.concat(this.header, this.headerLen).subarray(0, this.headerLen - 4).toString('latin1');
+    this.header = [];
+    this.headerLen = 0;
+    const length = parseHeaders(text);
+    if (typeof length === 'string') {
+      this.die(length);
+      return chunk.length;
+    }
+    if (length > this.limits.maxFrameBytes) {
+      this.state = 'discard';
+      this.expected = length;
+      this.oversizedLength = length;
+      this.announced = false;
+      this.prefix = [];
+      this.prefixLen = 0;
+    } else {
+      this.state = 'body';
+      this.expected = length;
+      this.bodyLen = 0;
+      if (length === 0) {
+        this.state = 'header';
+        this.sink.message(Buffer.alloc(0));
+      }
+    }
+    return endInChunk;
+  }
+
+  private track(): void {
+    const b = this.buffered;
+    if (b > this.peakBuffered) this.peakBuffered = b;
+  }
+
+  private die(reason: string): void {
+    this.end();
+    this.sink.fatal(reason);
+  }
+}
+
+/** The Content-Length of a header block, or why it is unusable. */
+function parseHeaders(text: string): number | string {
+  let length: number | undefined;
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') {
+      if (!/^[0-9]{1,16}$/.test(value)) return `invalid Content-Length ${JSON.stringify(value.slice(0, 40))}`;
+      const n = Number(value);
+      if (length !== undefined && length !== n) return 'conflicting Content-Length headers';
+      length = n;
+    } else if (name === 'content-type') {
+      const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(value)?.[1]?.toLowerCase();
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return `unsupported charset ${JSON.stringify(charset)}`;
+    }
+  }
+  if (length === undefined) return 'missing Content-Length header';
+  return length;
+}
+
+/**
+ * The `id` member of a JSON object, read from the start of its text without
+ * parsing the rest: only top-level members whose values are primitives are
+ * stepped over (the jsonrpc/id/method members come first in every client we
+ * know); anything else stops the scan.
+ */
+export function scanTopLevelId(text: string): string | number | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const str = (): string | undefined => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i, i + 4096));
+    if (!m) return undefined;
+    i += m[0].length;
+    return JSON.parse(m[0]) as string;
+  };
+  ws();
+  if (text[i] !== '{') return undefined;
+  i++;
+  for (;;) {
+    ws();
+    const key = str();
+    if (key === undefined) return undefined;
+    ws();
+    if (text[i] !== ':') return undefined;
+    i++;
+    ws();
+    let value: string | number | boolean | null;
+    if (text[i] === '"') {
+      const s = str();
+      if (s === undefined) return undefined;
+      value = s;
+    } else {
+      const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 64));
+      if (!m) return undefined;
+      // A number cut off by the end of the prefix is not a number we know.
+      if (i + m[0].length >= text.length) return undefined;
+      i += m[0].length;
+      value = JSON.parse(m[0]) as number | boolean | null;
+    }
+    if (key === 'id') return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+    ws();
+    if (text[i] !== ',') return undefined;
+    i++;
+  }
+}
