@@ -89,6 +89,10 @@ export function reportError(ctl: Ctl, e: unknown): void {
 /** vshCommandRun: every command, then the extra newline; the result is the last command's. */
 export async function runCommands(ctl: CliCtl, cmds: ParsedCmd[]): Promise<boolean> {
   let ret = true;
+  // Start-up speed: open the connection while the handlers' modules load. Errors
+  // still surface in order, when the command that needs the connection awaits it.
+  if (cmds.some((c) => !c.def.noConnect)) ctl.conn().catch(() => undefined);
+  for (const def of new Set(cmds.map((c) => c.def))) def.load().catch(() => undefined);
   for (const cmd of cmds) {
     const before = ctl.timing ? performance.now() : 0;
     ret = false;

@@ -50,7 +50,7 @@ export function closeMatches(wanted: string, names: readonly string[], max = 3):
     }
     scored.push({ name, score });
   }
-  scored.sort((x, y) => x.score - y.score || (x.name < y.name ? -1 : 1));
+  scored.sort((x, y) => x.score - y.score || x.name.toLowerCase().localeCompare(y.name.toLowerCase(), 'en') || (x.name < y.name ? -1 : 1));
   return scored.slice(0, max).map((s) => s.name);
 }
 
