@@ -1,11 +1,14 @@
 /**
- * libvirt's C API, as functions over handle objects, derived from the protocol
- * table: each stub's positional arguments come from the entry's `args` (then an
- * optional `flags`), its result is wrapped into handles by the result schema.
+ * libvirt's C API, as functions over handle objects, derived from the protocol:
+ * each stub's positional arguments are the method's `args` (then an optional
+ * `flags`), its result is wrapped into handles by the result schema. Types come
+ * from the procedure table (type-only imports); the run-time facts from the
+ * OpenRPC document generated from it.
  */
-import { procedures, type MethodName, type ParamsOf, type Procedures, type ResultOf } from '../protocol/procedures.js';
+import type { MethodName, ParamsOf, Procedures, ResultOf } from '../protocol/procedures.js';
 import { VirConnect, VirDomain, VirDomainSnapshot } from './handles.js';
-import { Transport, type TransportOptions } from './transport.js';
+import { methodDoc, type MethodDoc } from './protocol-document.js';
+import { LIST_PAGE, Transport, type PagedMethod, type TransportOptions } from './transport.js';
 
 type Spec<M extends MethodName> = Procedures[M];
 
@@ -34,23 +37,14 @@ export type Stub<M extends MethodName> = (
   ...args: [...(ArgTuple<M> extends unknown[] ? ArgTuple<M> : []), ...FlagArg<M>]
 ) => Promise<Wrapped<ResultOf<M>>>;
 
-/** Page size for list procedures: keeps every reply far below the frame limit. */
-export const LIST_PAGE = 4096;
-
-function idOf(schema: unknown): string | undefined {
-  const s = schema as { $id?: string; items?: { $id?: string } };
-  return s.$id ?? s.items?.$id;
+function idOf(schema: MethodDoc['result']['schema']): string | undefined {
+  return schema.$id ?? schema.items?.$id;
 }
 
 function stub<M extends MethodName>(method: M): Stub<M> {
-  const spec = procedures[method];
-  const resultKind = idOf(spec.result);
-  const paramProps = (spec.params as unknown as { properties: Record<string, unknown> }).properties;
-  const takesFlags = 'flags' in paramProps;
-  const paged = 'limit' in paramProps;
-  const offsetPaged = !paged && 'offset' in paramProps && 'maxnames' in paramProps;
-
   return (async (handle: VirConnect | VirDomain | VirDomainSnapshot, ...args: unknown[]) => {
+    const doc = methodDoc(method);
+    const paramNames = new Set(doc.params.map((p) => p.name));
     let conn: VirConnect;
     let dom: VirDomain | undefined;
     const params: Record<string, unknown> = {};
@@ -66,47 +60,43 @@ function stub<M extends MethodName>(method: M): Stub<M> {
     } else {
       conn = handle;
     }
-    spec.args.forEach((name, i) => {
+    doc['x-args'].forEach((name, i) => {
       if (args[i] !== undefined) params[name] = args[i];
     });
-    const flags = args[spec.args.length];
-    if (takesFlags && flags !== undefined) params.flags = flags;
+    const flags = args[doc['x-args'].length];
+    if (paramNames.has('flags') && flags !== undefined) params.flags = flags;
 
     const t = conn.transport;
     let result: unknown;
-    if (paged) {
-      const all: unknown[] = [];
-      for (let offset = 0; ; offset += LIST_PAGE) {
-        const pageItems = (await t.call(method, { ...params, offset, limit: LIST_PAGE } as ParamsOf<M>)) as unknown[];
-        all.push(...pageItems);
-        if (pageItems.length < LIST_PAGE) break;
-      }
-      result = all;
-    } else if (offsetPaged) {
+    if (paramNames.has('limit')) {
+      result = await t.callPaged(method as PagedMethod, params as ParamsOf<PagedMethod>);
+    } else if (paramNames.has('offset') && paramNames.has('maxnames')) {
+      // ListNames: at most maxnames names, fetched in pages.
       const max = params.maxnames as number;
       const all: unknown[] = [];
       while (all.length < max) {
         const want = Math.min(LIST_PAGE, max - all.length);
-        const pageItems = (await t.call(method, { ...params, maxnames: want, offset: all.length } as ParamsOf<M>)) as unknown[];
-        all.push(...pageItems);
-        if (pageItems.length < want) break;
+        const page = (await t.raw(method, { ...params, maxnames: want, offset: all.length })) as unknown[];
+        all.push(...page);
+        if (page.length < want) break;
       }
       result = all;
     } else {
-      result = await t.call(method, params as ParamsOf<M>);
+      result = await t.raw(method, params);
     }
+    const kind = idOf(doc.result.schema);
     const wrap = (r: unknown): unknown => {
-      if (resultKind === 'SnapshotHandle') {
+      if (kind === 'SnapshotHandle') {
         const h = r as { domain: string; name: string };
         return new VirDomainSnapshot(dom ?? new VirDomain(conn, h.domain, '', -1), h.name);
       }
-      if (resultKind === 'DomainHandle') {
+      if (kind === 'DomainHandle') {
         const h = r as { name: string; uuid: string; id: number };
         return new VirDomain(conn, h.name, h.uuid, h.id);
       }
       return r;
     };
-    return Array.isArray(result) && resultKind ? result.map(wrap) : wrap(result);
+    return Array.isArray(result) && kind ? result.map(wrap) : wrap(result);
   }) as unknown as Stub<M>;
 }
 

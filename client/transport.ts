@@ -1,11 +1,11 @@
 /**
- * The client end of the wire: a JSON-RPC connection over the daemon's Unix
- * socket, calls typed from the protocol table, errors re-created as VirError.
+ * The client end of the wire: JSON-RPC 2.0 with `Content-Length` framing over a
+ * Unix socket, on node:net alone. The daemon frames with vscode-jsonrpc; the
+ * client speaks the same bytes without it, because loading vscode-jsonrpc (and
+ * TypeBox) costs more start-up than node itself, and every `virtsnap` command
+ * pays it. Calls are typed from the protocol table by type-only imports.
  */
 import net from 'node:net';
-import {
-  createMessageConnection, ResponseError, SocketMessageReader, SocketMessageWriter, type MessageConnection,
-} from 'vscode-jsonrpc/node.js';
 import { VirError, type VirErrorData } from '../protocol/errors.js';
 import { defaultSocketPath, readOnlySocketPath } from '../protocol/paths.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/procedures.js';
@@ -17,49 +17,136 @@ export interface TransportOptions {
   readonly?: boolean;
 }
 
-export class Transport {
-  private constructor(private readonly rpc: MessageConnection, private readonly socket: net.Socket) {}
+interface WireError {
+  code: number;
+  message: string;
+  data?: Partial<VirErrorData>;
+}
 
-  static async connect(opts: TransportOptions = {}): Promise<Transport> {
-    const base = opts.socket ?? process.env.VIRTSNAP_SOCKET ?? defaultSocketPath();
-    const path = opts.readonly ? readOnlySocketPath(base) : base;
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(path);
-      s.once('connect', () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-      s.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new VirError('VIR_ERR_INTERNAL_ERROR', `Failed to connect socket to '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message}`, 'VIR_FROM_RPC')));
-    });
-    const rpc = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    // vscode-jsonrpc leaves pending requests waiting when the peer goes away;
-    // disposing rejects them, so a dead daemon fails calls instead of hanging them.
-    socket.on('close', () => rpc.dispose());
-    socket.on('error', () => socket.destroy());
-    rpc.listen();
-    return new Transport(rpc, socket);
+interface Incoming {
+  id?: number | string | null;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: WireError;
+}
+
+interface Pending {
+  method: string;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+/** Page size for list procedures: keeps every reply far below the daemon's frame limit. */
+export const LIST_PAGE = 4096;
+
+export type PagedMethod = 'virDomainListAllSnapshots' | 'virDomainSnapshotListAllChildren';
+
+export class Transport {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private buf: Buffer = Buffer.alloc(0);
+  private closedError?: VirError;
+  private notificationHandler?: (method: string, params: unknown) => void;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => this.fail(`Cannot recv data: ${e.message}`));
+    socket.on('close', () => this.fail('End of file while reading data: Input/output error'));
   }
 
-  async call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-    try {
-      return (await this.rpc.sendRequest(method, params)) as ResultOf<M>;
-    } catch (e) {
-      // -32097/-32096: vscode-jsonrpc's own codes for a disposed or inactive connection.
-      if (e instanceof ResponseError && e.code !== -32097 && e.code !== -32096) {
-        throw VirError.fromWire(e.code, e.message, e.data as Partial<VirErrorData> | undefined);
+  static connect(opts: TransportOptions = {}): Promise<Transport> {
+    const base = opts.socket ?? process.env.VIRTSNAP_SOCKET ?? defaultSocketPath();
+    const socketPath = opts.readonly ? readOnlySocketPath(base) : base;
+    return new Promise((resolve, reject) => {
+      const s = net.connect(socketPath);
+      s.once('connect', () => {
+        s.removeAllListeners('error');
+        resolve(new Transport(s));
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message;
+        reject(new VirError('VIR_ERR_RPC', `Failed to connect socket to '${socketPath}': ${why}`, 'VIR_FROM_RPC'));
+      });
+    });
+  }
+
+  /** A daemon that goes away fails every pending call instead of leaving it hanging. */
+  private fail(why: string): void {
+    this.closedError ??= new VirError('VIR_ERR_RPC', why, 'VIR_FROM_RPC');
+    for (const p of this.pending.values()) {
+      p.reject(new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${p.method}: ${why}`, 'VIR_FROM_RPC'));
+    }
+    this.pending.clear();
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    for (;;) {
+      const headerEnd = this.buf.indexOf('\r\n\r\n');
+      if (headerEnd < 0) return;
+      const m = /Content-Length:\s*(\d+)/i.exec(this.buf.subarray(0, headerEnd).toString('ascii'));
+      if (!m) {
+        this.fail('malformed frame header from virtsnapd');
+        this.socket.destroy();
+        return;
       }
-      throw new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${method}: ${(e as Error).message}`, 'VIR_FROM_RPC');
+      const start = headerEnd + 4;
+      const end = start + Number(m[1]);
+      if (this.buf.length < end) return;
+      const body = this.buf.subarray(start, end).toString('utf8');
+      this.buf = this.buf.subarray(end);
+      this.onMessage(JSON.parse(body) as Incoming);
     }
   }
 
-  /** A raw call outside the table (rpc.discover). */
-  async raw(method: string, params?: object): Promise<unknown> {
-    return this.rpc.sendRequest(method, params);
+  private onMessage(msg: Incoming): void {
+    if (msg.method !== undefined && msg.id === undefined) {
+      this.notificationHandler?.(msg.method, msg.params);
+      return;
+    }
+    if (typeof msg.id !== 'number') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.error) p.reject(VirError.fromWire(msg.error.code, msg.error.message, msg.error.data));
+    else p.resolve(msg.result);
+  }
+
+  /** A raw call by method name (rpc.discover, or procedures newer than this client). */
+  raw(method: string, params: object = {}): Promise<unknown> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { method, resolve, reject });
+      this.socket.write(`Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`);
+    });
+  }
+
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    return this.raw(method, params) as Promise<ResultOf<M>>;
+  }
+
+  /** A paged list procedure, read to the end. */
+  async callPaged<M extends PagedMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    const all: unknown[] = [];
+    for (let offset = 0; ; offset += LIST_PAGE) {
+      const page = (await this.call(method, { ...params, offset, limit: LIST_PAGE })) as unknown[];
+      all.push(...page);
+      if (page.length < LIST_PAGE) break;
+    }
+    return all as ResultOf<M>;
+  }
+
+  /** Server-to-client notifications (events). */
+  onNotification(handler: (method: string, params: unknown) => void): void {
+    this.notificationHandler = handler;
   }
 
   close(): void {
-    this.rpc.dispose();
+    this.closedError ??= new VirError('VIR_ERR_INVALID_CONN', 'connection closed', 'VIR_FROM_RPC');
+    this.socket.end();
     this.socket.destroy();
   }
 }

@@ -32,6 +32,7 @@ export function buildOpenRpc(): Record<string, unknown> {
       result: { name: 'result', schema: plain(p.result) },
       errors,
       'x-id': p.id,
+      'x-args': p.args,
       'x-access': p.access,
       'x-job': p.job,
       'x-scope': p.scope,

@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 89a291be43d2929dfea9d3edfb432a98801d0322a602e447edc13cf9d606999f)
+#   input:     protocol/openrpc.json (sha256 29d1fbfc766e0f8ced49d1eaa0f4db5452517305793fdc678cab554d37056299)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
