@@ -157,6 +157,7 @@ export class ClientConnection implements ConnectionState {
   private lastPing = 0;
   private pingSeq = 0;
   private frameSince?: number;
+  private frameMark = 0;
   private stallSince?: number;
   private stallLen = 0;
   private ending = false;
@@ -309,11 +310,16 @@ export class ClientConnection implements ConnectionState {
     if (this.ending) return;
     const { idleTimeoutMs, keepaliveIntervalMs, slowClientTimeoutMs } = this.deps.limits;
     if (slowClientTimeoutMs > 0) {
-      if (this.reader.decoder.midFrame) {
-        this.frameSince ??= now;
+      const decoder = this.reader.decoder;
+      if (decoder.midFrame) {
+        // A big message arriving steadily is not slow: every 64 KiB of progress restarts the clock.
+        if (this.frameSince === undefined || decoder.consumed - this.frameMark >= 64 * 1024) {
+          this.frameSince = now;
+          this.frameMark = decoder.consumed;
+        }
         if (now - this.frameSince > slowClientTimeoutMs) {
-          this.deps.log('warn', `${this.peer}: closing: a message was still incomplete after ${slowClientTimeoutMs / 1000} s`);
-          this.reply(null, INVALID_REQUEST, `Invalid Request: message not completed within ${slowClientTimeoutMs / 1000} s; closing the connection`);
+          this.deps.log('warn', `${this.peer}: closing: a message made no progress for ${slowClientTimeoutMs / 1000} s`);
+          this.reply(null, INVALID_REQUEST, `Invalid Request: message stalled for ${slowClientTimeoutMs / 1000} s; closing the connection`);
           void this.flushThenEnd();
           return;
         }

@@ -46,6 +46,8 @@ export class FrameDecoder {
   private prefix: Buffer[] = [];
   private prefixLen = 0;
   private announced = false;
+  /** Bytes fed so far (monotonic): lets a caller tell a slow sender from a big message. */
+  consumed = 0;
   /** Most bytes ever held at once (headers + body being assembled): for tests and stats. */
   peakBuffered = 0;
 
@@ -66,6 +68,7 @@ export class FrameDecoder {
   }
 
   feed(chunk: Buffer): void {
+    this.consumed += chunk.length;
     let off = 0;
     while (off < chunk.length && this.state !== 'dead') {
       switch (this.state) {
@@ -97,7 +100,9 @@ export class FrameDecoder {
           }
           this.expected -= take;
           off += take;
-          if (!this.announced && (this.prefixLen >= ID_PREFIX_BYTES || this.expected === 0)) this.announce();
+          if (!this.announced && (this.prefixLen >= ID_PREFIX_BYTES || this.expected === 0 || this.idInPrefix() !== undefined)) {
+            this.announce();
+          }
           if (this.expected === 0) this.state = 'header';
           break;
         }
@@ -117,12 +122,17 @@ export class FrameDecoder {
     return partial;
   }
 
+  /** The id, once the head of the oversized body shows it: the refusal need not wait for more. */
+  private idInPrefix(): string | number | undefined {
+    return scanTopLevelId(Buffer.concat(this.prefix, this.prefixLen).toString('utf8'));
+  }
+
   private announce(): void {
     this.announced = true;
-    const prefix = Buffer.concat(this.prefix, this.prefixLen).toString('utf8');
+    const id = this.idInPrefix();
     this.prefix = [];
     this.prefixLen = 0;
-    this.sink.oversized(this.oversizedLength, scanTopLevelId(prefix));
+    this.sink.oversized(this.oversizedLength, id);
   }
 
   private oversizedLength = 0;
