@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { VirError } from '../../protocol/errors.js';
 import {
-  checkNewId, checkNewTag, listImageSnapshots, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
+  checkNewId, checkNewTag, listImageSnapshots, nextSnapshotId, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
   findSnapshotByName, validateQemuSnapshotName, type QemuSnapshotInfo,
 } from './qemu-img.js';
 import type { QmpClient } from './qmp-client.js';
@@ -38,6 +38,57 @@ export interface LoadLiveOptions extends LiveOptions {
    * rolled back. Costs one extra save + delete. Default true.
    */
   undoOnFailure?: boolean;
+  /**
+   * Rollback protection only for the disks, at a fraction of the cost: a
+   * disk-only internal snapshot of every device (one QMP transaction, no
+   * vmstate written) instead of a full save. If the load then fails, the error
+   * is a DiskRollbackNeeded: the caller must stop QEMU and apply
+   * `diskUndoTag` offline (applyOffline) to put the images back; the memory
+   * state before the load is lost. Overrides undoOnFailure.
+   */
+  diskUndo?: boolean;
+}
+
+/** A load failed after a disk-only rollback snapshot was taken: see LoadLiveOptions.diskUndo. */
+export class DiskRollbackNeeded extends VirError {
+  constructor(detail: string, readonly diskUndoTag: string, readonly reason: string) {
+    super('VIR_ERR_OPERATION_FAILED', detail, 'VIR_FROM_QEMU');
+  }
+}
+
+/**
+ * A disk-only internal snapshot `tag` of every device, atomically (QMP
+ * transaction of blockdev-snapshot-internal-sync; the VM state is not saved).
+ * Its ID is never `avoidId` (see saveUndo): a throw-away snapshot takes that ID first.
+ */
+export async function snapshotDisksLive(qmp: QmpClient, tag: string, deviceNodes: string[], avoidId?: string): Promise<void> {
+  validateQemuSnapshotName(tag);
+  checkNodes(undefined, deviceNodes);
+  const tables = await listLive(qmp, deviceNodes);
+  for (const [node, snaps] of tables) checkNewTag(snaps, tag, `block node '${node}'`);
+  const actions = (name: string, type: string) => deviceNodes.map((device) => ({ type, data: { device, name } }));
+  const spacer = avoidId !== undefined && [...tables.values()].some((snaps) => nextSnapshotId(snaps) === avoidId)
+    ? undoTag() : undefined;
+  if (spacer) await qmp.execute('transaction', { actions: actions(spacer, 'blockdev-snapshot-internal-sync') });
+  try {
+    await qmp.execute('transaction', { actions: actions(tag, 'blockdev-snapshot-internal-sync') });
+  } finally {
+    if (spacer) await deleteDisksLive(qmp, spacer, deviceNodes);
+  }
+  const after = await listLive(qmp, deviceNodes);
+  const missing = [...after].filter(([, snaps]) => findSnapshotByName(snaps, tag).duplicates !== 1).map(([n]) => n);
+  if (missing.length > 0) {
+    throw new VirError('VIR_ERR_OPERATION_FAILED', `disk-only snapshot '${tag}' is missing on ${missing.join(', ')}`, 'VIR_FROM_QEMU');
+  }
+}
+
+/**
+ * Remove a disk-only snapshot taken by snapshotDisksLive from every device
+ * (blockdev-snapshot-delete-internal-sync is not a transaction action: one call
+ * per device; it fails, rather than succeeding silently, on a missing name).
+ */
+export async function deleteDisksLive(qmp: QmpClient, tag: string, deviceNodes: string[]): Promise<void> {
+  for (const device of deviceNodes) await qmp.execute('blockdev-snapshot-delete-internal-sync', { device, name: tag });
 }
 
 /** Non-fatal problems an operation ran into after its main step succeeded. */
@@ -177,6 +228,8 @@ export async function loadLive(qmp: QmpClient, tag: string, vmstateNode: string,
   if (wasRunning) await qmp.execute('stop');
   const resume = async () => { if (wasRunning) await qmp.execute('cont'); };
 
+  if (opts.diskUndo) return loadWithDiskUndo(qmp, tag, vmstateNode, deviceNodes, opts, resume);
+
   let undo: string | undefined;
   if (opts.undoOnFailure ?? true) {
     try {
@@ -230,6 +283,33 @@ export async function loadLive(qmp: QmpClient, tag: string, vmstateNode: string,
       'with possibly partially restored disks and memory', 'VIR_FROM_QEMU');
   }
   await dropUndo();
+  await resume();
+  return { warnings };
+}
+
+async function loadWithDiskUndo(qmp: QmpClient, tag: string, vmstateNode: string, deviceNodes: string[],
+  opts: LoadLiveOptions, resume: () => Promise<void>): Promise<OpResult> {
+  const warnings: string[] = [];
+  const undo = undoTag();
+  try {
+    await snapshotDisksLive(qmp, undo, deviceNodes, tag);
+  } catch (e) {
+    await resume().catch(() => undefined);
+    throw new VirError('VIR_ERR_OPERATION_FAILED',
+      `cannot revert to snapshot '${tag}': taking the disks' rollback snapshot failed: ${reasonOf(e)}`, 'VIR_FROM_QEMU');
+  }
+  try {
+    await qmp.runJob('snapshot-load', { tag, vmstate: vmstateNode, devices: deviceNodes }, jobId('load'),
+      { timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    const reason = reasonOf(e);
+    throw new DiskRollbackNeeded(`cannot revert to snapshot '${tag}': ${reason}`, undo, reason);
+  }
+  try {
+    await deleteDisksLive(qmp, undo, deviceNodes);
+  } catch (e) {
+    warnings.push(`temporary snapshot '${undo}' could not be removed: ${(e as Error).message}`);
+  }
   await resume();
   return { warnings };
 }

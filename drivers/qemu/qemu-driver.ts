@@ -28,7 +28,7 @@ import type { SnapshotNode } from '../common/snapshot-tree.js';
 import { domainDefFromElement, type DomainDef } from '../common/xml/domain-xml.js';
 import type { DriverFactory, DriverOpenOptions } from '../driver.js';
 import {
-  applyOffline, createOffline, deleteLive, deleteOffline, listLive, listOffline, loadLive, saveLive,
+  applyOffline, createOffline, deleteLive, deleteOffline, DiskRollbackNeeded, listLive, listOffline, loadLive, saveLive,
 } from './internal-snapshots.js';
 import { listImageSnapshots, requireUniqueSnapshot, snapshotDelete, validateQemuSnapshotName, type QemuSnapshotInfo } from './qemu-img.js';
 import { qemuConfigFor, qemuDomainSpec, sameSpec, type QemuDomainSpec } from './qemu-domain-spec.js';
@@ -409,10 +409,8 @@ export class QemuDriver extends BaseDriver {
     const wasActive = isActive(dom);
     if (rt && sameSpec(rt.spec, spec)) {
       const live = rt;
-      // loadLive refuses a missing, ambiguous or disk-only tag before touching anything,
-      // and puts the VM back the way it was if QEMU fails half-way.
+      await this.loadInto(dom, live, tag, spec, wasActive);
       await this.driving(live, async () => {
-        await loadLive(live.proc.qmp, tag, nodes[0]!, nodes);
         const { running } = await live.proc.queryStatus();
         if (target.state === 'running' && !running) await live.proc.cont();
         if (target.state === 'paused' && running) await live.proc.stop();
@@ -427,7 +425,7 @@ export class QemuDriver extends BaseDriver {
       rt = await this.launch(dom, spec, true);
       const fresh = rt;
       try {
-        await this.driving(fresh, () => loadLive(fresh.proc.qmp, tag, nodes[0]!, nodes));
+        await this.loadInto(dom, fresh, tag, spec, false);
         if (target.state === 'running') await this.driving(fresh, () => fresh.proc.cont());
       } catch (e) {
         if (this.runtimes.get(dom.uuid) === fresh) await this.terminate(dom.uuid, fresh).catch(() => undefined);
@@ -446,6 +444,43 @@ export class QemuDriver extends BaseDriver {
     } else {
       dom.state = DomainState.VIR_DOMAIN_RUNNING;
       dom.reason = StateReason.RUNNING_FROM_SNAPSHOT;
+    }
+  }
+
+  /**
+   * snapshot-load into a running QEMU. The layer refuses a missing, ambiguous
+   * or disk-only tag before touching anything. Protection against QEMU failing
+   * half-way is a disk-only rollback snapshot (cheap: no vmstate is written);
+   * if the load fails, QEMU is stopped and the images are put back offline, so
+   * they are as they were; only the memory state before the revert is lost.
+   */
+  private async loadInto(dom: DomainObj, rt: DomainRuntime, tag: string, spec: QemuDomainSpec, stopIsNews: boolean): Promise<void> {
+    const nodes = spec.disks.map((d) => d.node);
+    try {
+      const { warnings } = await this.driving(rt, () => loadLive(rt.proc.qmp, tag, nodes[0]!, nodes, { diskUndo: true }));
+      for (const w of warnings) this.opts.log('warn', `domain ${dom.name}: revert to '${tag}': ${w}`);
+    } catch (e) {
+      if (!(e instanceof DiskRollbackNeeded)) {
+        if (rt.proc.qmp.closed) this.markStopped(dom, SHUTOFF_CRASHED);
+        throw e;
+      }
+      if (this.runtimes.get(dom.uuid) === rt) await this.terminate(dom.uuid, rt).catch(() => undefined);
+      else await rt.proc.waitForExit(5_000);
+      this.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
+      if (stopIsNews) this.emitLifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT);
+      let disks: string;
+      try {
+        const files = spec.disks.map((d) => d.file);
+        await applyOffline(files, e.diskUndoTag);
+        await deleteOffline(files, e.diskUndoTag);
+        disks = 'its disks were put back as they were before the revert';
+      } catch (e2) {
+        disks = `putting its disks back from rollback snapshot '${e.diskUndoTag}' failed too (${(e2 as Error).message})`;
+      }
+      await this.persistStatusNow(dom);
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `cannot revert domain '${dom.name}' to snapshot '${tag}': ${e.reason}; QEMU was stopped, ${disks}, ` +
+        'and the memory state from before the revert is lost', this.errDomain);
     }
   }
 
@@ -527,21 +562,28 @@ export class QemuDriver extends BaseDriver {
     const order = [...nodes].reverse();
     type Plan = { node: SnapshotNode; liveNodes: string[]; files: string[] };
     const plans: Plan[] = [];
+    const missing = (name: string, e: unknown) => new VirError('VIR_ERR_OPERATION_FAILED',
+      `cannot delete snapshot '${name}': ${(e as VirError).message}; nothing was deleted ` +
+      '(VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY drops the metadata alone)', this.errDomain);
     for (const node of order) {
       const spec = this.snapshotSpec(node);
-      const tables = await this.tablesOf(spec, rt);
-      for (const [file, snaps] of tables) {
-        try {
-          requireUniqueSnapshot(snaps, node.name, `disk image '${file}'`, { refuseIdCollision: false });
-        } catch (e) {
-          throw new VirError('VIR_ERR_OPERATION_FAILED',
-            `cannot delete snapshot '${node.name}': ${(e as VirError).message}; nothing was deleted ` +
-            '(VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY drops the metadata alone)', this.errDomain);
-        }
-      }
       const liveNodes = rt ? rt.spec.disks.filter((r) => spec.disks.some((d) => d.file === r.file)).map((r) => r.node) : [];
       const liveFiles = new Set(rt ? rt.spec.disks.filter((r) => liveNodes.includes(r.node)).map((r) => r.file) : []);
       plans.push({ node, liveNodes, files: spec.disks.map((d) => d.file).filter((f) => !liveFiles.has(f)) });
+    }
+    // One snapshot in one kind of image: the layer checks every image before it deletes
+    // anything. Otherwise check them all up front, so a missing one stops the whole delete.
+    const single = plans.length === 1 && (plans[0]!.liveNodes.length === 0 || plans[0]!.files.length === 0);
+    if (!single) {
+      for (const node of order) {
+        for (const [file, snaps] of await this.tablesOf(this.snapshotSpec(node), rt)) {
+          try {
+            requireUniqueSnapshot(snaps, node.name, `disk image '${file}'`, { refuseIdCollision: false });
+          } catch (e) {
+            throw missing(node.name, e);
+          }
+        }
+      }
     }
     const deleted: SnapshotNode[] = [];
     for (const plan of plans) {
@@ -549,6 +591,7 @@ export class QemuDriver extends BaseDriver {
         if (plan.liveNodes.length > 0) await this.driving(rt!, () => deleteLive(rt!.proc.qmp, plan.node.name, plan.liveNodes));
         if (plan.files.length > 0) await deleteOffline(plan.files, plan.node.name);
       } catch (e) {
+        if (single && (e as VirError).errName === 'VIR_ERR_NO_DOMAIN_SNAPSHOT') throw missing(plan.node.name, e);
         throw Object.assign(e as Error, { deletedSnapshots: deleted });
       }
       deleted.push(plan.node);

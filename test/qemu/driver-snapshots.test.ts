@@ -321,6 +321,29 @@ describe('qemu driver: failures leave metadata and images as they were', () => {
     expect(await getCmos(h.qemu(), CMOS_REG)).toBe(0x42);
   });
 
+  test('snapshot-load failing half-way (vmstate from other hardware): QEMU stopped, images put back, no leftovers', async () => {
+    h = await harness();
+    const o = ops(h);
+    await o.start();
+    await liveWritePattern(h.qemu(), 'vda', 0xab);
+    await o.create('x');
+    const xml = await o.xml('x');
+    await o.del('x', DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY);
+    await o.destroy();
+    await h.driver.virDomainDefineXML({ xml: domainXml({ uuid: h.uuid, disks: h.disks, memoryMiB: 96 }) }, h.ctx);
+    // Metadata that lies: it claims 'x' was taken with 96 MiB, so the driver loads it in place.
+    await h.driver.virDomainSnapshotCreateXML({ domain: h.uuid, xml: xml.replace("<memory unit='MiB'>64</memory>", "<memory unit='MiB'>96</memory>"), flags: CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE }, h.ctx);
+    await o.start();
+    await liveWritePattern(h.qemu(), 'vda', 0xcd);
+    const qemu = h.qemu();
+    await expectVirError(o.revert('x'), 'VIR_ERR_OPERATION_FAILED', /QEMU was stopped, its disks were put back as they were before the revert/);
+    expect(qemu.alive).toBe(false);
+    expect(await o.state()).toEqual({ state: S.VIR_DOMAIN_SHUTOFF, reason: R.SHUTOFF_FROM_SNAPSHOT });
+    expect(await hasPattern(h.disks[0]!, 0xcd)).toBe(true); // not 0xab: the half-done load was undone
+    expect(await o.tags()).toEqual(['x']);
+    expect(await o.names()).toEqual(['x']);
+  });
+
   test('QEMU dying in the middle of snapshot-save: an error, no metadata, no snapshot in the image, domain shut off', async () => {
     h = await harness({ memoryMiB: 256 });
     const o = ops(h);
