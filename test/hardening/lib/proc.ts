@@ -20,8 +20,9 @@ export function repoRoot(): string {
   }
 }
 
+/** The compiled daemon; VIRTSNAPD_MAIN points elsewhere (a frozen copy of dist, for long runs on a shared tree). */
 export function daemonMain(): string {
-  const main = path.join(repoRoot(), 'dist', 'daemon', 'main.js');
+  const main = process.env.VIRTSNAPD_MAIN ?? path.join(repoRoot(), 'dist', 'daemon', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} missing: build first (npx tsc -p .)`);
   return main;
 }
