@@ -146,7 +146,8 @@ export async function runLoad(opts: LoadOptions = {}): Promise<LoadResult> {
     const workers = clients.map((_, i) => worker(i));
     const samples: number[] = [];
     let rssStart = 0;
-    const warmup = Math.min(1000, (seconds * 1000) / 4);
+    // RSS climbs for the first seconds (JIT, pools, GC heap sizing): "start" is after that.
+    const warmup = Math.min(5000, (seconds * 1000) / 4);
     while (Date.now() - started < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 250));
       const rss = rssKiB(daemon.pid);
