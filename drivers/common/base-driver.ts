@@ -21,7 +21,7 @@ import { isActive, stateName, type DomainObj, type DomainStatus } from './domain
 import { encodeName } from './name-encoding.js';
 import type { SnapshotDef, SnapshotLocation, SnapshotState } from './snapshot-def.js';
 import { countSnapshots, LIST_FLAGS_ALL, listSnapshots } from './snapshot-listing.js';
-import { newChanges, SnapshotTree, type SnapshotNode, type TreeChanges } from './snapshot-tree.js';
+import { newChanges, SnapshotTree, StoredSnapshotReader, type SnapshotNode, type TreeChanges } from './snapshot-tree.js';
 import { domainDefFromElement, formatDomainElement, formatDomainXml, parseDomainXml, type DomainDef } from './xml/domain-xml.js';
 import { formatSnapshotXml, parseSnapshotXml } from './xml/snapshot-xml.js';
 
@@ -110,18 +110,20 @@ export abstract class BaseDriver implements Driver {
     const status: DomainStatus = s.statusJson
       ? (JSON.parse(s.statusJson) as DomainStatus)
       : { state: DomainState.VIR_DOMAIN_SHUTOFF, reason: 0, id: -1, persistent: true };
-    const defs: Named[] = [];
-    for (const snap of s.snapshots) {
+    // Compact nodes without a full parse per file (see StoredSnapshotReader): every
+    // file still gets the verdict a full parse would give, here at start-up.
+    const reader = new StoredSnapshotReader();
+    const nodes: SnapshotNode[] = [];
+    s.readSnapshots((file, data) => {
       try {
-        const sd = parseSnapshotXml(snap.xml, { redefine: true, internal: true });
-        if (sd.name === undefined) throw new Error('no name');
-        if (`${encodeName(sd.name)}.xml` !== snap.file) throw new Error(`file name does not match snapshot name '${sd.name}'`);
-        defs.push(sd as Named);
+        const node = reader.read(data);
+        if (`${encodeName(node.name)}.xml` !== file) throw new Error(`file name does not match snapshot name '${node.name}'`);
+        nodes.push(node);
       } catch (e) {
-        report.problems.push(`${s.uuid}: ${SNAPSHOT_DIR}/${snap.file} does not parse (${(e as Error).message}); skipped, file kept`);
+        report.problems.push(`${s.uuid}: ${SNAPSHOT_DIR}/${file} does not parse (${(e as Error).message}); skipped, file kept`);
       }
-    }
-    const { tree, detached, actives } = SnapshotTree.build(defs);
+    });
+    const { tree, detached, actives } = SnapshotTree.buildNodes(nodes);
     for (const name of detached) report.problems.push(`${s.uuid}: snapshot '${name}' had a missing or cyclic parent; now a root`);
     if (actives.length > 1) report.problems.push(`${s.uuid}: ${actives.length} snapshots marked current (${actives.join(', ')}); none is current`);
     return { uuid: s.uuid, name: def.name, def, ...status, snapshots: tree };
@@ -135,7 +137,8 @@ export abstract class BaseDriver implements Driver {
     const out: FileChange[] = [];
     for (const node of changes.removed) out.push({ file: this.snapshotFile(node.name), content: null });
     for (const node of changes.written) {
-      out.push({ file: this.snapshotFile(node.name), content: formatSnapshotXml(node.def, { internal: true, uuid: dom.uuid }) });
+      // storedText formats a node whose definition changed, then compacts it again.
+      out.push({ file: this.snapshotFile(node.name), content: node.storedText(dom.uuid) });
     }
     return out;
   }
@@ -165,7 +168,7 @@ export abstract class BaseDriver implements Driver {
   }
 
   private async reloadDomain(uuid: string): Promise<void> {
-    const stored = (await this.store.load()).find((s) => s.uuid === uuid);
+    const stored = await this.store.loadDomain(uuid);
     const dom = stored ? this.domainFromStore(stored, { repaired: [], problems: [] }) : undefined;
     if (dom) this.domains.set(uuid, dom);
     else this.domains.delete(uuid);

@@ -4,23 +4,40 @@
  *   <root>/<uuid>/domain.xml          the persistent definition
  *   <root>/<uuid>/status.json         runtime state the driver wants to survive a restart
  *   <root>/<uuid>/snapshots/<enc>.xml one file per snapshot, libvirt's internal format
- *   <root>/<uuid>/journal.json        undo record of a multi-file change not yet acknowledged
+ *   <root>/<uuid>/wal.log             redo log: changes acknowledged but not yet copied into the files
  *
- * A change touching one file is a single atomic write (temp, fsync, rename,
- * fsync dir). A change touching several (create moving <active>, delete
- * re-parenting children, revert updating the definition and current) first
- * writes an undo journal holding the old content of every file it touches,
- * then writes the files, then removes the journal (and fsyncs that removal)
- * before the caller is told it succeeded. So a journal still present means the
- * change was never acknowledged: a failure while applying, or the next
- * start-up after a crash, restores the old contents from it. Either the whole
- * change is there and acknowledged, or none of it is.
+ * A change (one or several files: create moving <active>, delete re-parenting
+ * children, revert updating the definition and current) is made durable by
+ * appending ONE record to the domain's redo log — the full new content of every
+ * file it touches, with a length and a CRC — and fdatasync'ing the log. Only
+ * then is the caller told it succeeded. Changes that arrive while a log write
+ * is in flight are appended together and share the next fdatasync (group
+ * commit); different domains have different logs, whose fsyncs the file
+ * system's journal commits together.
+ *
+ * The files themselves are brought up to date later, by a checkpoint: every
+ * file the log touched is written atomically (temp, fsync, rename), the
+ * directories are fsynced, then the log is truncated. A checkpoint runs when
+ * the log passes a size, at a clean shutdown and at start-up; a crash in the
+ * middle of one just means the (idempotent) records are applied again.
+ *
+ * So an acknowledged change is always in the log or in the files; an
+ * unacknowledged one is at most a torn or failed record at the log's tail,
+ * which a failed append truncates away at once (or, after a crash, start-up
+ * discards: its CRC does not match), and which never reached the files — a
+ * multi-file change is there whole or not at all.
+ *
+ * A store written by the previous version (an undo journal.json) is still
+ * rolled back at start-up.
  */
-import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import { createHash, randomBytes } from 'node:crypto';
 import { isTempFile, writeFileAtomic } from './atomic-file.js';
-import { fsyncDir } from './fs-sync.js';
+import { fsOpen, fsRename, fsSync, fsTruncate, fsUnlink, fsWrite, fsyncDir } from './fs-sync.js';
 
 export interface FileChange {
   /** Relative to the domain directory: 'domain.xml', 'status.json' or 'snapshots/<enc>.xml'. */
@@ -33,7 +50,14 @@ export interface StoredDomain {
   uuid: string;
   domainXml: string;
   statusJson?: string;
-  snapshots: Array<{ file: string; xml: string }>;
+  /** Snapshot file names (inside snapshots/), as they are once the log is applied. */
+  snapshotFiles: string[];
+  /**
+   * Visit every snapshot file's bytes. The buffer is only valid during the call
+   * (files are read into one reused buffer: a start-up with 100k snapshots does
+   * not allocate 100k buffers).
+   */
+  readSnapshots(visit: (file: string, data: Buffer) => void): void;
 }
 
 export interface StoreCheckReport {
@@ -43,18 +67,92 @@ export interface StoreCheckReport {
   problems: string[];
 }
 
+/** Checkpoint thresholds (tests lower them to exercise checkpoints). */
+export const storeTuning = {
+  /** Checkpoint once the log holds this many records... */
+  checkpointRecords: 1024,
+  /** ...or this many bytes. */
+  checkpointBytes: 8 << 20,
+  /** Files a checkpoint writes at once. */
+  checkpointParallel: 16,
+};
+
 interface Journal {
   version: 2;
-  /** The content every touched file had before the change (null: it did not exist). */
   undo: FileChange[];
 }
 
 const JOURNAL = 'journal.json';
+export const LOG = 'wal.log';
 const TRASH_PREFIX = '.trash-';
 export const SNAPSHOT_DIR = 'snapshots';
+const MAGIC = 0x31575356; // 'VSW1' little-endian
+const HEADER = 12;
+
+interface Pending {
+  changes: FileChange[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface DomainLog {
+  /** Bytes of good records in the log. */
+  size: number;
+  records: number;
+  /** Latest content of every file the log holds and the files do not yet (null: delete). */
+  unapplied: Map<string, string | null>;
+  pending: Pending[];
+  scheduled: boolean;
+  fh?: FileHandle;
+  /** A failed append could not be truncated away: repair before the next one. */
+  broken?: Error;
+  /** After a failed checkpoint, wait for this many records before trying again. */
+  retryAt?: number;
+}
+
+const crc32: (b: Buffer) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+  ? (b) => (zlib as unknown as { crc32(b: Buffer): number }).crc32(b)
+  : (b) => createHash('sha1').update(b).digest().readUInt32LE(0);
+
+/** Encode one log record per change set. */
+export function encodeRecords(sets: FileChange[][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const changes of sets) {
+    const payload = Buffer.from(JSON.stringify(changes.map((c) => [c.file, c.content])));
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32LE(MAGIC, 0);
+    header.writeUInt32LE(payload.length, 4);
+    header.writeUInt32LE(crc32(payload) >>> 0, 8);
+    parts.push(header, payload);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Decode the good records of a log; `size` is where they end (anything after is a torn tail). */
+export function decodeRecords(buf: Buffer): { sets: FileChange[][]; size: number } {
+  const sets: FileChange[][] = [];
+  let off = 0;
+  while (off + HEADER <= buf.length) {
+    if (buf.readUInt32LE(off) !== MAGIC) break;
+    const len = buf.readUInt32LE(off + 4);
+    if (off + HEADER + len > buf.length) break;
+    const payload = buf.subarray(off + HEADER, off + HEADER + len);
+    if ((crc32(payload) >>> 0) !== buf.readUInt32LE(off + 8)) break;
+    let entries: Array<[string, string | null]>;
+    try {
+      entries = JSON.parse(payload.toString('utf8')) as Array<[string, string | null]>;
+    } catch {
+      break;
+    }
+    sets.push(entries.map(([file, content]) => ({ file: checkedPath(file), content })));
+    off += HEADER + len;
+  }
+  return { sets, size: off };
+}
 
 export class DomainStore {
   private chains = new Map<string, Promise<void>>();
+  private logs = new Map<string, DomainLog>();
 
   constructor(readonly root: string) {}
 
@@ -63,14 +161,36 @@ export class DomainStore {
     return path.join(this.root, uuid);
   }
 
+  /** Run `fn` after everything queued for `uuid` (commits, checkpoints, reloads). */
+  private serial<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(uuid) ?? Promise.resolve();
+    const next = prev.then(fn);
+    const tail = next.then(() => undefined, () => undefined);
+    this.chains.set(uuid, tail);
+    void tail.then(() => {
+      if (this.chains.get(uuid) === tail) this.chains.delete(uuid);
+    });
+    return next;
+  }
+
+  private logOf(uuid: string): DomainLog {
+    let st = this.logs.get(uuid);
+    if (!st) {
+      st = { size: 0, records: 0, unapplied: new Map(), pending: [], scheduled: false };
+      this.logs.set(uuid, st);
+    }
+    return st;
+  }
+
   /**
-   * Open the store: roll back unacknowledged changes, remove temp files and trash, and
-   * read every domain. Linear in the number of files.
+   * Open the store: roll back unacknowledged changes (old journals, torn log
+   * tails), remove temp files and trash, read every domain (files plus its log),
+   * and checkpoint logs that hold records. Linear in the number of files.
    */
   async load(report: StoreCheckReport = { repaired: [], problems: [] }): Promise<StoredDomain[]> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const out: StoredDomain[] = [];
-    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
       const full = path.join(this.root, entry.name);
       if (entry.name.startsWith(TRASH_PREFIX) || isTempFile(entry.name)) {
         await rm(full, { recursive: true, force: true });
@@ -81,141 +201,332 @@ export class DomainStore {
         report.problems.push(`unexpected file ${full}`);
         continue;
       }
-      const dom = await this.loadDomainDir(entry.name, report);
+      if (!/^[0-9a-f-]{36}$/.test(entry.name)) {
+        report.problems.push(`unexpected directory ${full}`);
+        continue;
+      }
+      const dom = await this.serial(entry.name, () => this.openDomainDir(entry.name, report));
       if (dom) out.push(dom);
     }
     return out;
   }
 
-  private async loadDomainDir(uuid: string, report: StoreCheckReport): Promise<StoredDomain | undefined> {
+  /** Re-read one domain as it is durably stored (after a failed commit: memory goes back to this). */
+  loadDomain(uuid: string): Promise<StoredDomain | undefined> {
+    return this.serial(uuid, async () => {
+      const st = this.logs.get(uuid);
+      if (!st || !existsSync(this.domainDir(uuid))) return undefined;
+      return this.readDomain(uuid, st.unapplied, { repaired: [], problems: [] });
+    });
+  }
+
+  private async openDomainDir(uuid: string, report: StoreCheckReport): Promise<StoredDomain | undefined> {
     const dir = path.join(this.root, uuid);
-    await mkdir(path.join(dir, SNAPSHOT_DIR), { recursive: true });
+    mkdirSync(path.join(dir, SNAPSHOT_DIR), { recursive: true });
     if (await rollBack(dir)) report.repaired.push(`${uuid}: rolled back an unacknowledged change`);
     for (const sub of [dir, path.join(dir, SNAPSHOT_DIR)]) {
-      for (const name of await readdir(sub)) {
+      for (const name of readdirSync(sub)) {
         if (isTempFile(name)) {
           await unlink(path.join(sub, name));
           report.repaired.push(`${uuid}: removed temp file ${name}`);
         }
       }
     }
-    const domainXml = await readFile(path.join(dir, 'domain.xml'), 'utf8').catch(notFound);
-    const snapNames = (await readdir(path.join(dir, SNAPSHOT_DIR))).filter((n) => n.endsWith('.xml'));
+    // Replay the redo log over the files.
+    const st = this.logOf(uuid);
+    const logPath = path.join(dir, LOG);
+    let logBuf: Buffer | undefined;
+    try {
+      logBuf = readFileSync(logPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    st.unapplied.clear();
+    st.size = 0;
+    st.records = 0;
+    if (logBuf) {
+      const { sets, size } = decodeRecords(logBuf);
+      for (const changes of sets) for (const c of changes) st.unapplied.set(c.file, c.content);
+      st.size = size;
+      st.records = sets.length;
+      if (size < logBuf.length) {
+        // A record that was being appended when the daemon died (or whose append
+        // failed): never acknowledged, so it is dropped.
+        const fh = await this.logHandle(uuid, st);
+        await fsTruncate(fh, logPath, size);
+        await fsSync(fh, logPath, true);
+        report.repaired.push(`${uuid}: discarded ${logBuf.length - size} byte(s) of an unacknowledged change at the end of ${LOG}`);
+      }
+    }
+    const stored = this.readDomain(uuid, st.unapplied, report);
+    if (!stored) {
+      if (!existsSync(dir)) this.logs.delete(uuid);
+      return undefined;
+    }
+    if (st.records > 0) {
+      await this.checkpointNow(uuid, st).catch((e: Error) =>
+        report.problems.push(`${uuid}: could not apply ${LOG} to the files (${e.message}); it is kept and applied later`));
+    } else if (!logBuf) {
+      await this.createLog(uuid, st);
+    }
+    return stored;
+  }
+
+  /** The domain's files as they are with `overlay` (the log's unapplied changes) on top. */
+  private readDomain(uuid: string, overlay: Map<string, string | null>, report: StoreCheckReport): StoredDomain | undefined {
+    const dir = path.join(this.root, uuid);
+    const readText = (file: string): string | undefined => {
+      if (overlay.has(file)) return overlay.get(file) ?? undefined;
+      try {
+        return readFileSync(path.join(dir, file), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    };
+    const domainXml = readText('domain.xml');
+    const names = new Set(readdirSync(path.join(dir, SNAPSHOT_DIR)).filter((n) => n.endsWith('.xml') && !isTempFile(n)));
+    const prefix = `${SNAPSHOT_DIR}/`;
+    for (const [file, content] of overlay) {
+      if (!file.startsWith(prefix)) continue;
+      if (content === null) names.delete(file.slice(prefix.length));
+      else names.add(file.slice(prefix.length));
+    }
     if (domainXml === undefined) {
-      if (snapNames.length === 0) {
+      if (names.size === 0) {
         // A define that crashed before its first write: nothing to lose.
-        await rm(dir, { recursive: true, force: true });
+        rmSyncQuiet(dir);
         report.repaired.push(`${uuid}: removed an empty domain directory`);
       } else {
-        report.problems.push(`${uuid}: ${snapNames.length} snapshot file(s) but no domain.xml; left in place`);
+        report.problems.push(`${uuid}: ${names.size} snapshot file(s) but no domain.xml; left in place`);
       }
       return undefined;
     }
-    const statusJson = await readFile(path.join(dir, 'status.json'), 'utf8').catch(notFound);
-    const snapshots = await Promise.all(
-      snapNames.map(async (file) => ({ file, xml: await readFile(path.join(dir, SNAPSHOT_DIR, file), 'utf8') })),
-    );
-    return { uuid, domainXml, statusJson, snapshots };
+    const snapshotFiles = [...names];
+    return {
+      uuid,
+      domainXml,
+      statusJson: readText('status.json'),
+      snapshotFiles,
+      readSnapshots(visit) {
+        let buf = Buffer.allocUnsafe(64 << 10);
+        for (const name of snapshotFiles) {
+          const rel = prefix + name;
+          if (overlay.has(rel)) {
+            visit(name, Buffer.from(overlay.get(rel)!));
+            continue;
+          }
+          const fd = openSync(path.join(dir, SNAPSHOT_DIR, name), 'r');
+          try {
+            let len = 0;
+            for (;;) {
+              const n = readSync(fd, buf, len, buf.length - len, len);
+              if (n === 0) break;
+              len += n;
+              if (len === buf.length) {
+                const bigger = Buffer.allocUnsafe(buf.length * 2);
+                buf.copy(bigger);
+                buf = bigger;
+              }
+            }
+            visit(name, buf.subarray(0, len));
+          } finally {
+            closeSync(fd);
+          }
+        }
+      },
+    };
+  }
+
+  private async logHandle(uuid: string, st: DomainLog): Promise<FileHandle> {
+    if (!st.fh) st.fh = await fsOpen(path.join(this.domainDir(uuid), LOG), fsc.O_RDWR | fsc.O_CREAT, 0o600);
+    return st.fh;
+  }
+
+  /** Create an empty log and make its directory entry durable (appends then need only fdatasync). */
+  private async createLog(uuid: string, st: DomainLog): Promise<void> {
+    await this.logHandle(uuid, st);
+    await fsyncDir(this.domainDir(uuid));
   }
 
   /** Create the directory of a new domain and write its first files. */
   async createDomain(uuid: string, changes: FileChange[]): Promise<void> {
     const dir = this.domainDir(uuid);
-    await mkdir(path.join(dir, SNAPSHOT_DIR), { recursive: true, mode: 0o700 });
-    await fsyncDir(this.root);
+    await this.serial(uuid, async () => {
+      await mkdir(path.join(dir, SNAPSHOT_DIR), { recursive: true, mode: 0o700 });
+      const st = this.logOf(uuid);
+      st.size = 0;
+      st.records = 0;
+      st.unapplied.clear();
+      await this.createLog(uuid, st);
+      await fsyncDir(this.root);
+    });
     await this.commit(uuid, changes);
   }
 
   /**
-   * Apply `changes` to one domain's files atomically. Commits of one domain are
-   * applied in call order; different domains proceed in parallel.
+   * Make `changes` to one domain's files durable, all or nothing. Commits of one
+   * domain are applied in call order; those queued while a log write is in
+   * flight share the next one.
    */
   commit(uuid: string, changes: FileChange[]): Promise<void> {
-    const prev = this.chains.get(uuid) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.commitNow(uuid, changes));
-    const tail = next.catch(() => undefined);
-    this.chains.set(uuid, tail);
-    void tail.then(() => {
-      if (this.chains.get(uuid) === tail) this.chains.delete(uuid);
+    if (changes.length === 0) return Promise.resolve();
+    try {
+      for (const c of changes) checkedPath(c.file);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const st = this.logOf(uuid);
+    return new Promise<void>((resolve, reject) => {
+      st.pending.push({ changes, resolve, reject });
+      if (st.scheduled) return;
+      st.scheduled = true;
+      void this.serial(uuid, async () => {
+        st.scheduled = false;
+        const batch = st.pending.splice(0);
+        try {
+          await this.append(uuid, st, batch.map((b) => b.changes));
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+          return;
+        }
+        for (const b of batch) b.resolve();
+        if ((st.records >= storeTuning.checkpointRecords || st.size >= storeTuning.checkpointBytes) &&
+            (st.retryAt === undefined || st.records >= st.retryAt)) {
+          // Acknowledged already: a failed checkpoint loses nothing (the log keeps the
+          // records); it is tried again after as many records more.
+          await this.checkpointNow(uuid, st).then(
+            () => (st.retryAt = undefined),
+            () => (st.retryAt = st.records + storeTuning.checkpointRecords),
+          );
+        }
+      });
     });
-    return next;
   }
 
-  private async commitNow(uuid: string, changes: FileChange[]): Promise<void> {
-    if (changes.length === 0) return;
-    const dir = this.domainDir(uuid);
-    // A journal left by an earlier commit whose roll-back failed too: finish the roll-back first.
-    await rollBack(dir);
-    if (changes.length === 1) {
-      await applyChanges(dir, changes);
-      return;
+  private async append(uuid: string, st: DomainLog, sets: FileChange[][]): Promise<void> {
+    const logPath = path.join(this.domainDir(uuid), LOG);
+    const fh = await this.logHandle(uuid, st);
+    if (st.broken) {
+      try {
+        await fsTruncate(fh, logPath, st.size);
+        await fsSync(fh, logPath, true);
+        st.broken = undefined;
+      } catch (e) {
+        throw new Error(`${LOG} needs repair after an earlier failure (${(e as Error).message})`);
+      }
     }
-    const undo = await Promise.all(changes.map(async (c) => ({
-      file: c.file,
-      content: await readFile(path.join(dir, checkedPath(c.file)), 'utf8').catch(notFound) ?? null,
-    })));
-    const journal: Journal = { version: 2, undo };
-    await writeFileAtomic(path.join(dir, JOURNAL), JSON.stringify(journal));
+    const buf = encodeRecords(sets);
     try {
-      await applyChanges(dir, changes);
+      await fsWrite(fh, logPath, buf, st.size);
+      await fsSync(fh, logPath, true);
     } catch (e) {
-      // Not acknowledged: put every file back. If that fails too, the journal stays
-      // and the next commit or start-up finishes the roll-back.
-      await rollBack(dir).catch(() => undefined);
+      // Not acknowledged: cut the record off again so that no restart can replay it.
+      try {
+        await fsTruncate(fh, logPath, st.size);
+        await fsSync(fh, logPath, true);
+      } catch (e2) {
+        st.broken = e2 as Error;
+      }
       throw e;
     }
-    await unlink(path.join(dir, JOURNAL));
-    await fsyncDir(dir);
+    st.size += buf.length;
+    st.records += sets.length;
+    for (const changes of sets) for (const c of changes) st.unapplied.set(c.file, c.content);
+  }
+
+  /** Copy the log's changes into the files, then empty the log. */
+  checkpoint(uuid: string): Promise<void> {
+    const st = this.logs.get(uuid);
+    if (!st) return Promise.resolve();
+    return this.serial(uuid, () => this.checkpointNow(uuid, st));
+  }
+
+  private async checkpointNow(uuid: string, st: DomainLog): Promise<void> {
+    if (st.records === 0 && st.unapplied.size === 0) return;
+    const dir = this.domainDir(uuid);
+    const entries = [...st.unapplied];
+    const dirs = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const [file, content] = entries[next++]!;
+        const full = path.join(dir, file);
+        dirs.add(path.dirname(full));
+        if (content === null) {
+          await fsUnlink(full).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+          });
+        } else {
+          await writeFileAtomic(full, content, { syncDir: false });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(storeTuning.checkpointParallel, entries.length) }, worker));
+    for (const d of dirs) await fsyncDir(d);
+    const logPath = path.join(dir, LOG);
+    const fh = await this.logHandle(uuid, st);
+    await fsTruncate(fh, logPath, 0);
+    await fsSync(fh, logPath, true);
+    st.size = 0;
+    st.records = 0;
+    st.unapplied.clear();
   }
 
   /** Remove a domain directory: one atomic rename makes it disappear, then clean up. */
   async removeDomain(uuid: string): Promise<void> {
-    await (this.chains.get(uuid) ?? Promise.resolve());
     const dir = this.domainDir(uuid);
-    const trash = path.join(this.root, `${TRASH_PREFIX}${uuid}-${randomBytes(4).toString('hex')}`);
-    await rename(dir, trash);
-    await fsyncDir(this.root);
-    await rm(trash, { recursive: true, force: true });
+    await this.serial(uuid, async () => {
+      const st = this.logs.get(uuid);
+      await st?.fh?.close().catch(() => undefined);
+      this.logs.delete(uuid);
+      const trash = path.join(this.root, `${TRASH_PREFIX}${uuid}-${randomBytes(4).toString('hex')}`);
+      await fsRename(dir, trash);
+      await fsyncDir(this.root);
+      await rm(trash, { recursive: true, force: true });
+    });
   }
 
-  /** Wait for every in-flight commit (clean shutdown). */
+  /** Wait for every in-flight commit, apply the logs to the files and close them (clean shutdown). */
   async flush(): Promise<void> {
-    await Promise.all([...this.chains.values()]);
+    await Promise.all([...this.logs.entries()].map(([uuid, st]) =>
+      this.serial(uuid, async () => {
+        await this.checkpointNow(uuid, st).catch(() => undefined);
+        await st.fh?.close().catch(() => undefined);
+        st.fh = undefined;
+      })));
   }
 }
 
-/** Restore the old contents recorded in a journal, if there is one. True if it rolled back. */
+function rmSyncQuiet(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Restore the old contents recorded in a journal of the previous store format, if there is one. */
 async function rollBack(dir: string): Promise<boolean> {
   const text = await readFile(path.join(dir, JOURNAL), 'utf8').catch(notFound);
   if (text === undefined) return false;
-  // The journal is written atomically, so it is either absent or whole.
   const journal = JSON.parse(text) as Journal;
   if (journal.version !== 2 || !Array.isArray(journal.undo)) throw new Error(`${dir}/${JOURNAL}: unknown journal format`);
-  await applyChanges(dir, journal.undo);
-  await unlink(path.join(dir, JOURNAL));
+  for (const change of journal.undo) {
+    const file = path.join(dir, checkedPath(change.file));
+    if (change.content === null) await fsUnlink(file).catch(notFound);
+    else await writeFileAtomic(file, change.content, { syncDir: false });
+  }
+  await fsyncDir(path.join(dir, SNAPSHOT_DIR));
+  await fsUnlink(path.join(dir, JOURNAL));
   await fsyncDir(dir);
   return true;
 }
 
-function checkedPath(file: string): string {
-  if (file.split('/').includes('..') || path.isAbsolute(file)) throw new Error(`bad store path ${file}`);
-  return file;
-}
+/** The only files a domain directory holds; anything else is refused before it reaches the log. */
+const STORE_PATH = /^(?:domain\.xml|status\.json|snapshots\/[^/\0]+)$/;
 
-async function applyChanges(dir: string, changes: FileChange[]): Promise<void> {
-  const dirs = new Set<string>();
-  for (const change of changes) {
-    const file = path.join(dir, checkedPath(change.file));
-    dirs.add(path.dirname(file));
-    if (change.content === null) {
-      await unlink(file).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-    } else {
-      await writeFileAtomic(file, change.content, { syncDir: false });
-    }
+function checkedPath(file: string): string {
+  if (typeof file !== 'string' || !STORE_PATH.test(file) || file === 'snapshots/..' || file === 'snapshots/.' || isTempFile(file)) {
+    throw new Error(`bad store path ${file}`);
   }
-  for (const d of dirs) await fsyncDir(d);
+  return file;
 }
 
 function notFound(e: NodeJS.ErrnoException): undefined {

@@ -23,9 +23,9 @@ function clearFullGroups(flags: number): number {
   return flags;
 }
 
+/** External snapshot (memory or any disk): known without parsing the node's definition. */
 export function isExternal(node: SnapshotNode): boolean {
-  const def = node.def;
-  return def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external');
+  return node.external;
 }
 
 function matches(node: SnapshotNode, flags: number): boolean {
@@ -36,7 +36,7 @@ function matches(node: SnapshotNode, flags: number): boolean {
   // Every snapshot virtsnap tracks has metadata.
   if ((flags & METADATA_GROUP) === F.VIR_DOMAIN_SNAPSHOT_LIST_NO_METADATA) return false;
   if (flags & STATUS_GROUP) {
-    const state = node.def.state;
+    const state = node.state;
     const ok =
       (flags & F.VIR_DOMAIN_SNAPSHOT_LIST_INACTIVE && state === 'shutoff') ||
       (flags & F.VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY && state === 'disk-snapshot') ||
@@ -77,6 +77,7 @@ export function countSnapshots(tree: SnapshotTree, from: SnapshotNode | null, ra
   const filtering = (flags & (LEAVES_GROUP | METADATA_GROUP | STATUS_GROUP | LOCATION_GROUP)) !== 0;
   if (!filtering) {
     if (from === null && !(flags & 1)) return tree.size;
+    if (from === null) return tree.rootCount;
     if (from !== null && !(flags & 1)) return from.children.size;
   }
   return listSnapshots(tree, from, rawFlags).length;

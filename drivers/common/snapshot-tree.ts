@@ -3,23 +3,185 @@
  * ordered children and one current snapshot per domain. Pure in-memory
  * bookkeeping; persistence is the caller's business, so every mutation reports
  * the nodes whose stored form changed.
+ *
+ * Nodes are kept compact, because a domain may hold 100k snapshots and each
+ * one embeds a whole domain definition: a node holds the few fields the tree
+ * and the listings need (parent name, creation time, state, active, external)
+ * plus its stored text in three pieces — the snapshot's own lines, the
+ * embedded `<domain>` (interned: identical definitions share one string) and
+ * the `<active>` tail (one of two shared strings). The full SnapshotDef is
+ * parsed from that text only when something asks for `node.def` (revert,
+ * GetXMLDesc, redefine...), and dropped again once the node is written out.
+ * Every per-operation path is O(1) in the tree's size (children are Sets, a
+ * leaf has none allocated); only whole-tree walks are O(n).
  */
-import type { SnapshotDef } from './snapshot-def.js';
+import type { SnapshotDef, SnapshotState } from './snapshot-def.js';
+import { formatSnapshotXml, parseSnapshotXml } from './xml/snapshot-xml.js';
+
+type Named = SnapshotDef & { name: string };
+
+const EMPTY: ReadonlySet<SnapshotNode> = new Set();
+const TAIL = ['  <active>0</active>\n</domainsnapshot>\n', '  <active>1</active>\n</domainsnapshot>\n'] as const;
+const DOMAIN_OPEN = '\n  <domain ';
+const DOMAIN_CLOSE = '\n  </domain>\n';
+
+/** Identical embedded definitions share one string (bounded: it is only an optimisation). */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size >= 4096) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+/** A string that does not hold on to a bigger one it was cut from (V8 sliced strings). */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+function isExternalDef(def: SnapshotDef): boolean {
+  return def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external');
+}
+
+/** The fields of a node that are known without parsing its text. */
+export interface NodeMeta {
+  parentName?: string;
+  creationTime?: number;
+  state?: SnapshotState;
+  active: boolean;
+  external: boolean;
+}
 
 export class SnapshotNode {
   parent: SnapshotNode | null = null;
-  /** Insertion order; libvirt's child list is newest-first, i.e. this reversed. */
-  readonly children = new Set<SnapshotNode>();
+  /** Insertion order; libvirt's child list is newest-first, i.e. this reversed. Null while a leaf. */
+  private kids: Set<SnapshotNode> | null = null;
+  readonly name: string;
+  /** The parsed definition, while in memory edits are pending or after a caller asked for it. */
+  private full: Named | null;
+  private meta: NodeMeta;
+  private head = '';
+  private dom = '';
+  private tail = '';
 
-  constructor(public def: SnapshotDef & { name: string }) {}
+  constructor(def: Named) {
+    this.name = def.name;
+    this.full = def;
+    this.meta = { active: false, external: false };
+  }
 
-  get name(): string {
-    return this.def.name;
+  /** A node known only by its stored text (already validated) and the fields read from it. */
+  static stored(name: string, meta: NodeMeta, head: string, dom: string, tail: string): SnapshotNode {
+    const node = new SnapshotNode({ name, disks: [] });
+    node.full = null;
+    node.meta = meta;
+    node.head = head;
+    node.dom = dom;
+    node.tail = tail;
+    return node;
+  }
+
+  /** The full definition (parsed from the stored text on first use). */
+  get def(): Named {
+    if (!this.full) {
+      const def = parseSnapshotXml(this.head + this.dom + this.tail, { redefine: true, internal: true }) as Named;
+      def.name = this.name;
+      this.full = def;
+    }
+    return this.full;
+  }
+
+  set def(def: Named) {
+    this.full = def;
+  }
+
+  get parentName(): string | undefined {
+    return this.full ? this.full.parent : this.meta.parentName;
+  }
+
+  get creationTime(): number {
+    return (this.full ? this.full.creationTime : this.meta.creationTime) ?? 0;
+  }
+
+  get state(): SnapshotState | undefined {
+    return this.full ? this.full.state : this.meta.state;
+  }
+
+  get active(): boolean {
+    return this.full ? this.full.active === true : this.meta.active;
+  }
+
+  get external(): boolean {
+    return this.full ? isExternalDef(this.full) : this.meta.external;
+  }
+
+  setActive(active: boolean): void {
+    if (!this.full && (this.tail === TAIL[0] || this.tail === TAIL[1])) {
+      this.tail = TAIL[active ? 1 : 0];
+      this.meta.active = active;
+      return;
+    }
+    this.def.active = active;
+  }
+
+  setParentName(name: string | undefined): void {
+    const def = this.def;
+    if (name === undefined) delete def.parent;
+    else def.parent = name;
+  }
+
+  /**
+   * The node's file content (libvirt's internal format). A node with a parsed
+   * definition is formatted, then goes back to its compact form.
+   */
+  storedText(uuid: string): string {
+    if (!this.full) return this.head + this.dom + this.tail;
+    const def = this.full;
+    const text = formatSnapshotXml(def, { internal: true, uuid });
+    this.meta = {
+      parentName: def.parent, creationTime: def.creationTime, state: def.state, active: def.active === true, external: isExternalDef(def),
+    };
+    const i = text.indexOf(DOMAIN_OPEN);
+    const j = i < 0 ? -1 : text.indexOf(DOMAIN_CLOSE, i);
+    if (j < 0) {
+      this.head = own(text);
+      this.dom = '';
+      this.tail = '';
+    } else {
+      const end = j + DOMAIN_CLOSE.length;
+      const tail = text.slice(end);
+      this.head = own(text.slice(0, i + 1));
+      this.dom = intern(own(text.slice(i + 1, end)));
+      this.tail = tail === TAIL[0] || tail === TAIL[1] ? TAIL[tail === TAIL[1] ? 1 : 0] : own(tail);
+    }
+    this.full = null;
+    return text;
+  }
+
+  get children(): ReadonlySet<SnapshotNode> {
+    return this.kids ?? EMPTY;
   }
 
   /** Children in libvirt's order: most recently linked first. */
   childList(): SnapshotNode[] {
-    return [...this.children].reverse();
+    if (!this.kids) return [];
+    const out = new Array<SnapshotNode>(this.kids.size);
+    let i = this.kids.size;
+    for (const k of this.kids) out[--i] = k;
+    return out;
+  }
+
+  /** @internal */
+  addChild(node: SnapshotNode): void {
+    (this.kids ??= new Set()).add(node);
+  }
+
+  /** @internal */
+  deleteChild(node: SnapshotNode): void {
+    if (!this.kids) return;
+    this.kids.delete(node);
+    if (this.kids.size === 0) this.kids = null;
   }
 }
 
@@ -59,6 +221,10 @@ export class SnapshotTree {
     return this.byName.values();
   }
 
+  get rootCount(): number {
+    return this.roots.size;
+  }
+
   rootList(): SnapshotNode[] {
     return [...this.roots].reverse();
   }
@@ -66,51 +232,63 @@ export class SnapshotTree {
   /**
    * Bulk load from storage: add every node, then link by parent names. A missing
    * parent or a cycle makes the node a root, as libvirt's UpdateRelations does.
-   * Returns the names that had to be detached that way.
+   * Returns the names that had to be detached that way. Linear (plus a sort).
    */
-  static build(defs: Array<SnapshotDef & { name: string }>): { tree: SnapshotTree; detached: string[]; actives: string[] } {
+  static build(defs: Named[]): { tree: SnapshotTree; detached: string[]; actives: string[] } {
+    return SnapshotTree.buildNodes(defs.map((d) => new SnapshotNode(d)));
+  }
+
+  static buildNodes(nodes: SnapshotNode[]): { tree: SnapshotTree; detached: string[]; actives: string[] } {
     const tree = new SnapshotTree();
     const actives: string[] = [];
-    for (const def of defs) {
-      if (tree.byName.has(def.name)) throw new Error(`duplicate snapshot name ${def.name}`);
-      tree.byName.set(def.name, new SnapshotNode(def));
-      if (def.active) actives.push(def.name);
+    for (const node of nodes) {
+      if (tree.byName.has(node.name)) throw new Error(`duplicate snapshot name ${node.name}`);
+      tree.byName.set(node.name, node);
+      if (node.active) actives.push(node.name);
     }
     // Link in creation-time order so sibling order matches the order they were made.
-    const ordered = [...tree.byName.values()].sort((a, b) => (a.def.creationTime ?? 0) - (b.def.creationTime ?? 0));
+    const ordered = nodes.map((n, i) => ({ n, t: n.creationTime, i }));
+    ordered.sort((a, b) => a.t - b.t || a.i - b.i);
     const detached: string[] = [];
-    for (const node of ordered) {
-      const parent = node.def.parent !== undefined ? tree.byName.get(node.def.parent) : undefined;
-      if (node.def.parent !== undefined && !parent) detached.push(node.name);
+    for (const { n: node } of ordered) {
+      const pname = node.parentName;
+      const parent = pname !== undefined ? tree.byName.get(pname) : undefined;
+      if (pname !== undefined && !parent) detached.push(node.name);
       tree.link(node, parent ?? null);
     }
-    for (const node of ordered) {
-      if (node.parent && tree.createsCycle(node)) {
-        detached.push(node.name);
-        tree.unlink(node);
-        tree.link(node, null);
+    // Cycles: walk up from every node once, marking the walk; meeting the
+    // current walk's mark again means a cycle, which is cut at that node.
+    const mark = new Map<SnapshotNode, number>();
+    const DONE = -1;
+    let walk = 0;
+    for (const { n: start } of ordered) {
+      if (mark.has(start)) continue;
+      walk++;
+      let p: SnapshotNode | null = start;
+      while (p && !mark.has(p)) {
+        mark.set(p, walk);
+        p = p.parent;
       }
+      if (p && mark.get(p) === walk) {
+        detached.push(p.name);
+        tree.unlink(p);
+        tree.link(p, null);
+      }
+      for (let q: SnapshotNode | null = start; q && mark.get(q) === walk; q = q.parent) mark.set(q, DONE);
     }
     if (actives.length === 1) tree.currentNode = tree.byName.get(actives[0]!)!;
     return { tree, detached, actives };
   }
 
-  private createsCycle(node: SnapshotNode): boolean {
-    const seen = new Set<SnapshotNode>();
-    for (let p = node.parent; p; p = p.parent) {
-      if (p === node || seen.has(p)) return true;
-      seen.add(p);
-    }
-    return false;
-  }
-
   private link(node: SnapshotNode, parent: SnapshotNode | null): void {
     node.parent = parent;
-    (parent ? parent.children : this.roots).add(node);
+    if (parent) parent.addChild(node);
+    else this.roots.add(node);
   }
 
   private unlink(node: SnapshotNode): void {
-    (node.parent ? node.parent.children : this.roots).delete(node);
+    if (node.parent) node.parent.deleteChild(node);
+    else this.roots.delete(node);
     node.parent = null;
   }
 
@@ -121,7 +299,7 @@ export class SnapshotTree {
   }
 
   /** Add a new snapshot under `def.parent` (must exist or be undefined). */
-  add(def: SnapshotDef & { name: string }, changes: TreeChanges = newChanges()): { node: SnapshotNode; changes: TreeChanges } {
+  add(def: Named, changes: TreeChanges = newChanges()): { node: SnapshotNode; changes: TreeChanges } {
     if (this.byName.has(def.name)) throw new Error(`snapshot ${def.name} exists`);
     const node = new SnapshotNode(def);
     const parent = def.parent !== undefined ? this.byName.get(def.parent) ?? null : null;
@@ -135,8 +313,8 @@ export class SnapshotTree {
    * Replace an existing node's definition in place (REDEFINE of an existing
    * name): children stay, the parent link follows the new `<parent>`.
    */
-  replace(node: SnapshotNode, def: SnapshotDef & { name: string }, changes: TreeChanges = newChanges()): TreeChanges {
-    node.def = { ...def, active: node.def.active };
+  replace(node: SnapshotNode, def: Named, changes: TreeChanges = newChanges()): TreeChanges {
+    node.def = { ...def, active: node.active };
     const parent = def.parent !== undefined ? this.byName.get(def.parent) ?? null : null;
     if (parent !== node.parent) {
       this.unlink(node);
@@ -151,12 +329,12 @@ export class SnapshotTree {
     const old = this.currentNode;
     if (old === node) return changes;
     if (old && this.byName.get(old.name) === old) {
-      old.def.active = false;
+      old.setActive(false);
       changes.written.add(old);
     }
     this.currentNode = node;
     if (node) {
-      node.def.active = true;
+      node.setActive(true);
       changes.written.add(node);
     }
     return changes;
@@ -169,11 +347,12 @@ export class SnapshotTree {
    */
   remove(node: SnapshotNode, changes: TreeChanges = newChanges()): TreeChanges {
     const parent = node.parent;
-    for (const child of node.childList().reverse()) {
+    const kids = node.childList();
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const child = kids[i]!;
       this.unlink(child);
       this.link(child, parent);
-      if (parent) child.def.parent = parent.name;
-      else delete child.def.parent;
+      child.setParentName(parent ? parent.name : undefined);
       changes.written.add(child);
     }
     this.unlink(node);
@@ -228,10 +407,112 @@ export class SnapshotTree {
   topological(): SnapshotNode[] {
     const out: SnapshotNode[] = [];
     for (const root of this.rootList()) {
-      out.push(root, ...this.descendants(root));
+      out.push(root);
+      for (const d of this.descendants(root)) out.push(d);
     }
     return out;
   }
 }
 
 export { newChanges };
+
+// ---------------------------------------------------------------- loading stored files
+const B_DOMAIN_OPEN = Buffer.from(DOMAIN_OPEN);
+const B_DOMAIN_CLOSE = Buffer.from(DOMAIN_CLOSE);
+const B_TAIL = TAIL.map((t) => Buffer.from(t));
+const TEXT = String.raw`((?:[^<>&\r\x00-\x08\x0b\x0c\x0e-\x1f\uFFFE\uFFFF]|&(?:lt|gt|amp|quot|apos);)+)`;
+/** The snapshot's own lines exactly as formatSnapshotXml writes them (anything else takes the full parse). */
+const HEAD_RE = new RegExp(
+  '^<domainsnapshot>\\n' +
+  `  <name>${TEXT}</name>\\n` +
+  `(?:  <description>${TEXT}</description>\\n)?` +
+  '(  <state>[a-z-]+</state>\\n)?' +
+  `(?:  <parent>\\n    <name>${TEXT}</name>\\n  </parent>\\n)?` +
+  '(?:  <creationTime>(0|[1-9][0-9]{0,14})</creationTime>\\n)?' +
+  "(  <memory snapshot='[a-z]+'(?: file='[^'<>&\\r\\n\\t\\x00-\\x1f]*')?/>\\n)?" +
+  "(  <disks>\\n(?:    <disk name='[^'<>&\\r\\n\\t\\x00-\\x1f]+' snapshot='[a-z]+'/>\\n)+  </disks>\\n)?$",
+);
+const ENTITY: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&apos;': "'" };
+const unescape = (s: string) => (s.includes('&') ? s.replace(/&(?:lt|gt|amp|quot|apos);/g, (e) => ENTITY[e]!) : s);
+const edgeSpace = (s: string | undefined) => s !== undefined && (/^\s/.test(s) || /\s$/.test(s));
+
+/**
+ * Turns stored snapshot files into compact nodes at start-up without parsing
+ * 100k XML documents, yet with the same verdict as a full parse for every
+ * file: a file in the canonical layout is split into its own lines (matched
+ * strictly), the embedded `<domain>` and the `<active>` tail; the variable
+ * values (name, description, parent, creation time) are replaced by
+ * placeholders, and that template — the same for nearly every snapshot of a
+ * domain — is fully parsed and validated once. Any other file is fully parsed.
+ */
+export class StoredSnapshotReader {
+  private lastDom?: Buffer;
+  private lastDomStr = '';
+  private lastDomId = 0;
+  private domIds = new Map<string, number>();
+  private templates = new Map<string, { ok: true; state?: SnapshotState; external: boolean } | { ok: false }>();
+  fullParses = 0;
+
+  /** A node for `buf` (the content of file `file`); throws what a full parse throws. */
+  read(buf: Buffer): SnapshotNode {
+    return this.fast(buf) ?? this.slow(buf.toString('utf8'));
+  }
+
+  private slow(text: string): SnapshotNode {
+    this.fullParses++;
+    const def = parseSnapshotXml(text, { redefine: true, internal: true }) as Named;
+    if (def.name === undefined) throw new Error('no name');
+    const meta: NodeMeta = {
+      parentName: def.parent, creationTime: def.creationTime, state: def.state, active: def.active === true, external: isExternalDef(def),
+    };
+    return SnapshotNode.stored(def.name, meta, own(text), '', '');
+  }
+
+  private fast(buf: Buffer): SnapshotNode | undefined {
+    const i = buf.indexOf(B_DOMAIN_OPEN);
+    if (i < 0) return undefined;
+    const j = buf.indexOf(B_DOMAIN_CLOSE, i);
+    if (j < 0) return undefined;
+    const end = j + B_DOMAIN_CLOSE.length;
+    const tailBuf = buf.subarray(end);
+    const active = tailBuf.equals(B_TAIL[1]!);
+    if (!active && !tailBuf.equals(B_TAIL[0]!)) return undefined;
+    const domBuf = buf.subarray(i + 1, end);
+    if (!this.lastDom || !domBuf.equals(this.lastDom)) {
+      this.lastDom = Buffer.from(domBuf);
+      this.lastDomStr = intern(domBuf.toString('utf8'));
+      let id = this.domIds.get(this.lastDomStr);
+      if (id === undefined) this.domIds.set(this.lastDomStr, (id = this.domIds.size + 1));
+      this.lastDomId = id;
+    }
+    const head = buf.toString('utf8', 0, i + 1);
+    const m = HEAD_RE.exec(head);
+    if (!m) return undefined;
+    const [, name, desc, stateLine, parent, ctime, memoryLine, disksBlock] = m;
+    if (edgeSpace(name) || edgeSpace(desc) || edgeSpace(parent)) return undefined;
+    const template = '<domainsnapshot>\n  <name>n</name>\n' +
+      (desc !== undefined ? '  <description>d</description>\n' : '') +
+      (stateLine ?? '') +
+      (parent !== undefined ? '  <parent>\n    <name>p</name>\n  </parent>\n' : '') +
+      (ctime !== undefined ? `  <creationTime>${ctime === '0' ? '0' : '1'}</creationTime>\n` : '') +
+      (memoryLine ?? '') + (disksBlock ?? '');
+    const key = `${template}\u0000${this.lastDomId}\u0000${active ? 1 : 0}`;
+    let verdict = this.templates.get(key);
+    if (!verdict) {
+      try {
+        this.fullParses++;
+        const def = parseSnapshotXml(template + this.lastDomStr + TAIL[active ? 1 : 0], { redefine: true, internal: true });
+        verdict = { ok: true, state: def.state, external: isExternalDef(def) };
+      } catch {
+        verdict = { ok: false };
+      }
+      this.templates.set(key, verdict);
+    }
+    if (!verdict.ok) return undefined;
+    const ct = ctime === undefined || ctime === '0' ? undefined : Number(ctime);
+    const meta: NodeMeta = {
+      parentName: parent === undefined ? undefined : unescape(parent), creationTime: ct, state: verdict.state, active, external: verdict.external,
+    };
+    return SnapshotNode.stored(unescape(name!), meta, head, this.lastDomStr, TAIL[active ? 1 : 0]);
+  }
+}

@@ -1,8 +1,9 @@
 import { describe, expect, it, afterEach } from 'vitest';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { DomainStore } from '../../drivers/common/domain-store.js';
+import { DomainStore, encodeRecords, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
+import { failNth, setFaultPlan } from '../../drivers/common/fs-sync.js';
 import { writeFileAtomic } from '../../drivers/common/atomic-file.js';
 import { tempDir } from '../helpers/daemon.js';
 
@@ -12,6 +13,11 @@ function root(): string {
   const d = tempDir('virtsnap-store-');
   dirs.push(d);
   return path.join(d, 'domains');
+}
+function snaps(dom: StoredDomain): Array<{ file: string; xml: string }> {
+  const out: Array<{ file: string; xml: string }> = [];
+  dom.readSnapshots((file, data) => out.push({ file, xml: data.toString('utf8') }));
+  return out.sort((a, b) => a.file.localeCompare(b.file));
 }
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -29,9 +35,11 @@ describe('durable domain store', () => {
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: null }]);
     const [dom] = await new DomainStore(store.root).load();
     expect(dom!.domainXml).toBe('<domain/>');
-    expect(dom!.snapshots).toEqual([{ file: 'b.xml', xml: 'B' }]);
-    // The journal is gone once applied.
-    expect(existsSync(path.join(store.root, UUID, 'journal.json'))).toBe(false);
+    expect(snaps(dom!)).toEqual([{ file: 'b.xml', xml: 'B' }]);
+    // The start-up checkpoint copied the log into the files and emptied it.
+    expect(readFileSync(path.join(store.root, UUID, 'snapshots', 'b.xml'), 'utf8')).toBe('B');
+    expect(existsSync(path.join(store.root, UUID, 'snapshots', 'a.xml'))).toBe(false);
+    expect(readFileSync(path.join(store.root, UUID, 'wal.log')).length).toBe(0);
   });
 
   it('rolls back an unacknowledged multi-file change left by a crash, and removes temp files', async () => {
@@ -49,8 +57,9 @@ describe('durable domain store', () => {
     writeFileSync(path.join(dir, 'snapshots', '.vstmp-deadbeef'), 'half');
     const report = { repaired: [] as string[], problems: [] as string[] };
     const [dom] = await new DomainStore(r).load(report);
-    expect(dom!.snapshots).toEqual([{ file: 'old.xml', xml: 'OLD' }]);
+    expect(snaps(dom!)).toEqual([{ file: 'old.xml', xml: 'OLD' }]);
     expect(readdirSync(path.join(dir, 'snapshots')).sort()).toEqual(['old.xml']);
+    expect(readdirSync(dir).sort()).toEqual(['domain.xml', 'snapshots', 'wal.log']);
     expect(existsSync(path.join(dir, 'journal.json'))).toBe(false);
     expect(report.repaired.join('\n')).toMatch(/rolled back/);
     expect(report.repaired.join('\n')).toMatch(/temp file/);
@@ -77,25 +86,83 @@ describe('durable domain store', () => {
     expect(report.repaired.join()).toMatch(/empty domain directory/);
   });
 
-  it('a multi-file commit that fails half-way restores every file it touched', async () => {
+  it('a commit whose log write fails is not acknowledged and leaves the log as it was', async () => {
     const store = new DomainStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D1' }]);
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A1' }]);
-    // The second file cannot be written (a path under a regular file: ENOTDIR),
-    // after a.xml was already replaced.
-    await expect(store.commit(UUID, [
-      { file: 'snapshots/a.xml', content: 'A2' },
-      { file: 'snapshots/b.xml', content: 'B' },
-      { file: 'domain.xml/x', content: 'nope' },
-    ])).rejects.toThrow(/ENOTDIR/);
-    const dir = path.join(store.root, UUID);
-    expect(readFileSync(path.join(dir, 'snapshots', 'a.xml'), 'utf8')).toBe('A1');
-    expect(existsSync(path.join(dir, 'snapshots', 'b.xml'))).toBe(false);
-    expect(existsSync(path.join(dir, 'journal.json'))).toBe(false);
-    // And the store keeps working.
+    const log = path.join(store.root, UUID, 'wal.log');
+    const before = readFileSync(log);
+    setFaultPlan(failNth(0, 'ENOSPC', 'write'));
+    try {
+      await expect(store.commit(UUID, [
+        { file: 'snapshots/a.xml', content: 'A2' },
+        { file: 'snapshots/b.xml', content: 'B' },
+      ])).rejects.toThrow(/ENOSPC/);
+    } finally {
+      setFaultPlan(null);
+    }
+    // The half-written record was cut off again.
+    expect(readFileSync(log)).toEqual(before);
+    const reread = await store.loadDomain(UUID);
+    expect(snaps(reread!)).toEqual([{ file: 'a.xml', xml: 'A1' }]);
+    // And the store keeps working; a restart sees the acknowledged state.
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A3' }, { file: 'domain.xml', content: 'D2' }]);
-    expect(readFileSync(path.join(dir, 'snapshots', 'a.xml'), 'utf8')).toBe('A3');
+    const [dom] = await new DomainStore(store.root).load();
+    expect(snaps(dom!)).toEqual([{ file: 'a.xml', xml: 'A3' }]);
+    expect(dom!.domainXml).toBe('D2');
+  });
+
+  it('drops a torn record at the end of the log (a crash during an append)', async () => {
+    const store = new DomainStore(root());
+    await store.load();
+    await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
+    await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }]);
+    const log = path.join(store.root, UUID, 'wal.log');
+    const torn = encodeRecords([[{ file: 'snapshots/b.xml', content: 'B' }, { file: 'snapshots/a.xml', content: null }]]);
+    appendFileSync(log, torn.subarray(0, torn.length - 3));
+    const report = { repaired: [] as string[], problems: [] as string[] };
+    const [dom] = await new DomainStore(store.root).load(report);
+    expect(snaps(dom!)).toEqual([{ file: 'a.xml', xml: 'A' }]);
+    expect(report.repaired.join()).toMatch(/unacknowledged change/);
+  });
+
+  it('batches commits queued during a log write into one append (group commit)', async () => {
+    const store = new DomainStore(root());
+    await store.load();
+    await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
+    const plan = failNth(-1, 'EIO');
+    setFaultPlan(plan);
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(UUID, [{ file: `snapshots/s${i}.xml`, content: `S${i}` }])));
+    } finally {
+      setFaultPlan(null);
+    }
+    const syncs = plan.trace!.filter((t) => t.op === 'fsync').length;
+    expect(syncs).toBeLessThanOrEqual(2);
+    const [dom] = await new DomainStore(store.root).load();
+    expect(dom!.snapshotFiles.length).toBe(20);
+  });
+
+  it('checkpoints the log into the files past its threshold', async () => {
+    const store = new DomainStore(root());
+    await store.load();
+    await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
+    const saved = storeTuning.checkpointRecords;
+    storeTuning.checkpointRecords = 3;
+    try {
+      for (let i = 0; i < 3; i++) await store.commit(UUID, [{ file: `snapshots/s${i}.xml`, content: `S${i}` }]);
+      await store.commit(UUID, [{ file: 'snapshots/s0.xml', content: null }]);
+    } finally {
+      storeTuning.checkpointRecords = saved;
+    }
+    const dir = path.join(store.root, UUID);
+    // The third record (domain.xml, s0, s1) triggered a checkpoint; s2 and the delete are only in the log.
+    expect(readdirSync(path.join(dir, 'snapshots')).sort()).toEqual(['s0.xml', 's1.xml']);
+    expect(readFileSync(path.join(dir, 'wal.log')).length).toBeGreaterThan(0);
+    await store.flush();
+    expect(readdirSync(path.join(dir, 'snapshots')).sort()).toEqual(['s1.xml', 's2.xml']);
+    expect(readFileSync(path.join(dir, 'wal.log')).length).toBe(0);
   });
 
   it('refuses paths that leave the domain directory', async () => {
@@ -104,6 +171,8 @@ describe('durable domain store', () => {
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await expect(store.commit(UUID, [{ file: '../escape', content: 'x' }])).rejects.toThrow(/bad store path/);
     await expect(store.commit(UUID, [{ file: '/etc/x', content: 'x' }, { file: 'a', content: 'b' }])).rejects.toThrow(/bad store path/);
+    await expect(store.commit(UUID, [{ file: 'domain.xml/x', content: 'x' }])).rejects.toThrow(/bad store path/);
+    await expect(store.commit(UUID, [{ file: 'snapshots/..', content: 'x' }])).rejects.toThrow(/bad store path/);
   });
 
   it('removeDomain makes the whole directory disappear', async () => {
