@@ -448,8 +448,9 @@ export class DomainStore {
     const entries = [...st.unapplied];
     const dirs = new Set<string>();
     let next = 0;
+    let failed: unknown;
     const worker = async () => {
-      while (next < entries.length) {
+      while (next < entries.length && failed === undefined) {
         const [file, content] = entries[next++]!;
         const full = path.join(dir, file);
         dirs.add(path.dirname(full));
@@ -462,7 +463,13 @@ export class DomainStore {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(storeTuning.checkpointParallel, entries.length) }, worker));
+    // Every writer finishes (or stops at the first failure) before the checkpoint
+    // returns: nothing of it may run on behind the next commit.
+    await Promise.all(Array.from({ length: Math.min(storeTuning.checkpointParallel, entries.length) }, () =>
+      worker().catch((e: unknown) => {
+        failed ??= e;
+      })));
+    if (failed !== undefined) throw failed;
     for (const d of dirs) await fsyncDir(d);
     const logPath = path.join(dir, LOG);
     const fh = await this.logHandle(uuid, st);
