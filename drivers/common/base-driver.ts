@@ -508,7 +508,7 @@ export abstract class BaseDriver implements Driver {
   virDomainSnapshotGetXMLDesc: Proc<'virDomainSnapshotGetXMLDesc'> = async (p, ctx) => {
     this.checkFlags(p.flags, SnapshotXMLFlags.VIR_DOMAIN_SNAPSHOT_XML_SECURE, 'virDomainSnapshotGetXMLDesc');
     const dom = this.dom(ctx);
-    return formatSnapshotXml(this.snap(dom, p.snapshot).def, { internal: false, uuid: dom.uuid });
+    return this.snap(dom, p.snapshot).publicXml(dom.uuid);
   };
 
   // ---------------------------------------------------------------- snapshot create

@@ -388,6 +388,11 @@ export class DomainStore {
           await this.append(uuid, st, batch.map((b) => b.changes));
         } catch (e) {
           for (const b of batch) b.reject(e);
+          // Changes queued behind a failed one may build on it (a child of the
+          // snapshot it failed to create): they fail with it, and the caller
+          // reloads memory from the store.
+          const dependents = st.pending.splice(0);
+          for (const b of dependents) b.reject(new Error(`an earlier change of this domain failed: ${(e as Error).message}`));
           return;
         }
         for (const b of batch) b.resolve();

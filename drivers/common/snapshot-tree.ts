@@ -159,6 +159,15 @@ export class SnapshotNode {
     return text;
   }
 
+  /**
+   * The public XML (GetXMLDesc): the stored text without `<active>`, straight
+   * from the compact form when there is one (no parse, no format).
+   */
+  publicXml(uuid: string): string {
+    if (!this.full && (this.tail === TAIL[0] || this.tail === TAIL[1])) return this.head + this.dom + '</domainsnapshot>\n';
+    return formatSnapshotXml(this.def, { internal: false, uuid });
+  }
+
   get children(): ReadonlySet<SnapshotNode> {
     return this.kids ?? EMPTY;
   }
