@@ -23,12 +23,13 @@ export function generateStore(stateDir: string, n: number, shape: Shape): { uuid
     name: '@NAME@', state: 'running', parent: parent ? '@PARENT@' : undefined, creationTime: 1_700_000_000,
     memory: { snapshot: 'internal' }, disks: [{ name: 'vda', snapshot: 'internal' }], domain: def.element, active,
   }, { internal: true, uuid: def.uuid });
+  const templates = [[template(false, false), template(false, true)], [template(true, false), template(true, true)]];
   const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const name = `s${i}`;
     names.push(name);
     const parent = i === 0 ? undefined : shape === 'chain' ? `s${i - 1}` : 's0';
-    const xml = template(parent !== undefined, i === n - 1)
+    const xml = templates[parent !== undefined ? 1 : 0]![i === n - 1 ? 1 : 0]!
       .replace('@NAME@', name)
       .replace('@PARENT@', parent ?? '')
       .replace('1700000000', String(1_700_000_000 + i));
