@@ -156,3 +156,6 @@ export const virDomainSnapshotIsCurrent = stub('virDomainSnapshotIsCurrent');
 export const virDomainSnapshotHasMetadata = stub('virDomainSnapshotHasMetadata');
 export const virDomainRevertToSnapshot = stub('virDomainRevertToSnapshot');
 export const virDomainSnapshotDelete = stub('virDomainSnapshotDelete');
+export const virDomainGetJobInfo = stub('virDomainGetJobInfo');
+export const virDomainGetJobStats = stub('virDomainGetJobStats');
+export const virDomainAbortJob = stub('virDomainAbortJob');

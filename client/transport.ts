@@ -42,6 +42,11 @@ export const LIST_PAGE = 4096;
 
 export type PagedMethod = 'virDomainListAllSnapshots' | 'virDomainSnapshotListAllChildren';
 
+function frame(msg: object): string {
+  const body = JSON.stringify(msg);
+  return `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+}
+
 export class Transport {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -101,8 +106,10 @@ export class Transport {
   }
 
   private onMessage(msg: Incoming): void {
-    if (msg.method !== undefined && msg.id === undefined) {
-      this.notificationHandler?.(msg.method, msg.params);
+    if (msg.method !== undefined) {
+      if (msg.id === undefined) this.notificationHandler?.(msg.method, msg.params);
+      // A request from the daemon ($/keepalive): any answer proves we are alive.
+      else this.socket.write(frame({ jsonrpc: '2.0', id: msg.id, result: null }));
       return;
     }
     if (typeof msg.id !== 'number') return;
@@ -117,10 +124,9 @@ export class Transport {
   raw(method: string, params: object = {}): Promise<unknown> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
-    const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { method, resolve, reject });
-      this.socket.write(`Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`);
+      this.socket.write(frame({ jsonrpc: '2.0', id, method, params }));
     });
   }
 

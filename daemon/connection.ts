@@ -22,6 +22,8 @@ import { isMethodName, methodNames, type MethodName } from '../protocol/procedur
 import type { Driver } from '../drivers/driver.js';
 import { dispatch, INVALID_PARAMS, RpcFault, type ConnectionState, type DispatchDeps } from './dispatch.js';
 import type { DriverRegistry } from './drivers.js';
+import type { EventBus } from './event-bus.js';
+import { EventSubscriptions } from './event-subscriptions.js';
 import { FrameDecoder } from './framing.js';
 
 export const PARSE_ERROR = -32700;
@@ -45,6 +47,7 @@ export interface ConnectionDeps extends DispatchDeps {
   registry: DriverRegistry;
   defaultUri: string;
   limits: ConnectionLimits;
+  events: EventBus;
 }
 
 type Id = string | number | null;
@@ -162,6 +165,7 @@ export class ClientConnection implements ConnectionState {
   private stallLen = 0;
   private ending = false;
   private lastWrite: Promise<void> = Promise.resolve();
+  private readonly subscriptions: EventSubscriptions;
 
   constructor(
     private readonly socket: Socket,
@@ -178,6 +182,8 @@ export class ClientConnection implements ConnectionState {
       this.rpc.onRequest(method, (...args: unknown[]) => this.handle(method, args));
     }
     this.rpc.onRequest('rpc.discover', () => buildOpenRpc());
+    this.subscriptions = new EventSubscriptions(deps.events, (callbackID, event) =>
+      this.send({ jsonrpc: '2.0', method: 'virConnectDomainEvent', params: { callbackID, event } }));
     if (refusal) {
       deps.log('warn', `${peer} refused: ${refusal.message}`);
       setTimeout(() => this.shutdown(), 2000).unref();
@@ -413,7 +419,18 @@ export class ClientConnection implements ConnectionState {
       }
       case 'virConnectGetURI':
         return (await this.driver(method)).uri;
+      case 'virConnectDomainEventRegisterAny': {
+        const driver = await this.driver(method);
+        const domainUuid = params.domain !== undefined ? driver.resolveDomain(params.domain as string).uuid : undefined;
+        return this.subscriptions.register({
+          eventID: params.eventID as number, uri: driver.uri, domainUuid, since: params.since as number | undefined,
+        });
+      }
+      case 'virConnectDomainEventDeregisterAny':
+        this.subscriptions.deregister(params.callbackID as number);
+        return 0;
       case 'virConnectClose':
+        this.subscriptions.dispose();
         this.closed = true;
         this.driverPromise = undefined;
         this.explicitlyOpened = false;
@@ -428,6 +445,7 @@ export class ClientConnection implements ConnectionState {
   }
 
   dispose(): void {
+    this.subscriptions.dispose();
     this.rpc.dispose();
   }
 }

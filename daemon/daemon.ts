@@ -12,6 +12,9 @@ import { VirError } from '../protocol/errors.js';
 import { ClientConnection, type ConnectionLimits } from './connection.js';
 import { warmValidators } from './dispatch.js';
 import { DriverRegistry } from './drivers.js';
+import { EventBus, LIFECYCLE_EVENT_ID, SNAPSHOT_EVENT_ID } from './event-bus.js';
+import type { InheritedListeners } from './socket-activation.js';
+import type { Driver } from '../drivers/driver.js';
 import { DomainJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import { formatCred, peerCred, peerCredSupport } from './peercred.js';
@@ -38,6 +41,10 @@ export interface DaemonOptions {
   /** If set, only peers with one of these uids or gids may use the read-write socket. */
   allowUids?: number[];
   allowGids?: number[];
+  /** Events kept for replay to reconnecting clients. */
+  eventBuffer?: number;
+  /** Listening sockets inherited from systemd (socket activation), by file descriptor. */
+  listeners?: InheritedListeners;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
@@ -56,6 +63,7 @@ export class Daemon {
   private readonly sockets = new Set<net.Socket>();
   readonly registry: DriverRegistry;
   readonly jobs: DomainJobs;
+  readonly events: EventBus;
   private nextConn = 1;
   private ticker?: NodeJS.Timeout;
   private readonly limits: ConnectionLimits;
@@ -66,8 +74,20 @@ export class Daemon {
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => logger.log(level, msg);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const xmlLimits = { maxBytes: opts.maxXmlBytes, maxDepth: opts.maxXmlDepth };
-    this.registry = DriverRegistry.withBuiltins({ stateDir: opts.stateDir, log, xmlLimits }, opts.extraDrivers);
+    this.registry = DriverRegistry.withBuiltins({ stateDir: opts.stateDir, log, xmlLimits }, opts.extraDrivers,
+      (driver) => this.publishEventsOf(driver));
     this.jobs = new DomainJobs({ waitTimeoutMs: opts.jobWaitTimeoutMs, maxQueued: opts.maxQueuedJobs });
+    this.events = new EventBus(opts.eventBuffer);
+  }
+
+  /** Driver events become numbered daemon events, for subscribers and replay. */
+  private publishEventsOf(driver: Driver): void {
+    driver.events.on('lifecycle', (e: { domain: { name: string; uuid: string }; event: number; detail: number }) => {
+      this.events.publish({ uri: driver.uri, domain: e.domain, eventID: LIFECYCLE_EVENT_ID, event: e.event, detail: e.detail });
+    });
+    driver.events.on('snapshot', (e: { domain: { name: string; uuid: string }; kind: string; snapshot: string }) => {
+      this.events.publish({ uri: driver.uri, domain: e.domain, eventID: SNAPSHOT_EVENT_ID, action: e.kind, snapshot: e.snapshot });
+    });
   }
 
   async start(): Promise<void> {
@@ -83,12 +103,19 @@ export class Daemon {
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
     // Open the default driver now: a broken state dir should fail the start, not the first call.
     await this.registry.get(this.opts.defaultUri);
-    await mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o755 });
-    await claimSocket(this.opts.socket);
-    await claimSocket(readOnlySocketPath(this.opts.socket));
-    const rwMode = this.opts.socketMode ?? (group !== undefined ? 0o660 : 0o600);
-    this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
-    this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
+    const inherited = this.opts.listeners;
+    if (inherited) {
+      // Socket activation: systemd owns the socket files (paths, modes, groups).
+      if (inherited.rw !== undefined) this.servers.push(await this.listenFd(inherited.rw, false));
+      if (inherited.ro !== undefined) this.servers.push(await this.listenFd(inherited.ro, true));
+    } else {
+      await mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o755 });
+      await claimSocket(this.opts.socket);
+      await claimSocket(readOnlySocketPath(this.opts.socket));
+      const rwMode = this.opts.socketMode ?? (group !== undefined ? 0o660 : 0o600);
+      this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
+      this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
+    }
     const tickMs = Math.max(50, Math.min(1000, ...[this.limits.idleTimeoutMs, this.limits.keepaliveIntervalMs, this.limits.slowClientTimeoutMs]
       .filter((t) => t > 0).map((t) => t / 4)));
     this.ticker = setInterval(() => {
@@ -97,6 +124,18 @@ export class Daemon {
     }, tickMs);
     this.ticker.unref();
     this.logger.info(`virtsnapd listening on ${this.opts.socket} (read-only: ${readOnlySocketPath(this.opts.socket)}), state in ${this.opts.stateDir}, default URI ${this.opts.defaultUri}`);
+  }
+
+  private listenFd(fd: number, readonly: boolean): Promise<net.Server> {
+    const server = net.createServer((socket) => this.accept(socket, readonly));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        this.logger.info(`serving the ${readonly ? 'read-only' : 'read-write'} socket inherited from systemd (fd ${fd})`);
+        resolve(server);
+      });
+    });
   }
 
   private listen(socketPath: string, readonly: boolean, mode: number, gid?: number): Promise<net.Server> {
@@ -142,7 +181,7 @@ export class Daemon {
       return;
     } else this.refusing++;
     const conn = new ClientConnection(socket, readonly, peer, {
-      registry: this.registry, defaultUri: this.opts.defaultUri, jobs: this.jobs, log, limits: this.limits,
+      registry: this.registry, defaultUri: this.opts.defaultUri, jobs: this.jobs, log, limits: this.limits, events: this.events,
       xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
     }, refusal);
     this.connections.add(conn);
@@ -168,15 +207,21 @@ export class Daemon {
   async stop(): Promise<void> {
     this.logger.info('virtsnapd stopping');
     if (this.ticker) clearInterval(this.ticker);
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Stop accepting. close()'s callback only fires once every client has gone,
+    // so it is not awaited: connected clients are cut below, after the jobs end.
+    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     const drained = await Promise.race([
       this.jobs.drain().then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
     ]);
     if (!drained) this.logger.warn('jobs still running after 10 s; stopping anyway (the store stays consistent)');
     for (const s of this.sockets) s.destroy();
+    await Promise.all(closed);
     await this.registry.closeAll();
-    for (const p of [this.opts.socket, readOnlySocketPath(this.opts.socket)]) await unlink(p).catch(() => undefined);
+    // Inherited sockets belong to systemd, which keeps them for the next activation.
+    if (!this.opts.listeners) {
+      for (const p of [this.opts.socket, readOnlySocketPath(this.opts.socket)]) await unlink(p).catch(() => undefined);
+    }
     this.logger.info('virtsnapd stopped');
   }
 }

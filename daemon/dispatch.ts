@@ -123,7 +123,7 @@ export async function dispatch(
     return fn.call(driver, params, { domain: { uuid: '', name: '' }, client: conn.peer });
   }
   const domain = driver.resolveDomain(params.domain as string);
-  const ctx: CallContext = { domain, client: conn.peer };
+  const ctx: CallContext = { domain, client: conn.peer, queue: () => deps.jobs.infoFor(domain.uuid) };
   if (!spec.job) return fn.call(driver, params, ctx);
   return deps.jobs.run(domain.uuid, method, async () => {
     // The domain may have been undefined while this call waited.

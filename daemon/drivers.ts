@@ -13,10 +13,12 @@ export class DriverRegistry {
   constructor(
     private readonly factories: DriverFactory[],
     private readonly opts: DriverOpenOptions,
+    /** Called once for each driver when it is opened (the daemon subscribes to its events). */
+    private readonly onOpen: (driver: Driver) => void = () => undefined,
   ) {}
 
-  static withBuiltins(opts: DriverOpenOptions, extra: DriverFactory[] = []): DriverRegistry {
-    return new DriverRegistry([testDriverFactory, qemuDriverFactory, ...extra], opts);
+  static withBuiltins(opts: DriverOpenOptions, extra: DriverFactory[] = [], onOpen?: (driver: Driver) => void): DriverRegistry {
+    return new DriverRegistry([testDriverFactory, qemuDriverFactory, ...extra], opts, onOpen);
   }
 
   /** The canonical URI and driver for `uri`; opens the driver on first use. */
@@ -33,6 +35,7 @@ export class DriverRegistry {
       let driver = this.open.get(canonical);
       if (!driver) {
         driver = factory.open(canonical, this.opts);
+        driver.then(this.onOpen, () => undefined);
         this.open.set(canonical, driver);
         driver.catch(() => this.open.delete(canonical));
       }

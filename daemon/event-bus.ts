@@ -3,26 +3,10 @@
  * bounded replay buffer, so a client that reconnects can ask for what it
  * missed — and is told when the buffer no longer holds it.
  */
-export interface DaemonEvent {
-  seq: number;
-  /** ISO time the daemon saw the event. */
-  time: string;
-  /** The driver URI the domain belongs to. */
-  uri: string;
-  domain: { name: string; uuid: string };
-  /** libvirt's event id: 0 lifecycle; virtsnap's snapshot events use SNAPSHOT_EVENT_ID. */
-  eventID: number;
-  /** Lifecycle: libvirt's virDomainEventType and detail numbers. */
-  event?: number;
-  detail?: number;
-  /** Snapshot events: what happened and to which snapshot. */
-  action?: string;
-  snapshot?: string;
-}
+import type { DomainEvent } from '../protocol/notifications.js';
 
-export const LIFECYCLE_EVENT_ID = 0;
-/** Outside libvirt's range (its ids stop below 30), so it can never collide. */
-export const SNAPSHOT_EVENT_ID = 100;
+export type DaemonEvent = DomainEvent;
+export { LIFECYCLE_EVENT_ID, SNAPSHOT_EVENT_ID } from '../protocol/notifications.js';
 
 export type EventInput = Omit<DaemonEvent, 'seq' | 'time'>;
 

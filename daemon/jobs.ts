@@ -75,6 +75,12 @@ export class DomainJobs {
     return [...this.queues.entries()].map(([key, dq]) => ({ key, holder: dq.holder, waiting: dq.queue.size }));
   }
 
+  /** One domain's queue: who holds its job and how many calls wait behind it. */
+  infoFor(key: string): { holder?: { method: string; since: number }; waiting: number } {
+    const dq = this.queues.get(key);
+    return { holder: dq?.holder, waiting: dq?.queue.size ?? 0 };
+  }
+
   /** Resolves when no job is queued or running anywhere. */
   async drain(): Promise<void> {
     await Promise.all([...this.queues.values()].map((dq) => dq.queue.onIdle()));

@@ -18,6 +18,8 @@ export interface CallContext {
   domain: DomainRef;
   /** Identity of the caller, for logs. */
   client: string;
+  /** The domain's job queue as dispatch sees it: who holds it, how many wait. */
+  queue?: () => { holder?: { method: string; since: number }; waiting: number };
 }
 
 type DriverMethodName = {

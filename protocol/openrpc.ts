@@ -3,6 +3,7 @@
  * this function's output, written by generate-openrpc.ts and checked by a test.
  */
 import { ErrorNumber, type ErrorName } from './errors.js';
+import { notifications } from './notifications.js';
 import { procedures, type MethodName } from './procedures.js';
 import type { TSchema } from '@sinclair/typebox';
 
@@ -50,6 +51,9 @@ export function buildOpenRpc(): Record<string, unknown> {
         "Errors: code = libvirt virErrorNumber, message = libvirt's text, data = {name, domain}.",
     },
     methods,
+    'x-notifications': Object.entries(notifications).map(([name, n]) => ({
+      name, summary: n.summary, params: plain(n.params),
+    })),
     components: {
       'x-errors': ErrorNumber,
     },

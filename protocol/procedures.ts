@@ -13,7 +13,7 @@ import {
   SnapshotDeleteFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotXMLFlags,
 } from './flags.js';
 import {
-  Bool, Count, DomainHandle, DomainName, DomainStateInfo, Flags, Limit, Offset, Ok, Params,
+  Bool, Count, DomainHandle, DomainName, DomainStateInfo, Flags, JobInfo, JobStats, Limit, Offset, Ok, Params,
   SnapshotHandle, SnapshotName, Xml,
 } from './schemas.js';
 
@@ -331,6 +331,59 @@ export const procedures = {
     result: Ok,
     flags: SnapshotDeleteFlags,
     errors: [...SNAP_ERRORS, 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_OPERATION_TIMEOUT'],
+  }),
+
+  // ---- events (connection-scoped subscriptions; events arrive as notifications) ----
+  virConnectDomainEventRegisterAny: proc({
+    args: ['eventID'],
+    id: 32, scope: 'connect', access: 'read', job: false,
+    summary: 'Subscribe to domain events (0 lifecycle, 100 snapshot), optionally of one domain, replaying those after `since`.',
+    params: Params({
+      eventID: Type.Integer({ minimum: 0, description: '0: lifecycle (libvirt\'s VIR_DOMAIN_EVENT_ID_LIFECYCLE); 100: virtsnap snapshot events.' }),
+      domain: Type.Optional(DomainName),
+      since: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay the buffered events with a larger sequence number first.' })),
+    }),
+    result: Type.Object({
+      callbackID: Type.Integer(),
+      lastSeq: Type.Integer({ description: 'Sequence number of the newest event so far.' }),
+      replayed: Count,
+      complete: Type.Union([Type.Literal(0), Type.Literal(1)], { description: '0 when the replay buffer no longer held every event after `since`.' }),
+    }, { additionalProperties: false }),
+    errors: ['VIR_ERR_INVALID_ARG', 'VIR_ERR_NO_DOMAIN'],
+  }),
+  virConnectDomainEventDeregisterAny: proc({
+    args: ['callbackID'],
+    id: 33, scope: 'connect', access: 'read', job: false,
+    summary: 'Cancel an event subscription.',
+    params: Params({ callbackID: Type.Integer() }),
+    result: Ok,
+    errors: ['VIR_ERR_INVALID_ARG'],
+  }),
+
+  // ---- jobs ------------------------------------------------------------------
+  virDomainGetJobInfo: proc({
+    args: [],
+    id: 34, scope: 'domain', access: 'read', job: false,
+    summary: 'Progress of the domain\'s running job (virDomainJobInfo).',
+    params: Params({ domain: DomainName }),
+    result: JobInfo,
+    errors: [...LOOKUP_ERRORS],
+  }),
+  virDomainGetJobStats: proc({
+    args: [],
+    id: 35, scope: 'domain', access: 'read', job: false,
+    summary: 'The running job in detail: operation, progress, who holds the domain\'s job queue and who waits.',
+    params: Params({ domain: DomainName, flags: Flags }),
+    result: JobStats,
+    errors: [...LOOKUP_ERRORS],
+  }),
+  virDomainAbortJob: proc({
+    args: [],
+    id: 36, scope: 'domain', access: 'write', job: false,
+    summary: 'Cancel the running job where that is safe (state and metadata stay as before).',
+    params: Params({ domain: DomainName }),
+    result: Ok,
+    errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID'],
   }),
 } as const;
 

@@ -60,3 +60,36 @@ export const DomainStateInfo = Type.Object(
 export function Params<P extends Record<string, TSchema>>(props: P) {
   return Type.Object(props, { additionalProperties: false });
 }
+
+/** virDomainJobType */
+export const JobType = Type.Integer({ description: 'virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled' });
+
+/** virDomainJobInfo, in milliseconds and bytes. */
+export const JobInfo = Type.Object(
+  {
+    type: JobType,
+    timeElapsed: Type.Integer(),
+    timeRemaining: Type.Integer(),
+    dataTotal: Type.Integer(),
+    dataProcessed: Type.Integer(),
+    dataRemaining: Type.Integer(),
+  },
+  { $id: 'JobInfo', additionalProperties: false },
+);
+
+/** virDomainGetJobStats' typed parameters as an object, plus the job queue. */
+export const JobStats = Type.Object(
+  {
+    type: JobType,
+    operation: Type.Optional(Type.String({ description: 'snapshot-create, snapshot-revert, snapshot-delete...' })),
+    timeElapsed: Type.Optional(Type.Integer()),
+    dataTotal: Type.Optional(Type.Integer()),
+    dataProcessed: Type.Optional(Type.Integer()),
+    dataRemaining: Type.Optional(Type.Integer()),
+    abortable: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)])),
+    holder: Type.Optional(Type.String({ description: 'The procedure holding the domain\'s job.' })),
+    holderSince: Type.Optional(Type.Integer({ description: 'When it took the job (ms since the epoch).' })),
+    waiting: Type.Integer({ description: 'Calls queued behind the holder.' }),
+  },
+  { $id: 'JobStats', additionalProperties: false },
+);

@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 29d1fbfc766e0f8ced49d1eaa0f4db5452517305793fdc678cab554d37056299)
+#   input:     protocol/openrpc.json (sha256 e3261f02267d121b692d211c2aa449e88b67a1d600847fcbf312dc047436732c)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
@@ -76,6 +76,49 @@ class SnapshotHandle(TypedDict):
 
     domain: str  # The owning domain's name.
     name: str
+
+
+# Returned by virConnectDomainEventRegisterAny.
+class VirConnectDomainEventRegisterAnyResult(TypedDict):
+    """The JSON object `VirConnectDomainEventRegisterAnyResult` of
+    protocol/openrpc.json.
+    """
+
+    callbackID: int
+    lastSeq: int  # Sequence number of the newest event so far.
+    replayed: int
+    complete: Literal[0, 1]  # 0 when the replay buffer no longer held every event after `since`.
+
+
+# Returned by virDomainGetJobInfo.
+class JobInfo(TypedDict):
+    """The JSON object `JobInfo` of protocol/openrpc.json."""
+
+    type: int  # virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled
+    timeElapsed: int
+    timeRemaining: int
+    dataTotal: int
+    dataProcessed: int
+    dataRemaining: int
+
+
+# Returned by virDomainGetJobStats.
+class _JobStatsRequired(TypedDict):
+    type: int  # virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, 4 failed, 5 cancelled
+    waiting: int  # Calls queued behind the holder.
+
+
+class JobStats(_JobStatsRequired, total=False):
+    """The JSON object `JobStats` of protocol/openrpc.json."""
+
+    operation: str  # snapshot-create, snapshot-revert, snapshot-delete...
+    timeElapsed: int
+    dataTotal: int
+    dataProcessed: int
+    dataRemaining: int
+    abortable: Literal[0, 1]
+    holder: str  # The procedure holding the domain's job.
+    holderSince: int  # When it took the job (ms since the epoch).
 
 
 # ---- flags (x-flags), OR them into `flags` --------------------------------
@@ -530,6 +573,11 @@ PROCEDURES: Dict[str, Dict[str, Any]] = {
     "virDomainSnapshotHasMetadata": {"id": 29, "access": "read", "scope": "snapshot", "job": False, "params": ["domain", "snapshot", "flags"]},
     "virDomainRevertToSnapshot": {"id": 30, "access": "write", "scope": "snapshot", "job": True, "params": ["domain", "snapshot", "flags"]},
     "virDomainSnapshotDelete": {"id": 31, "access": "write", "scope": "snapshot", "job": True, "params": ["domain", "snapshot", "flags"]},
+    "virConnectDomainEventRegisterAny": {"id": 32, "access": "read", "scope": "connect", "job": False, "params": ["eventID", "domain", "since"]},
+    "virConnectDomainEventDeregisterAny": {"id": 33, "access": "read", "scope": "connect", "job": False, "params": ["callbackID"]},
+    "virDomainGetJobInfo": {"id": 34, "access": "read", "scope": "domain", "job": False, "params": ["domain"]},
+    "virDomainGetJobStats": {"id": 35, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
+    "virDomainAbortJob": {"id": 36, "access": "write", "scope": "domain", "job": False, "params": ["domain"]},
 }
 
 
@@ -1483,6 +1531,111 @@ class Connection:
         params: Dict[str, Any] = {"domain": domain, "snapshot": snapshot, "flags": flags}
         return cast("Literal[0]", self.call("virDomainSnapshotDelete", params))
 
+    def virConnectDomainEventRegisterAny(
+        self,
+        eventID: int,
+        domain: Optional[str] = None,
+        since: Optional[int] = None,
+    ) -> VirConnectDomainEventRegisterAnyResult:
+        """Subscribe to domain events (0 lifecycle, 100 snapshot), optionally of
+        one domain, replaying those after `since`.
+
+        Args:
+            eventID (int): 0: lifecycle (libvirt's VIR_DOMAIN_EVENT_ID_LIFECYCLE);
+                100: virtsnap snapshot events. Minimum 0.
+            domain (Optional[str]): The domain, by name or by UUID string. Optional:
+                not sent when None.
+            since (Optional[int]): Replay the buffered events with a larger sequence
+                number first. Minimum 0. Optional: not sent when None.
+
+        Returns:
+            VirConnectDomainEventRegisterAnyResult
+
+        Raises:
+            VIR_ERR_INVALID_ARG (8), VIR_ERR_NO_DOMAIN (42)
+
+        Protocol: id 32, access read, scope connect, job no.
+        """
+        params: Dict[str, Any] = {"eventID": eventID}
+        if domain is not None:
+            params["domain"] = domain
+        if since is not None:
+            params["since"] = since
+        return cast("VirConnectDomainEventRegisterAnyResult", self.call("virConnectDomainEventRegisterAny", params))
+
+    def virConnectDomainEventDeregisterAny(self, callbackID: int) -> Literal[0]:
+        """Cancel an event subscription.
+
+        Args:
+            callbackID (int): Required.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 33, access read, scope connect, job no.
+        """
+        params: Dict[str, Any] = {"callbackID": callbackID}
+        return cast("Literal[0]", self.call("virConnectDomainEventDeregisterAny", params))
+
+    def virDomainGetJobInfo(self, domain: str) -> JobInfo:
+        """Progress of the domain's running job (virDomainJobInfo).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            JobInfo
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 34, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("JobInfo", self.call("virDomainGetJobInfo", params))
+
+    def virDomainGetJobStats(self, domain: str, flags: int = 0) -> JobStats:
+        """The running job in detail: operation, progress, who holds the domain's
+        job queue and who waits.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            JobStats
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 35, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("JobStats", self.call("virDomainGetJobStats", params))
+
+    def virDomainAbortJob(self, domain: str) -> Literal[0]:
+        """Cancel the running job where that is safe (state and metadata stay as
+        before).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 36, access write, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0]", self.call("virDomainAbortJob", params))
+
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -1499,6 +1652,9 @@ __all__ = [
     "DomainHandle",
     "DomainStateInfo",
     "SnapshotHandle",
+    "VirConnectDomainEventRegisterAnyResult",
+    "JobInfo",
+    "JobStats",
     "VirInternalError",
     "VirNoMemoryError",
     "VirNoSupportError",

@@ -30,6 +30,16 @@ type Proc<M extends keyof import('../../protocol/procedures.js').Procedures> = (
 
 const ONLINE: ReadonlySet<SnapshotState | undefined> = new Set(['running', 'paused', 'blocked']);
 
+export interface ActiveJob {
+  operation: string;
+  started: number;
+  /** Cancel the hypervisor work; present only while that is safe. */
+  abort?: () => Promise<void>;
+  /** Bytes done and total, when the hypervisor reports them. */
+  progress?: () => Promise<{ processed: number; total: number } | undefined>;
+  aborted?: boolean;
+}
+
 export interface RevertTarget {
   /** Where the domain must end up. */
   state: 'running' | 'paused' | 'shutoff';
@@ -278,7 +288,7 @@ export abstract class BaseDriver implements Driver {
   };
 
   virDomainDefineXML: Proc<'virDomainDefineXML'> = async (p) => {
-    const def = parseDomainXml(p.xml);
+    const def = parseDomainXml(p.xml, this.opts.xmlLimits);
     this.validateDomainDef(def);
     const byUuid = this.domains.get(def.uuid);
     for (const other of this.domains.values()) {
@@ -511,8 +521,88 @@ export abstract class BaseDriver implements Driver {
     return this.snap(dom, p.snapshot).publicXml(dom.uuid);
   };
 
+  // ---------------------------------------------------------------- jobs
+  /** The snapshot operation running on each domain (the daemon's job queue runs one at a time). */
+  protected readonly activeJobs = new Map<string, ActiveJob>();
+
+  /**
+   * Run a snapshot operation as the domain's visible job (virDomainGetJobInfo,
+   * virDomainAbortJob), and announce a change of current snapshot once it succeeded.
+   */
+  private tracked<M extends 'virDomainSnapshotCreateXML' | 'virDomainRevertToSnapshot' | 'virDomainSnapshotDelete'>(
+    operation: string, fn: Proc<M>,
+  ): Proc<M> {
+    return async (p, ctx) => {
+      const dom = this.domains.get(ctx.domain.uuid);
+      const before = dom?.snapshots.current?.name;
+      const job: ActiveJob = { operation, started: Date.now() };
+      this.activeJobs.set(ctx.domain.uuid, job);
+      try {
+        const result = await fn(p, ctx);
+        const after = this.domains.get(ctx.domain.uuid);
+        const now = after?.snapshots.current?.name;
+        if (after && now !== before) this.emitSnapshot(after, 'current', now ?? '');
+        return result;
+      } catch (e) {
+        if (job.aborted) throw new VirError('VIR_ERR_OPERATION_ABORTED', `${operation} job: canceled by client`, this.errDomain);
+        throw e;
+      } finally {
+        this.activeJobs.delete(ctx.domain.uuid);
+      }
+    };
+  }
+
+  /** Hypervisor work that can be cancelled safely calls this while it runs. */
+  protected jobHooks(dom: DomainObj, hooks: Pick<ActiveJob, 'abort' | 'progress'>): void {
+    const job = this.activeJobs.get(dom.uuid);
+    if (job) Object.assign(job, hooks);
+  }
+
+  private async jobSnapshot(ctx: CallContext) {
+    const job = this.activeJobs.get(ctx.domain.uuid);
+    const progress = job?.progress ? await job.progress().catch(() => undefined) : undefined;
+    return { job, progress };
+  }
+
+  virDomainGetJobInfo: Proc<'virDomainGetJobInfo'> = async (_p, ctx) => {
+    this.dom(ctx);
+    const { job, progress } = await this.jobSnapshot(ctx);
+    if (!job) return { type: 0, timeElapsed: 0, timeRemaining: 0, dataTotal: 0, dataProcessed: 0, dataRemaining: 0 };
+    return {
+      type: progress ? 1 : 2, timeElapsed: Date.now() - job.started, timeRemaining: 0,
+      dataTotal: progress?.total ?? 0, dataProcessed: progress?.processed ?? 0,
+      dataRemaining: progress ? Math.max(0, progress.total - progress.processed) : 0,
+    };
+  };
+
+  virDomainGetJobStats: Proc<'virDomainGetJobStats'> = async (p, ctx) => {
+    this.checkFlags(p.flags, 0, 'virDomainGetJobStats');
+    this.dom(ctx);
+    const { job, progress } = await this.jobSnapshot(ctx);
+    const queue = ctx.queue?.();
+    return {
+      type: job ? (progress ? 1 : 2) : 0,
+      ...(job ? { operation: job.operation, timeElapsed: Date.now() - job.started, abortable: job.abort ? 1 as const : 0 as const } : {}),
+      ...(progress ? { dataTotal: progress.total, dataProcessed: progress.processed, dataRemaining: Math.max(0, progress.total - progress.processed) } : {}),
+      ...(queue?.holder ? { holder: queue.holder.method, holderSince: queue.holder.since } : {}),
+      waiting: queue?.waiting ?? 0,
+    };
+  };
+
+  virDomainAbortJob: Proc<'virDomainAbortJob'> = async (_p, ctx) => {
+    this.dom(ctx);
+    const job = this.activeJobs.get(ctx.domain.uuid);
+    if (!job) throw new VirError('VIR_ERR_OPERATION_INVALID', 'no job is active on the domain', this.errDomain);
+    if (!job.abort) {
+      throw new VirError('VIR_ERR_OPERATION_INVALID', `cannot abort ${job.operation}: it cannot be cancelled safely at this point`, this.errDomain);
+    }
+    job.aborted = true;
+    await job.abort();
+    return 0;
+  };
+
   // ---------------------------------------------------------------- snapshot create
-  virDomainSnapshotCreateXML: Proc<'virDomainSnapshotCreateXML'> = async (p, ctx) => {
+  virDomainSnapshotCreateXML: Proc<'virDomainSnapshotCreateXML'> = this.tracked('snapshot-create', async (p, ctx) => {
     const flags = p.flags ?? 0;
     // The public API layer's rules come before the driver's flag check.
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT && !(flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE)) {
@@ -532,9 +622,9 @@ export abstract class BaseDriver implements Driver {
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE) await this.validateSchema(p.xml);
     const redefine = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) !== 0;
     // now: 0 — the driver stamps the time and picks a unique default name itself.
-    const def = parseSnapshotXml(p.xml, { redefine, internal: false, now: 0 });
+    const def = parseSnapshotXml(p.xml, { redefine, internal: false, now: 0, limits: this.opts.xmlLimits });
     return redefine ? this.redefine(dom, def, flags) : this.createNew(dom, def, flags);
-  };
+  });
 
   /** CREATE_VALIDATE: drivers may check the input against the schema. */
   protected async validateSchema(xml: string): Promise<void> {
@@ -652,7 +742,7 @@ export abstract class BaseDriver implements Driver {
   }
 
   // ---------------------------------------------------------------- revert
-  virDomainRevertToSnapshot: Proc<'virDomainRevertToSnapshot'> = async (p, ctx) => {
+  virDomainRevertToSnapshot: Proc<'virDomainRevertToSnapshot'> = this.tracked('snapshot-revert', async (p, ctx) => {
     const flags = p.flags ?? 0;
     if (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING && flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) {
       throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
@@ -685,7 +775,7 @@ export abstract class BaseDriver implements Driver {
     }
     this.emitSnapshot(dom, 'reverted', node.name);
     return 0;
-  };
+  });
 
   /** The state transitions of a revert, as libvirt's test driver sequences them, with events. */
   protected async revertTransitions(dom: DomainObj, target: RevertTarget): Promise<void> {
@@ -703,7 +793,7 @@ export abstract class BaseDriver implements Driver {
   }
 
   // ---------------------------------------------------------------- delete
-  virDomainSnapshotDelete: Proc<'virDomainSnapshotDelete'> = async (p, ctx) => {
+  virDomainSnapshotDelete: Proc<'virDomainSnapshotDelete'> = this.tracked('snapshot-delete', async (p, ctx) => {
     const flags = p.flags ?? 0;
     if (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN && flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY) {
       throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY');
@@ -735,7 +825,7 @@ export abstract class BaseDriver implements Driver {
     await this.persist(dom, this.snapshotChanges(dom, changes));
     for (const d of doomed) this.emitSnapshot(dom, 'deleted', d.name);
     return 0;
-  };
+  });
 }
 
 function page<T>(items: T[], offset: number | undefined, limit: number | undefined): T[] {
