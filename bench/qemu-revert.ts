@@ -18,7 +18,7 @@
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +29,7 @@ import { qemuImgCreate } from '../drivers/qemu/qemu-img.js';
 import { buildQemuArgs, QEMU_SYSTEM } from '../drivers/qemu/qemu-process.js';
 import { QmpClient } from '../drivers/qemu/qmp-client.js';
 import { parseDomainXml } from '../drivers/common/xml/domain-xml.js';
+import { writeMultibootGuest } from '../test/helpers/multiboot-guest.js';
 
 const RUNS = Number(process.argv[2] ?? process.env.QEMU_BENCH_RUNS ?? 15);
 const MEMORY_MIB = 128;
@@ -45,18 +46,6 @@ function stats(samples: number[]) {
   return { n: s.length, median: round(q(0.5)), p90: round(q(0.9)), min: round(s[0]!), max: round(s[s.length - 1]!) };
 }
 
-/** A multiboot (a.out kludge) kernel loaded at 1 MiB whose entry is `cli; hlt; jmp $-1`. */
-function multibootKernel(): Buffer {
-  const LOAD = 0x100000;
-  const magic = 0x1badb002;
-  const flags = 0x00010000;
-  const header = [magic, flags, (-(magic + flags)) >>> 0, LOAD, LOAD, 0, 0, LOAD + 32];
-  const buf = Buffer.alloc(36);
-  header.forEach((w, i) => buf.writeUInt32LE(w >>> 0, i * 4));
-  Buffer.from([0xfa, 0xf4, 0xeb, 0xfd]).copy(buf, 32);
-  return buf;
-}
-
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const t = now();
   await fn();
@@ -68,8 +57,7 @@ async function main(): Promise<void> {
   const kernel = path.join(dir, 'kernel.mb');
   const module = path.join(dir, 'fill.bin');
   const disk = path.join(dir, 'd.qcow2');
-  fs.writeFileSync(kernel, multibootKernel());
-  fs.writeFileSync(module, randomBytes(FILL_MIB * 1024 * 1024));
+  writeMultibootGuest(dir, FILL_MIB);
   await qemuImgCreate(disk, '1G');
   const uuid = randomUUID();
   const xml = `<domain type='qemu'><name>bench</name><uuid>${uuid}</uuid><memory unit='MiB'>${MEMORY_MIB}</memory><vcpu>1</vcpu>

@@ -35,6 +35,9 @@ import { qemuConfigFor, qemuDomainSpec, sameSpec, type QemuDomainSpec } from './
 import { QemuProcess } from './qemu-process.js';
 import type { QmpEvent } from './qmp-client.js';
 import { clearRuntime, domainRunFiles, prepareRunDir, readRuntime, writeRuntime, type DomainRunFiles } from './run-dir.js';
+import { ioProgress } from './io-progress.js';
+
+const MIB = 1024 * 1024;
 
 type Named = SnapshotDef & { name: string };
 
@@ -344,6 +347,7 @@ export class QemuDriver extends BaseDriver {
       return;
     }
     const nodes = rt.spec.disks.map((d) => d.node);
+    this.jobHooks(dom, { progress: ioProgress(rt.proc.pid, 'write', rt.spec.memoryMiB * MIB) });
     try {
       await this.driving(rt, () => saveLive(rt.proc.qmp, def.name, nodes[0]!, nodes));
     } catch (e) {
@@ -456,6 +460,7 @@ export class QemuDriver extends BaseDriver {
    */
   private async loadInto(dom: DomainObj, rt: DomainRuntime, tag: string, spec: QemuDomainSpec, stopIsNews: boolean): Promise<void> {
     const nodes = spec.disks.map((d) => d.node);
+    this.jobHooks(dom, { progress: ioProgress(rt.proc.pid, 'read', spec.memoryMiB * MIB) });
     try {
       const { warnings } = await this.driving(rt, () => loadLive(rt.proc.qmp, tag, nodes[0]!, nodes, { diskUndo: true }));
       for (const w of warnings) this.opts.log('warn', `domain ${dom.name}: revert to '${tag}': ${w}`);
