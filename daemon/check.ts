@@ -1,21 +1,26 @@
 /**
- * `virtsnapd --check`: load every driver store the state dir holds, repair what
- * is safe (temp files, committed journals, empty directories) and report what
- * needs a human. Never drops metadata.
+ * `virtsnapd --check`: load every driver store the state dir holds
+ * (<stateDir>/<driver>/<instance>/domains), repair what is safe (temp files,
+ * unacknowledged changes, empty directories) and report what needs a human.
+ * Never drops metadata, and never touches a hypervisor.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TestDriver } from '../drivers/test/test-driver.js';
+import { StoreInspector } from '../drivers/common/store-inspector.js';
 
 export async function runCheck(stateDir: string, print: (line: string) => void): Promise<number> {
   let problems = 0;
-  const testRoot = path.join(stateDir, 'test', 'default');
-  if (existsSync(testRoot)) {
-    const driver = await TestDriver.open('test:///default', 'default', { stateDir, log: () => undefined });
-    for (const r of driver.loadReport.repaired) print(`repaired: test:///default: ${r}`);
-    for (const p of driver.loadReport.problems) print(`problem: test:///default: ${p}`);
-    problems += driver.loadReport.problems.length;
-    await driver.close();
+  const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+  for (const scheme of subdirs(stateDir).sort()) {
+    for (const instance of subdirs(path.join(stateDir, scheme)).sort()) {
+      const root = path.join(stateDir, scheme, instance, 'domains');
+      if (!existsSync(root)) continue;
+      const uri = `${scheme}:///${instance}`;
+      const report = await StoreInspector.inspect(uri, root);
+      for (const r of report.repaired) print(`repaired: ${uri}: ${r}`);
+      for (const p of report.problems) print(`problem: ${uri}: ${p}`);
+      problems += report.problems.length;
+    }
   }
   print(problems === 0 ? 'state directory is consistent' : `${problems} problem(s) need attention`);
   return problems === 0 ? 0 : 2;

@@ -87,6 +87,20 @@ describe('daemon lifecycle', () => {
     expect(existsSync(path.join(snapDir, '.vstmp-0123456789ab'))).toBe(false);
   });
 
+  it('--check covers every driver\'s store (qemu included) without touching a hypervisor', async () => {
+    const dir = tempDir();
+    cleanups.push(async () => { const { rm } = await import('node:fs/promises'); await rm(dir, { recursive: true, force: true }); });
+    const uuid = '22222222-3333-4444-5555-666666666666';
+    const domDir = path.join(dir, 'qemu', 'session', 'domains', uuid);
+    mkdirSync(path.join(domDir, 'snapshots'), { recursive: true });
+    writeFileSync(path.join(domDir, 'domain.xml'), `<domain type='qemu'>\n  <name>q</name>\n  <uuid>${uuid}</uuid>\n</domain>\n`);
+    writeFileSync(path.join(domDir, 'snapshots', 'bad.xml'), 'not xml');
+    const check = await runDaemon(['--check', '--state-dir', dir]);
+    expect(check.code).toBe(2);
+    expect(check.out).toMatch(/problem: qemu:\/\/\/session: 22222222-3333-4444-5555-666666666666: snapshots\/bad\.xml does not parse/);
+    expect(check.out).not.toMatch(/test:\/\/\//);
+  });
+
   it('--version and --help; bad options fail', async () => {
     expect((await runDaemon(['--version'])).out).toMatch(/^virtsnapd \d+\.\d+\.\d+\n$/);
     expect((await runDaemon(['--help'])).out).toContain('--state-dir DIR');
