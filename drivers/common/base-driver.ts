@@ -23,7 +23,8 @@ import type { SnapshotDef, SnapshotLocation, SnapshotState } from './snapshot-de
 import { countSnapshots, LIST_FLAGS_ALL, listSnapshots } from './snapshot-listing.js';
 import { newChanges, SnapshotTree, StoredSnapshotReader, type SnapshotNode, type TreeChanges } from './snapshot-tree.js';
 import { domainDefFromElement, formatDomainElement, formatDomainXml, parseDomainXml, type DomainDef } from './xml/domain-xml.js';
-import { formatSnapshotXml, parseSnapshotXml } from './xml/snapshot-xml.js';
+import { parseSnapshotXml } from './xml/snapshot-xml.js';
+import { validateSnapshotSchema } from './xml/snapshot-schema.js';
 
 type Named = SnapshotDef & { name: string };
 type Proc<M extends keyof import('../../protocol/procedures.js').Procedures> = (p: ParamsOf<M>, ctx: CallContext) => Promise<ResultOf<M>>;
@@ -619,18 +620,12 @@ export abstract class BaseDriver implements Driver {
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT && !dom.persistent) {
       throw new VirError('VIR_ERR_OPERATION_INVALID', 'cannot halt after transient domain snapshot', this.errDomain);
     }
-    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE) await this.validateSchema(p.xml);
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE) validateSnapshotSchema(p.xml, this.opts.xmlLimits);
     const redefine = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE) !== 0;
     // now: 0 — the driver stamps the time and picks a unique default name itself.
     const def = parseSnapshotXml(p.xml, { redefine, internal: false, now: 0, limits: this.opts.xmlLimits });
     return redefine ? this.redefine(dom, def, flags) : this.createNew(dom, def, flags);
   });
-
-  /** CREATE_VALIDATE: drivers may check the input against the schema. */
-  protected async validateSchema(xml: string): Promise<void> {
-    const mod = await import('./xml/snapshot-schema.js').catch(() => undefined);
-    (mod as { validateSnapshotSchema?: (x: string) => void } | undefined)?.validateSnapshotSchema?.(xml);
-  }
 
   private defaultName(dom: DomainObj, now: number): string {
     // libvirt names an anonymous snapshot after its creation second, so two in one

@@ -408,7 +408,6 @@ export class QemuDriver extends BaseDriver {
   /** Revert to a snapshot with memory: load into the running QEMU if it has the same hardware, else into a new one. */
   private async revertOnline(dom: DomainObj, node: SnapshotNode, spec: QemuDomainSpec, target: RevertTarget): Promise<void> {
     const tag = node.name;
-    const nodes = spec.disks.map((d) => d.node);
     let rt = this.runtimes.get(dom.uuid);
     const wasActive = isActive(dom);
     if (rt && sameSpec(rt.spec, spec)) {
