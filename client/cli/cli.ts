@@ -16,6 +16,8 @@ export interface CliOptions {
   cwd?: string;
   /** Whether stdin is a terminal (interactive shell with prompts). */
   stdinIsTTY?: boolean;
+  /** Whether stdout is a terminal (progress display); default: process.stdout's, false with a custom sink. */
+  stdoutIsTTY?: boolean;
 }
 
 export class CliCtl implements Ctl {
@@ -29,7 +31,7 @@ export class CliCtl implements Ctl {
   interactive = false;
   private connP?: Promise<Conn>;
 
-  constructor(readonly sink: Sink, readonly env: NodeJS.ProcessEnv, cwd: string) {
+  constructor(readonly sink: Sink, readonly env: NodeJS.ProcessEnv, cwd: string, readonly stdoutIsTTY = false) {
     this.cwd = cwd;
   }
 
@@ -44,6 +46,9 @@ export class CliCtl implements Ctl {
   }
   hint(text: string): void {
     this.sink.err(`${text}\n`);
+  }
+  stderr(text: string): void {
+    this.sink.err(text);
   }
 
   conn(): Promise<Conn> {
@@ -194,7 +199,8 @@ export async function runCli(argv: readonly string[], opts: CliOptions = {}): Pr
   let args = [...argv];
   const sink = opts.sink ?? stdioSink;
   const env = opts.env ?? process.env;
-  const ctl = new CliCtl(sink, env, opts.cwd ?? process.cwd());
+  const tty = opts.stdoutIsTTY ?? (opts.sink ? false : Boolean(process.stdout.isTTY));
+  const ctl = new CliCtl(sink, env, opts.cwd ?? process.cwd(), tty);
   let i = 0;
   // getopt_long with a leading '+': options stop at the first non-option.
   while (i < args.length) {

@@ -9,6 +9,8 @@ import type { CmdDef, Handler, OptDef } from './vsh.js';
 const snap = () => import('./snapshot-cmds.js');
 const dom = () => import('./domain-cmds.js');
 const shell = () => import('./shell-cmds.js');
+const events = () => import('./event-cmds.js');
+const jobs = () => import('./job-cmds.js');
 
 const DOMAIN: OptDef = { name: 'domain', type: 'string', required: true, data: true, help: 'domain name, id or uuid' };
 const JSON_OPT: OptDef = { name: 'json', type: 'bool', help: 'print the result as JSON (virtsnap extension)' };
@@ -217,6 +219,36 @@ export const commands: CmdDef[] = [
     JSON_OPT,
   ], () => dom().then((m) => m.cmdList), { procedure: 'virConnectListAllDomains' }),
 
+  def('domjobinfo', 'domain', 'domain job information', 'Returns information about jobs running on a domain, and the domain\'s job queue: the call holding it and how many wait.', [
+    DOMAIN,
+    JSON_OPT,
+  ], () => jobs().then((m) => m.cmdDomjobinfo), { procedure: 'virDomainGetJobStats' }),
+
+  def('domjobabort', 'domain', 'abort active domain job', 'Aborts the currently running domain job.', [
+    DOMAIN,
+  ], () => jobs().then((m) => m.cmdDomjobabort), { procedure: 'virDomainAbortJob' }),
+
+  // ---- Domain Events ----------------------------------------------------------------------------
+  def('event', 'events', 'Domain Events',
+    'List event types, or wait for domain events to occur. Lifecycle events print as virsh does ' +
+    "(event 'lifecycle' for domain 'test': Started Snapshot); snapshot events as " +
+    "event 'snapshot' for domain 'test': ACTION SNAPSHOT, ACTION one of created, deleted, reverted, " +
+    'redefined, current (the current snapshot changed; no name when there is none left). Without --loop or ' +
+    '--count, waits for one event. --since SEQ first replays the events after sequence number SEQ that the ' +
+    "daemon still buffers, with a warning on stderr when some are gone. --json prints one object per line " +
+    '(the daemon\'s event with its seq, time, type and names), and its closing lines on stderr.', [
+    str('domain', 'filter by domain name, id or uuid'),
+    str('event', 'which event type to wait for'),
+    bool('all', 'wait for all events instead of just one type'),
+    bool('loop', 'loop until timeout or interrupt, rather than one-shot'),
+    { name: 'timeout', type: 'int', help: 'timeout seconds' },
+    bool('list', 'list valid event types'),
+    bool('timestamp', 'show timestamp for each printed event'),
+    { name: 'count', type: 'int', named: true, help: 'stop after this many events (implies --loop)' },
+    { name: 'since', type: 'int', named: true, help: 'first replay the events after this sequence number' },
+    JSON_OPT,
+  ], () => events().then((m) => m.cmdEvent), { procedure: 'virConnectDomainEventRegisterAny' }),
+
   // ---- Host and Hypervisor ------------------------------------------------------------------------
   def('uri', 'host', 'print the hypervisor canonical URI', 'Print the hypervisor canonical URI.', [
     JSON_OPT,
@@ -264,6 +296,7 @@ export const GROUPS: Array<{ key: string; title: string }> = [
   { key: 'checkpoint', title: 'Domain Checkpoint' },
   { key: 'domain', title: 'Domain Management' },
   { key: 'monitor', title: 'Domain Monitoring' },
+  { key: 'events', title: 'Domain Events' },
   { key: 'host', title: 'Host and Hypervisor' },
   { key: 'virsh', title: 'Virsh itself' },
 ];

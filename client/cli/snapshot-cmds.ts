@@ -9,6 +9,7 @@ import {
   buildSnapshotXml, formatLocalTime, formatTable, formatTree, readSnapshotXml, sortByName, stringToArray, xmlEscape,
   type TreeItem,
 } from './format.js';
+import { withProgress } from './progress.js';
 import { commandOptDomain, lookupSnapshot, lookupSnapshotArg, snapshotParent, type Dom, type Snap } from './lookup.js';
 import { CliError, exclusive, type Ctl, type ParsedCmd } from './vsh.js';
 
@@ -30,22 +31,24 @@ export function readFileOrError(ctl: Ctl, file: string): string {
 }
 
 /** virshSnapshotCreate: shared by snapshot-create and snapshot-create-as. */
-async function snapshotCreate(ctl: Ctl, dom: Dom, xml: string, flags: number, from: string | undefined): Promise<boolean> {
+async function snapshotCreate(ctl: Ctl, cmd: ParsedCmd, dom: Dom, xml: string, flags: number, from: string | undefined): Promise<boolean> {
   const conn = await ctl.conn();
+  const create = (f: number) =>
+    withProgress(ctl, conn, dom.uuid, 'snapshot-create', cmd.def.name, conn.call('virDomainSnapshotCreateXML', { domain: dom.uuid, xml, flags: f }));
   let halt = false;
   let handle: { name: string };
   try {
-    handle = await conn.call('virDomainSnapshotCreateXML', { domain: dom.uuid, xml, flags });
+    handle = await create(flags);
   } catch (e) {
     if (errName(e) === 'VIR_ERR_INVALID_ARG' && flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) {
       // Emulate --halt on servers that reject it.
       const st = await conn.call('virDomainGetState', { domain: dom.uuid });
       halt = st.state === 1 || st.state === 3;
       flags &= ~CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT;
-      handle = await conn.call('virDomainSnapshotCreateXML', { domain: dom.uuid, xml, flags });
+      handle = await create(flags);
     } else if (errName(e) === 'VIR_ERR_NO_SUPPORT' && flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE && from === undefined) {
       flags &= ~CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE;
-      handle = await conn.call('virDomainSnapshotCreateXML', { domain: dom.uuid, xml, flags });
+      handle = await create(flags);
     } else {
       throw e;
     }
@@ -79,7 +82,7 @@ export async function cmdSnapshotCreate(ctl: Ctl, cmd: ParsedCmd): Promise<boole
   const { dom } = await commandOptDomain(ctl, cmd);
   const from = cmd.str('xmlfile');
   const xml = from === undefined ? '<domainsnapshot/>' : readFileOrError(ctl, from);
-  return snapshotCreate(ctl, dom, xml, flags, from);
+  return snapshotCreate(ctl, cmd, dom, xml, flags, from);
 }
 
 export async function cmdSnapshotCreateAs(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
@@ -96,7 +99,7 @@ export async function cmdSnapshotCreateAs(ctl: Ctl, cmd: ParsedCmd): Promise<boo
     ctl.print(xml + '\n');
     return true;
   }
-  return snapshotCreate(ctl, dom, xml, flags, undefined);
+  return snapshotCreate(ctl, cmd, dom, xml, flags, undefined);
 }
 
 export async function cmdSnapshotCurrent(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
@@ -143,7 +146,8 @@ export async function cmdSnapshotDelete(ctl: Ctl, cmd: ParsedCmd): Promise<boole
   if (cmd.has('metadata')) flags |= DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY;
   const conn = await ctl.conn();
   try {
-    await conn.call('virDomainSnapshotDelete', { domain: dom.uuid, snapshot: snap.name, flags });
+    const call = conn.call('virDomainSnapshotDelete', { domain: dom.uuid, snapshot: snap.name, flags });
+    await withProgress(ctl, conn, dom.uuid, 'snapshot-delete', 'snapshot-delete', call);
   } catch (e) {
     ctl.error(`Failed to delete snapshot ${snap.name}`);
     throw e;
@@ -384,12 +388,14 @@ export async function cmdSnapshotRevert(ctl: Ctl, cmd: ParsedCmd): Promise<boole
   const snap = await lookupSnapshotArg(ctl, cmd, 'snapshotname', true, dom);
   const conn = await ctl.conn();
   const ref = { domain: dom.uuid, snapshot: snap.name };
+  const revert = (f: number) =>
+    withProgress(ctl, conn, dom.uuid, 'snapshot-revert', 'snapshot-revert', conn.call('virDomainRevertToSnapshot', { ...ref, flags: f }));
   try {
     try {
-      await conn.call('virDomainRevertToSnapshot', { ...ref, flags });
+      await revert(flags);
     } catch (e) {
       if (!force || errName(e) !== 'VIR_ERR_SNAPSHOT_REVERT_RISKY') throw e;
-      await conn.call('virDomainRevertToSnapshot', { ...ref, flags: flags | RF.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE });
+      await revert(flags | RF.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE);
     }
   } catch (e) {
     ctl.error(`Failed to revert snapshot ${snap.name}`);

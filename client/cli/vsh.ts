@@ -34,6 +34,10 @@ export interface Ctl {
   error(msg: string): void;
   /** A hint line on stderr (close-match suggestions); not part of virsh. */
   hint(text: string): void;
+  /** Raw text on stderr: progress displays, warnings. */
+  stderr(text: string): void;
+  /** Whether stdout is a terminal (progress redraws one line instead of printing lines). */
+  readonly stdoutIsTTY: boolean;
   /** The daemon connection, opened on first use. */
   conn(): Promise<import('./rpc.js').Conn>;
   /** (Re)open the connection, as `connect [URI] [--readonly]`. */
@@ -93,6 +97,20 @@ export class ParsedCmd {
     const opt = this.def.opts.find((o) => o.name === name);
     if (v === '' && !opt?.emptyOk) throw new CliError(`Failed to get option '${name}': Option argument is empty`);
     return v;
+  }
+
+  /**
+   * vshCommandOptUInt (virStrToLong_uip): a non-negative decimal integer, at most
+   * `max`; `positive` also rejects 0 (vshCommandOptTimeoutToMs). Undefined if absent.
+   */
+  uint(name: string, opts: { max?: number; positive?: boolean } = {}): number | undefined {
+    const v = this.str(name);
+    if (v === undefined) return undefined;
+    const n = /^\s*\+?\d+$/.test(v) ? Number(v.trim()) : NaN;
+    if (!Number.isSafeInteger(n) || n > (opts.max ?? 0xffffffff) || (opts.positive && n === 0)) {
+      throw new CliError(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
+    }
+    return n;
   }
 
   /** vshCommandOptArgv: every value of an argv option, in order. */

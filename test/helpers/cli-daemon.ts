@@ -34,11 +34,12 @@ function canConnect(socket: string): Promise<boolean> {
   });
 }
 
-export async function startCliDaemon(): Promise<CliDaemon> {
+/** `extraArgs` go to virtsnapd's command line (e.g. `--event-buffer 4`). */
+export async function startCliDaemon(extraArgs: readonly string[] = []): Promise<CliDaemon> {
   if (!existsSync(daemonMain) || !existsSync(cliMain)) throw new Error("dist/ missing: run 'npx tsc -p .' first");
   const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-'));
   const socket = path.join(dir, 'sock');
-  const proc = spawn(process.execPath, [daemonMain, '--socket', socket, '--state-dir', path.join(dir, 'state'), '--log-level', 'warn'], {
+  const proc = spawn(process.execPath, [daemonMain, '--socket', socket, '--state-dir', path.join(dir, 'state'), '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
