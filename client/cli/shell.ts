@@ -18,6 +18,13 @@ export async function runShell(ctl: CliCtl, tty: boolean): Promise<number> {
     ctl.print("Welcome to virtsnap, the virtualization interactive terminal.\n\n");
     ctl.print("Type:  'help' for help with commands\n       'quit' to quit\n\n");
   }
+  // On a terminal, readline takes Ctrl-C as a key: hand it to a command that
+  // waits for it (event --loop) as the signal it is; otherwise readline's own
+  // behaviour (close the shell).
+  rl.on('SIGINT', () => {
+    if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT', 'SIGINT');
+    else rl.close();
+  });
   let ok = true;
   if (tty) rl.prompt();
   for await (const line of rl) {

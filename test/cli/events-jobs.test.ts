@@ -352,3 +352,89 @@ describe('progress display', () => {
     });
   });
 });
+
+/**
+ * A stand-in daemon whose revert takes 1.5 s and reports bounded progress, to
+ * watch the progress display end to end (test-driver jobs are too quick to show).
+ */
+async function slowDaemon(socket: string): Promise<{ calls: string[]; close(): Promise<void> }> {
+  const net = await import('node:net');
+  const calls: string[] = [];
+  let revertStarted = 0;
+  const MiB = 1048576;
+  const answer = (method: string, params: Record<string, unknown>): Promise<unknown> | unknown => {
+    switch (method) {
+      case 'virConnectOpen': return { uri: 'test:///default' };
+      case 'virDomainLookupByName': return { name: 'test', uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f', id: 1 };
+      case 'virDomainSnapshotLookupByName': return { domain: 'test', name: params.snapshot };
+      case 'virDomainRevertToSnapshot':
+        revertStarted = Date.now();
+        return new Promise((r) => setTimeout(() => r(0), 1500));
+      case 'virDomainGetJobInfo': {
+        const done = Math.min(100 * MiB, Math.round(((Date.now() - revertStarted) / 1500) * 100 * MiB));
+        return { type: 1, timeElapsed: Date.now() - revertStarted, timeRemaining: 0, dataTotal: 100 * MiB, dataProcessed: done, dataRemaining: 100 * MiB - done };
+      }
+      default: throw new Error(method);
+    }
+  };
+  const server = net.createServer((s) => {
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('utf8');
+      for (;;) {
+        const m = /^Content-Length: (\d+)\r\n\r\n/.exec(buf);
+        if (!m || buf.length < m[0].length + Number(m[1])) return;
+        const msg = JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))) as { id: number; method: string; params: Record<string, unknown> };
+        buf = buf.slice(m[0].length + Number(m[1]));
+        calls.push(msg.method);
+        void Promise.resolve(answer(msg.method, msg.params)).then((result) => {
+          const body = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result });
+          if (!s.destroyed) s.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        });
+      }
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(socket, r));
+  return { calls, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('progress of a long job, end to end (stand-in daemon)', () => {
+  let dir: string;
+  let fake: Awaited<ReturnType<typeof slowDaemon>>;
+  beforeAll(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-progress-'));
+    fake = await slowDaemon(path.join(dir, 'sock'));
+  });
+  afterAll(async () => {
+    await fake?.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('plain lines on stderr when stdout is not a terminal, then the usual output', async () => {
+    const r = await runCliProcess(['snapshot-revert', 'test', 's1'], { socket: `${dir}/sock` });
+    expect(r.status).toBe(0);
+    const lines = r.output.split('\n');
+    expect(lines.slice(-3)).toEqual(['Domain snapshot s1 reverted', '', '']);
+    const progress = lines.slice(0, -3);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(2);
+    for (const l of progress) expect(l).toMatch(/^snapshot-revert: \d{1,2}% \(\d+\.\d of 100\.0 MiB\)$/);
+    expect(fake.calls).toContain('virDomainGetJobInfo');
+  });
+
+  it('one redrawn line on a terminal, erased before the result', async () => {
+    const sink = new MemorySink();
+    const status = await runCli(['snapshot-revert', 'test', 's1'], {
+      sink, env: { ...process.env, VIRTSNAP_SOCKET: `${dir}/sock` }, stdinIsTTY: false, stdoutIsTTY: true,
+    });
+    expect(status).toBe(0);
+    expect(sink.stdout).toBe('Domain snapshot s1 reverted\n\n');
+    expect(sink.stderr).toMatch(/^(\rSnapshot revert: \[ {0,2}\d{1,2} %\])+\r {24}\r$/);
+    expect(sink.stderr.split('\r').length).toBeGreaterThanOrEqual(4);
+  });
+});
