@@ -52,7 +52,8 @@ export class Transport {
   private readonly pending = new Map<number, Pending>();
   private buf: Buffer = Buffer.alloc(0);
   private closedError?: VirError;
-  private notificationHandler?: (method: string, params: unknown) => void;
+  private readonly notificationListeners = new Set<(method: string, params: unknown) => void>();
+  private readonly closeListeners = new Set<(reason: VirError) => void>();
 
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => this.onData(d));
@@ -78,7 +79,9 @@ export class Transport {
 
   /** A daemon that goes away fails every pending call instead of leaving it hanging. */
   private fail(why: string): void {
+    const first = this.closedError === undefined;
     this.closedError ??= new VirError('VIR_ERR_RPC', why, 'VIR_FROM_RPC');
+    if (first) for (const l of this.closeListeners) l(this.closedError);
     for (const p of this.pending.values()) {
       p.reject(new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${p.method}: ${why}`, 'VIR_FROM_RPC'));
     }
@@ -107,7 +110,7 @@ export class Transport {
 
   private onMessage(msg: Incoming): void {
     if (msg.method !== undefined) {
-      if (msg.id === undefined) this.notificationHandler?.(msg.method, msg.params);
+      if (msg.id === undefined) for (const l of this.notificationListeners) l(msg.method, msg.params);
       // A request from the daemon ($/keepalive): any answer proves we are alive.
       else this.socket.write(frame({ jsonrpc: '2.0', id: msg.id, result: null }));
       return;
@@ -145,13 +148,27 @@ export class Transport {
     return all as ResultOf<M>;
   }
 
-  /** Server-to-client notifications (events). */
-  onNotification(handler: (method: string, params: unknown) => void): void {
-    this.notificationHandler = handler;
+  /** Server-to-client notifications (events). Returns a function that removes the listener. */
+  onNotification(listener: (method: string, params: unknown) => void): () => void {
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
+  }
+
+  /** The connection is gone (daemon exited, socket error, or close()). Returns a remover. */
+  onClose(listener: (reason: VirError) => void): () => void {
+    if (this.closedError) {
+      listener(this.closedError);
+      return () => undefined;
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   close(): void {
-    this.closedError ??= new VirError('VIR_ERR_INVALID_CONN', 'connection closed', 'VIR_FROM_RPC');
+    if (this.closedError === undefined) {
+      this.closedError = new VirError('VIR_ERR_INVALID_CONN', 'connection closed', 'VIR_FROM_RPC');
+      for (const l of this.closeListeners) l(this.closedError);
+    }
     this.socket.end();
     this.socket.destroy();
   }

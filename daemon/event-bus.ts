@@ -13,7 +13,12 @@ export type EventInput = Omit<DaemonEvent, 'seq' | 'time'>;
 export class EventBus {
   private readonly ring: DaemonEvent[] = [];
   private head = 0;
-  private nextSeq = 1;
+  /**
+   * Sequence numbers start at the daemon's start time in microseconds, so they
+   * keep growing across restarts: a `since` from before a restart is older than
+   * anything buffered, and the client is told its replay is incomplete.
+   */
+  private nextSeq = Date.now() * 1000;
   private readonly listeners = new Set<(e: DaemonEvent) => void>();
 
   constructor(readonly capacity = 4096) {}

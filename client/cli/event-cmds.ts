@@ -8,11 +8,9 @@
  * events after sequence number SEQ from the daemon's buffer first, warning when
  * the buffer no longer held them all) and --json (one object per line).
  */
-import net from 'node:net';
 import { LIFECYCLE_EVENT_ID, SNAPSHOT_EVENT_ID } from '../../protocol/event-ids.js';
 import type { DomainEvent } from '../../protocol/notifications.js';
 import { commandOptDomain } from './lookup.js';
-import type { Conn } from './rpc.js';
 import { CliError, exclusive, type Ctl, type ParsedCmd } from './vsh.js';
 
 /** The event types `event --event` knows, as `event --list` prints them. */
@@ -78,15 +76,6 @@ export function formatTimestamp(iso: string): string {
 
 type EndReason = 'done' | 'timeout' | 'interrupt' | 'closed';
 
-/**
- * The transport's socket, to notice the daemon going away while nothing is
- * pending (the transport has no close callback of its own).
- */
-function socketOf(conn: Conn): net.Socket | undefined {
-  const s = (conn as unknown as { socket?: unknown }).socket;
-  return s instanceof net.Socket ? s : undefined;
-}
-
 export async function cmdEvent(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
   exclusive(cmd, 'all', 'event');
   exclusive(cmd, 'list', 'all');
@@ -127,15 +116,14 @@ export async function cmdEvent(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
   // everything until every subscription is in place, then print in order.
   const callbackIDs = new Set<number>();
   let held: Array<{ callbackID: number; event: DomainEvent }> | undefined = [];
-  conn.onNotification((method, params) => {
+  const stopListening = conn.onNotification((method, params) => {
     if (method !== 'virConnectDomainEvent') return;
     const n = params as { callbackID: number; event: DomainEvent };
     if (held) held.push(n);
     else if (callbackIDs.has(n.callbackID)) show(n.event);
   });
 
-  const sock = socketOf(conn);
-  const onClose = () => end('closed');
+  let removeClose = () => undefined as unknown;
   const onInterrupt = () => end('interrupt');
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -165,11 +153,11 @@ export async function cmdEvent(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
 
     if (received < limit) {
       if (timeoutSec !== undefined) timer = setTimeout(() => end('timeout'), timeoutSec * 1000);
-      sock?.once('close', onClose);
+      removeClose = conn.onClose(() => end('closed'));
       process.on('SIGINT', onInterrupt);
     }
     const why = received >= limit ? 'done' : await ended;
-    closed = why === 'closed' || sock?.destroyed === true;
+    closed = why === 'closed';
     if (why === 'closed') throw new CliError('End of file while reading data: Input/output error');
     const say = (text: string) => (asJson ? ctl.stderr(text) : ctl.print(text));
     if (why === 'interrupt') say('event loop interrupted\n');
@@ -177,9 +165,9 @@ export async function cmdEvent(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
     say(`events received: ${received}\n`);
   } finally {
     clearTimeout(timer);
-    sock?.off('close', onClose);
+    removeClose();
     process.off('SIGINT', onInterrupt);
-    conn.onNotification(() => undefined);
+    stopListening();
     if (!closed) {
       for (const callbackID of callbackIDs) {
         await conn.call('virConnectDomainEventDeregisterAny', { callbackID }).catch(() => undefined);
