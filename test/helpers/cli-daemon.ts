@@ -6,14 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnDaemon } from '../../tools/daemon-process.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliMain = path.join(repoRoot, 'dist', 'client', 'cli', 'main.js');
-const daemonMain = path.join(repoRoot, 'dist', 'daemon', 'main.js');
 
 export interface CliDaemon {
   dir: string;
@@ -23,43 +22,17 @@ export interface CliDaemon {
   stop(): Promise<void>;
 }
 
-function canConnect(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** `extraArgs` go to virtsnapd's command line (e.g. `--event-buffer 4`). */
 export async function startCliDaemon(extraArgs: readonly string[] = []): Promise<CliDaemon> {
-  if (!existsSync(daemonMain) || !existsSync(cliMain)) throw new Error("dist/ missing: run 'npx tsc -p .' first");
+  if (!existsSync(cliMain)) throw new Error("dist/ missing: run 'npx tsc -p .' first");
   const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-'));
   const socket = path.join(dir, 'sock');
-  const proc = spawn(process.execPath, [daemonMain, '--socket', socket, '--state-dir', path.join(dir, 'state'), '--log-level', 'warn', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const deadline = Date.now() + 15_000;
-  while (!(await canConnect(socket))) {
-    if (proc.exitCode !== null) throw new Error(`virtsnapd exited with ${proc.exitCode}: ${log}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`virtsnapd did not listen within 15 s: ${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const { proc, output, exited } = await spawnDaemon(socket, path.join(dir, 'state'), extraArgs);
   return {
     dir,
     socket,
     proc,
-    log: () => log,
+    log: output,
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await exited;

@@ -1,70 +1,8 @@
-/**
- * Spawning the compiled daemon for the crash and load harnesses, usable both
- * from vitest (sources) and from dist/bench (compiled): the repository root is
- * found by walking up to virtsnap's package.json.
- */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+/** What the crash and load harnesses share: the daemon process, --check, a seeded PRNG. */
+import { spawnSync } from 'node:child_process';
+import { daemonMain } from '../../../tools/daemon-process.js';
 
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'virtsnap') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('virtsnap repository root not found');
-    dir = up;
-  }
-}
-
-/** The compiled daemon; VIRTSNAPD_MAIN points elsewhere (a frozen copy of dist, for long runs on a shared tree). */
-export function daemonMain(): string {
-  const main = process.env.VIRTSNAPD_MAIN ?? path.join(repoRoot(), 'dist', 'daemon', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} missing: build first (npx tsc -p .)`);
-  return main;
-}
-
-export interface DaemonProc {
-  proc: ChildProcess;
-  pid: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function canConnect(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Start virtsnapd on `socket`/`stateDir` and wait until it accepts connections. */
-export async function spawnDaemon(socket: string, stateDir: string, args: string[] = []): Promise<DaemonProc> {
-  const proc = spawn(process.execPath, [daemonMain(), '--socket', socket, '--state-dir', stateDir, '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
-  while (!(await canConnect(socket))) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`virtsnapd exited (${proc.exitCode ?? proc.signalCode}): ${out}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`virtsnapd did not listen within 15 s: ${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { proc, pid: proc.pid!, output: () => out, exited };
-}
+export { canConnect, daemonMain, repoRoot, spawnDaemon, type DaemonProc } from '../../../tools/daemon-process.js';
 
 /** `virtsnapd --check` on a stopped state dir: exit code and output. */
 export function runCheck(stateDir: string): { code: number | null; output: string } {
