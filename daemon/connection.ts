@@ -1,24 +1,33 @@
 /**
  * One client connection: its JSON-RPC endpoint and its libvirt-style connection
- * state (which driver URI it opened, whether it is read-only), behind the
- * daemon's own frame reader and message screen:
+ * state (which driver URI it opened, whether it is read-only), on the daemon's
+ * own frame reader, message screen and writer:
  *
  *   socket → FrameDecoder (frame limit, before buffering) → JSON + UTF-8 check
  *          → screen (JSON-RPC shape, batches, notifications, duplicate ids,
- *            in-flight limit, refusal) → vscode-jsonrpc → dispatch
+ *            in-flight limit, refusal) → request turn → dispatch
+ *          → reply: header and body in ONE socket write, at once
  *
  * Anything the screen refuses is answered here, on the same writer, so every
  * malformed request still gets exactly one reply (except notifications, which
  * JSON-RPC says are never answered).
+ *
+ * The request path used to be vscode-jsonrpc's MessageConnection. It is not any
+ * more (see "Why no vscode-jsonrpc in the daemon" in the README): per request it
+ * cost a setImmediate turn for its message queue, a cancellation token, a
+ * setImmediate turn for its writer's semaphore, and two socket writes (header,
+ * then body after the first write's callback), so the client woke up twice per
+ * reply. Here a request is dispatched in the turn its last byte arrived in, and
+ * its reply goes out in one write as soon as the handler settles. The wire is the
+ * same: same reply shapes (`result: null` for undefined, `error: {code, message,
+ * data?}`), same ordering rules (a request starts only once everything the one
+ * before it started synchronously and in microtasks has run, as vscode-jsonrpc's
+ * one-message-per-turn queue did; replies leave in the order handlers settle).
  */
 import type { Socket } from 'node:net';
-import {
-  AbstractMessageReader, createMessageConnection, ResponseError, SocketMessageWriter,
-  type DataCallback, type Disposable, type Message, type MessageConnection, type MessageReader, type MessageWriter,
-} from 'vscode-jsonrpc/node.js';
 import { VirError, type ErrorName } from '../protocol/errors.js';
 import { buildOpenRpc } from '../protocol/openrpc.js';
-import { isMethodName, methodNames, type MethodName } from '../protocol/procedures.js';
+import { isMethodName, type MethodName } from '../protocol/procedures.js';
 import type { Driver } from '../drivers/driver.js';
 import { dispatch, INVALID_PARAMS, RpcFault, type ConnectionState, type DispatchDeps } from './dispatch.js';
 import type { DriverRegistry } from './drivers.js';
@@ -52,95 +61,20 @@ export interface ConnectionDeps extends DispatchDeps {
 
 type Id = string | number | null;
 
-/** The reading end: frames from the socket, decoded and screened by the connection. */
-class GuardedReader extends AbstractMessageReader implements MessageReader {
-  private callback?: DataCallback;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  readonly decoder: FrameDecoder;
-
-  constructor(
-    private readonly socket: Socket,
-    maxFrameBytes: number,
-    private readonly owner: ClientConnection,
-  ) {
-    super();
-    this.decoder = new FrameDecoder({ maxFrameBytes, maxHeaderBytes: 8192 }, {
-      message: (body) => this.onBody(body),
-      oversized: (length, id) => owner.oversized(length, id),
-      fatal: (reason) => owner.framingBroken(reason),
-    });
-  }
-
-  listen(callback: DataCallback): Disposable {
-    this.callback = callback;
-    const onData = (chunk: Buffer) => {
-      this.owner.activity();
-      this.decoder.feed(chunk);
-    };
-    const onClose = () => {
-      if (this.decoder.end()) this.owner.halfFrame();
-      this.fireClose();
-    };
-    const onError = (e: Error) => this.fireError(e);
-    this.socket.on('data', onData);
-    this.socket.on('close', onClose);
-    this.socket.on('error', onError);
-    return {
-      dispose: () => {
-        this.socket.off('data', onData);
-        this.socket.off('close', onClose);
-        this.socket.off('error', onError);
-      },
-    };
-  }
-
-  private onBody(body: Buffer): void {
-    let text: string;
-    try {
-      text = this.utf8.decode(body);
-    } catch {
-      return this.owner.reply(null, PARSE_ERROR, 'Parse error: the message body is not valid UTF-8');
-    }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch (e) {
-      return this.owner.reply(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`);
-    }
-    const forward = this.owner.screen(msg);
-    if (forward) this.callback?.(forward);
-  }
+/** A request the screen let through, waiting for its turn. */
+interface Request {
+  id: string | number;
+  method: MethodName | 'rpc.discover';
+  params: unknown;
 }
 
-/** The writing end: counts replies against the in-flight requests. */
-class GuardedWriter implements MessageWriter {
-  readonly inner: SocketMessageWriter;
+/** JSON-RPC's internal error (what vscode-jsonrpc answered when a handler threw a plain error). */
+const INTERNAL_ERROR = -32603;
 
-  constructor(socket: Socket, private readonly onReply: (id: Id) => void) {
-    this.inner = new SocketMessageWriter(socket);
-  }
-
-  get onError() {
-    return this.inner.onError;
-  }
-
-  get onClose() {
-    return this.inner.onClose;
-  }
-
-  async write(msg: Message): Promise<void> {
-    const m = msg as { id?: Id; method?: string };
-    if (m.method === undefined && m.id !== undefined) this.onReply(m.id);
-    return this.inner.write(msg);
-  }
-
-  end(): void {
-    this.inner.end();
-  }
-
-  dispose(): void {
-    this.inner.dispose();
-  }
+interface WireError {
+  code: number;
+  message: string;
+  data?: unknown;
 }
 
 function idKey(id: Id): string {
@@ -152,10 +86,14 @@ export class ClientConnection implements ConnectionState {
   private uri?: string;
   private explicitlyOpened = false;
   private closed = false;
-  readonly rpc: MessageConnection;
-  private readonly reader: GuardedReader;
-  private readonly writer: GuardedWriter;
+  private readonly decoder: FrameDecoder;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   private readonly inFlight = new Set<string>();
+  /** Screened requests not started yet (more than one only when several arrived in one turn). */
+  private readonly waiting: Request[] = [];
+  /** The turn that starts the next waiting request. */
+  private turn?: NodeJS.Immediate;
+  private disposed = false;
   private lastActivity = Date.now();
   private lastPing = 0;
   private pingSeq = 0;
@@ -164,7 +102,6 @@ export class ClientConnection implements ConnectionState {
   private stallSince?: number;
   private stallLen = 0;
   private ending = false;
-  private lastWrite: Promise<void> = Promise.resolve();
   private readonly subscriptions: EventSubscriptions;
 
   constructor(
@@ -175,13 +112,11 @@ export class ClientConnection implements ConnectionState {
     /** Set when the connection is only accepted to tell the client why it is refused. */
     private readonly refusal?: VirError,
   ) {
-    this.reader = new GuardedReader(socket, refusal ? 64 * 1024 : deps.limits.maxFrameBytes, this);
-    this.writer = new GuardedWriter(socket, (id) => this.inFlight.delete(idKey(id)));
-    this.rpc = createMessageConnection(this.reader, this.writer);
-    for (const method of methodNames) {
-      this.rpc.onRequest(method, (...args: unknown[]) => this.handle(method, args));
-    }
-    this.rpc.onRequest('rpc.discover', () => buildOpenRpc());
+    this.decoder = new FrameDecoder({ maxFrameBytes: refusal ? 64 * 1024 : deps.limits.maxFrameBytes, maxHeaderBytes: 8192 }, {
+      message: (body) => this.onBody(body),
+      oversized: (length, id) => this.oversized(length, id),
+      fatal: (reason) => this.framingBroken(reason),
+    });
     this.subscriptions = new EventSubscriptions(deps.events, (callbackID, event) =>
       this.send({ jsonrpc: '2.0', method: 'virConnectDomainEvent', params: { callbackID, event } }));
     if (refusal) {
@@ -190,9 +125,27 @@ export class ClientConnection implements ConnectionState {
     }
   }
 
+  // ---------------------------------------------------------------- reading
+  private onBody(body: Buffer): void {
+    let text: string;
+    try {
+      text = this.utf8.decode(body);
+    } catch {
+      return this.reply(null, PARSE_ERROR, 'Parse error: the message body is not valid UTF-8');
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch (e) {
+      return this.reply(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`);
+    }
+    const request = this.screen(msg);
+    if (request) this.waiting.push(request);
+  }
+
   // ---------------------------------------------------------------- screening
-  /** A complete, parsed message: return it to hand it to vscode-jsonrpc, or answer it here. */
-  screen(msg: unknown): Message | undefined {
+  /** A complete, parsed message: return it to run it, or answer it here. */
+  screen(msg: unknown): Request | undefined {
     if (Array.isArray(msg)) {
       this.reply(null, INVALID_REQUEST, msg.length === 0
         ? 'Invalid Request: empty batch'
@@ -234,23 +187,25 @@ export class ClientConnection implements ConnectionState {
       return undefined;
     }
     if (!hasId) {
-      // A notification: never answered. The table has no notifications; only cancellation is honoured.
-      if (m.method === '$/cancelRequest') return m as unknown as Message;
+      // A notification: never answered. The table has no notifications. $/cancelRequest is
+      // accepted silently, and has no effect: no procedure stops half-way on request (a job
+      // that can be cancelled safely is, by virDomainAbortJob).
+      if (m.method === '$/cancelRequest') return undefined;
       this.deps.log('debug', `${this.peer}: ignored notification ${JSON.stringify(m.method.slice(0, 100))}`);
       return undefined;
     }
     const id = replyId as string | number;
     if (this.refusal) {
       this.replyVir(id, this.refusal);
-      void this.flushThenEnd();
+      this.flushThenEnd();
       return undefined;
     }
     if (!isMethodName(m.method) && m.method !== 'rpc.discover') {
       this.reply(id, METHOD_NOT_FOUND, `Unhandled method ${m.method.slice(0, 200)}`);
       return undefined;
     }
-    // By-position params are not part of the protocol (and vscode-jsonrpc would spread a
-    // huge array onto the stack); rpc.discover, which takes none, tolerates the [] or [null] vscode-jsonrpc sends.
+    // By-position params are not part of the protocol; rpc.discover, which takes none,
+    // tolerates the [] or [null] vscode-jsonrpc clients send.
     if (Array.isArray(m.params) && !(m.method === 'rpc.discover' && m.params.length <= 1)) {
       this.reply(id, INVALID_PARAMS, `invalid params for ${m.method}: params must be an object (by-name)`);
       return undefined;
@@ -267,19 +222,34 @@ export class ClientConnection implements ConnectionState {
       return undefined;
     }
     this.inFlight.add(key);
-    return m as unknown as Message;
+    return { id, method: m.method as MethodName | 'rpc.discover', params: m.params };
   }
 
-  /** Answer a request with a JSON-RPC error, outside vscode-jsonrpc (the id is not in flight). */
+  /** Answer a message with a JSON-RPC error from the screen (the id is not in flight). */
   reply(id: Id, code: number, message: string, data?: unknown): void {
-    const error: Record<string, unknown> = { code, message };
+    const error: WireError = { code, message };
     if (data !== undefined) error.data = data;
     this.send({ jsonrpc: '2.0', id, error });
   }
 
-  /** Write a message of the daemon's own (not a reply vscode-jsonrpc tracks). */
+  /**
+   * Write one message: `Content-Length` header and body in a single socket write,
+   * now (Node queues it behind earlier writes, so messages leave in call order).
+   * Nothing is written once our end is closed (a reply to a client that left).
+   */
   private send(msg: object): void {
-    this.lastWrite = this.writer.inner.write(msg as Message).catch(() => undefined);
+    if (!this.socket.writable) return;
+    let body: string;
+    try {
+      body = JSON.stringify(msg);
+    } catch (e) {
+      // A result that cannot be serialised is a bug: say so instead of leaving the caller waiting.
+      const id = (msg as { id?: Id }).id ?? null;
+      this.deps.log('error', `${this.peer}: cannot serialise a message (id ${JSON.stringify(id)}): ${(e as Error).message}`);
+      const err = new VirError('VIR_ERR_INTERNAL_ERROR', 'reply cannot be serialised', 'VIR_FROM_NONE');
+      body = JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.toWireData() } });
+    }
+    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   }
 
   private replyVir(id: Id, e: VirError): void {
@@ -299,7 +269,7 @@ export class ClientConnection implements ConnectionState {
   framingBroken(reason: string): void {
     this.deps.log('warn', `${this.peer}: closing: unreadable framing (${reason})`);
     this.reply(null, PARSE_ERROR, `Parse error: ${reason}; closing the connection`);
-    void this.flushThenEnd();
+    this.flushThenEnd();
   }
 
   halfFrame(): void {
@@ -316,7 +286,7 @@ export class ClientConnection implements ConnectionState {
     if (this.ending) return;
     const { idleTimeoutMs, keepaliveIntervalMs, slowClientTimeoutMs } = this.deps.limits;
     if (slowClientTimeoutMs > 0) {
-      const decoder = this.reader.decoder;
+      const decoder = this.decoder;
       if (decoder.midFrame) {
         // A big message arriving steadily is not slow: every 64 KiB of progress restarts the clock.
         if (this.frameSince === undefined || decoder.consumed - this.frameMark >= 64 * 1024) {
@@ -326,7 +296,7 @@ export class ClientConnection implements ConnectionState {
         if (now - this.frameSince > slowClientTimeoutMs) {
           this.deps.log('warn', `${this.peer}: closing: a message made no progress for ${slowClientTimeoutMs / 1000} s`);
           this.reply(null, INVALID_REQUEST, `Invalid Request: message stalled for ${slowClientTimeoutMs / 1000} s; closing the connection`);
-          void this.flushThenEnd();
+          this.flushThenEnd();
           return;
         }
       } else {
@@ -346,7 +316,7 @@ export class ClientConnection implements ConnectionState {
         this.stallSince = undefined;
       }
     }
-    if (this.inFlight.size > 0 || this.reader.decoder.midFrame) {
+    if (this.inFlight.size > 0 || this.decoder.midFrame) {
       this.lastActivity = Math.max(this.lastActivity, now - 1);
       return;
     }
@@ -357,7 +327,7 @@ export class ClientConnection implements ConnectionState {
         jsonrpc: '2.0', method: '$/closing',
         params: { code: 39, message: `idle for more than ${idleTimeoutMs / 1000} s; closing the connection` },
       });
-      void this.flushThenEnd();
+      this.flushThenEnd();
       return;
     }
     if (keepaliveIntervalMs > 0 && silent >= keepaliveIntervalMs && now - this.lastPing >= keepaliveIntervalMs) {
@@ -366,31 +336,60 @@ export class ClientConnection implements ConnectionState {
     }
   }
 
-  /** Let queued replies go out, then close our end. */
-  private async flushThenEnd(): Promise<void> {
+  /** Let the replies written so far go out, then close our end. */
+  private flushThenEnd(): void {
     if (this.ending) return;
     this.ending = true;
-    // The writer serialises writes: once our last one is out, everything before it is too.
-    await this.lastWrite;
+    // Every write so far is queued in the socket: end() sends them before the FIN.
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   private shutdown(): void {
-    if (!this.socket.destroyed) void this.flushThenEnd();
+    if (!this.socket.destroyed) this.flushThenEnd();
   }
 
   // ---------------------------------------------------------------- requests
-  private async handle(method: MethodName, args: unknown[]): Promise<unknown> {
-    try {
-      // vscode-jsonrpc passes by-name params as one argument and always appends a
-      // cancellation token (positional params were refused by the screen).
-      const given = args.slice(0, -1);
-      const params = given.length === 0 ? {} : given[0];
-      return await dispatch(method, params, this, this.deps);
-    } catch (e) {
-      throw toResponseError(e, method, this.deps);
+  /**
+   * Start the next waiting request. A request starts in the turn its last byte
+   * arrived in; when one turn brought several, each of the others starts in a
+   * turn of its own (setImmediate), after everything the previous one did
+   * synchronously and in microtasks, like vscode-jsonrpc's message queue: a
+   * pipelined read after a write sees what the write did before its first real wait.
+   */
+  private readonly nextRequest = (): void => {
+    this.turn = undefined;
+    if (this.disposed) {
+      this.waiting.length = 0;
+      return;
     }
+    const request = this.waiting.shift();
+    if (this.waiting.length > 0) this.turn = setImmediate(this.nextRequest);
+    if (request) this.start(request);
+  };
+
+  private start({ id, method, params }: Request): void {
+    if (method === 'rpc.discover') {
+      let doc: unknown;
+      try {
+        doc = buildOpenRpc();
+      } catch (e) {
+        return this.respond(id, undefined, { code: INTERNAL_ERROR, message: `Request rpc.discover failed with message: ${(e as Error).message}` });
+      }
+      return this.respond(id, doc);
+    }
+    dispatch(method, params, this, this.deps).then(
+      (result) => this.respond(id, result),
+      (e: unknown) => this.respond(id, undefined, toWireError(e, method, this.deps)),
+    );
+  }
+
+  /** The one reply to a request in flight. */
+  private respond(id: string | number, result: unknown, error?: WireError): void {
+    this.inFlight.delete(idKey(id));
+    if (this.disposed) return;
+    // JSON-RPC: a reply has a result or an error; an undefined result is sent as null.
+    this.send(error ? { jsonrpc: '2.0', id, error } : { jsonrpc: '2.0', id, result: result === undefined ? null : result });
   }
 
   async driver(method: string): Promise<Driver> {
@@ -440,21 +439,34 @@ export class ClientConnection implements ConnectionState {
     }
   }
 
+  /** Start reading requests. */
   listen(): void {
-    this.rpc.listen();
+    this.socket.on('data', (chunk: Buffer) => {
+      this.activity();
+      this.decoder.feed(chunk);
+      if (this.waiting.length > 0 && this.turn === undefined) this.nextRequest();
+    });
+    this.socket.on('close', () => {
+      if (this.decoder.end()) this.halfFrame();
+    });
   }
 
+  /** The socket closed: nothing more starts, nothing more is written. */
   dispose(): void {
+    this.disposed = true;
+    this.waiting.length = 0;
+    if (this.turn) clearImmediate(this.turn);
+    this.turn = undefined;
     this.subscriptions.dispose();
-    this.rpc.dispose();
+    this.socket.destroy();
   }
 }
 
-function toResponseError(e: unknown, method: string, deps: DispatchDeps): ResponseError<unknown> {
-  if (e instanceof VirError) return new ResponseError(e.code, e.message, e.toWireData());
-  if (e instanceof RpcFault) return new ResponseError(e.code, e.message);
+function toWireError(e: unknown, method: string, deps: DispatchDeps): WireError {
+  if (e instanceof VirError) return { code: e.code, message: e.message, data: e.toWireData() };
+  if (e instanceof RpcFault) return { code: e.code, message: e.message };
   // Never a stack trace to the client: log it, answer libvirt's internal error.
   deps.log('error', `${method}: unexpected failure: ${(e as Error)?.stack ?? String(e)}`);
   const err = new VirError('VIR_ERR_INTERNAL_ERROR', `unexpected failure in ${method}`, 'VIR_FROM_NONE');
-  return new ResponseError(err.code, err.message, err.toWireData());
+  return { code: err.code, message: err.message, data: err.toWireData() };
 }

@@ -199,7 +199,6 @@ export class Daemon {
       this.logger.debug(`${peer} socket error: ${err.message}`);
       socket.destroy();
     });
-    conn.rpc.onClose(cleanup);
     conn.listen();
   }
 
