@@ -10,6 +10,7 @@ import { VirError } from '../protocol/errors.js';
 import { procedures, type MethodName } from '../protocol/procedures.js';
 import type { CallContext, Driver } from '../drivers/driver.js';
 import type { DomainJobs } from './jobs.js';
+import type { AfterJob, JobCallContext } from '../drivers/common/base-driver.js';
 import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH, parseXmlDocument } from '../drivers/common/xml/xml-parse.js';
 
 /** A JSON-RPC level fault (reserved codes), as opposed to a libvirt error. */
@@ -125,11 +126,26 @@ export async function dispatch(
   const domain = driver.resolveDomain(params.domain as string);
   const ctx: CallContext = { domain, client: conn.peer, queue: () => deps.jobs.infoFor(domain.uuid) };
   if (!spec.job) return fn.call(driver, params, ctx);
-  return deps.jobs.run(domain.uuid, method, async () => {
+  // The job is held while the driver changes memory, does hypervisor work and
+  // queues its commit; the caller is answered once that commit is durable, after
+  // the job went to the next operation of the domain, whose commit can then share
+  // the fdatasync (see AfterJob in drivers/common/base-driver.ts for the guarantees).
+  const afterJob: AfterJob = {};
+  const jobCtx: JobCallContext = { ...ctx, afterJob };
+  const result = await deps.jobs.run(domain.uuid, method, async () => {
     // The domain may have been undefined while this call waited.
     if (!driver.hasDomain(domain.uuid)) {
       throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching uuid '${domain.uuid}' (${domain.name})`, 'VIR_FROM_NONE');
     }
-    return fn.call(driver, params, ctx);
+    return fn.call(driver, params, jobCtx);
   }, { exempt: method === 'virDomainDestroy' });
+  if (afterJob.durable) {
+    try {
+      await afterJob.durable;
+    } catch (failure) {
+      // Memory back to disk and hypervisor work undone, under the job, before anyone waiting.
+      throw await deps.jobs.run(domain.uuid, `${method} (recovery)`, () => afterJob.recover!(failure), { urgent: true });
+    }
+  }
+  return result;
 }

@@ -29,7 +29,12 @@ export class DomainJobs {
 
   constructor(private readonly opts: JobOptions) {}
 
-  run<T>(key: string, method: string, fn: () => Promise<T>, opts: { exempt?: boolean } = {}): Promise<T> {
+  /**
+   * Run `fn` as the domain's job. `exempt`: not refused when the queue is full.
+   * `urgent` (recovery after a failed commit): exempt, ahead of every waiting
+   * job, and never given up on.
+   */
+  run<T>(key: string, method: string, fn: () => Promise<T>, opts: { exempt?: boolean; urgent?: boolean } = {}): Promise<T> {
     let dq = this.queues.get(key);
     if (!dq) {
       const queue = new PQueue({ concurrency: 1 });
@@ -41,14 +46,14 @@ export class DomainJobs {
       this.queues.set(key, dq);
     }
     const entry = dq;
-    if (!opts.exempt && entry.queue.size + entry.queue.pending >= this.opts.maxQueued) {
+    if (!opts.exempt && !opts.urgent && entry.queue.size + entry.queue.pending >= this.opts.maxQueued) {
       return Promise.reject(
         new VirError('VIR_ERR_OPERATION_FAILED', `too many queued jobs for this domain (${this.opts.maxQueued})`, 'VIR_FROM_NONE'),
       );
     }
     return new Promise<T>((resolve, reject) => {
       let state: 'waiting' | 'running' | 'abandoned' = 'waiting';
-      const timer = setTimeout(() => {
+      const timer = opts.urgent ? undefined : setTimeout(() => {
         if (state !== 'waiting') return;
         state = 'abandoned';
         const held = entry.holder ? entry.holder.method : 'unknown';
@@ -66,7 +71,7 @@ export class DomainJobs {
         } finally {
           entry.holder = undefined;
         }
-      });
+      }, { priority: opts.urgent ? 1 : 0 });
     });
   }
 

@@ -41,6 +41,48 @@ export interface ActiveJob {
   aborted?: boolean;
 }
 
+/**
+ * Durability after the job: group commit for the operations of ONE domain.
+ *
+ * Dispatch runs a snapshot operation (create, delete, revert) under its domain's
+ * job and puts an AfterJob on its context. persist() then queues the commit and
+ * returns at once, the operation finishes its in-memory work, hypervisor work
+ * and all, and the job is released: the domain's next operation applies its
+ * change while this commit is in flight, and the store appends both with one
+ * fdatasync. Dispatch answers the caller only when `durable` settles:
+ *  - resolved: every commit of the operation is durable (and, commits of a domain
+ *    being appended in order, every commit queued before it);
+ *  - rejected: one failed, its own or one it was queued behind (the store fails
+ *    every commit queued behind a failed one, and refuses new ones until the
+ *    domain is reloaded). Dispatch then runs `recover` under the domain's job,
+ *    ahead of the jobs waiting: memory goes back to what is on disk (reloaded once
+ *    per failure) and the operation's hypervisor work is undone; only then does
+ *    the caller get the error.
+ * Reads never take the job: like a read during a commit's fdatasync before, a
+ * read may see a change whose commit is still in flight. Such a change is then
+ * either acknowledged, or fails together with every change made after it, and
+ * no caller is told of a failure before memory is back to disk.
+ * Events the operation emits after queuing its commit are published once it is
+ * durable and dropped if it fails; a domain's events keep their order.
+ * Without an AfterJob (direct callers, tests) persist() waits, as it always did.
+ */
+export interface AfterJob {
+  /** Set by the driver: settles when the operation's commits are durable (or one failed). */
+  durable?: Promise<void>;
+  /** Set with `durable`: given its rejection, restores and returns the error to answer with. Must run under the job. */
+  recover?: (failure: unknown) => Promise<unknown>;
+}
+
+/** A driver call's context as dispatch builds it for a job. */
+export type JobCallContext = CallContext & { afterJob?: AfterJob };
+
+interface Deferral {
+  /** Commits queued by the operation. */
+  commits: Promise<void>[];
+  /** Hypervisor work to undo if they fail (run under the job). */
+  undo: Array<() => Promise<void>>;
+}
+
 export interface RevertTarget {
   /** Where the domain must end up. */
   state: 'running' | 'paused' | 'shutoff';
@@ -164,11 +206,27 @@ export abstract class BaseDriver implements Driver {
     return out;
   }
 
+  /** Operations of a domain running with durability after the job (see AfterJob), by uuid. */
+  private readonly deferrals = new Map<string, Deferral>();
+  /** Per domain: the tail of the events waiting for commits (absent when none wait). */
+  private readonly heldEvents = new Map<string, Promise<void>>();
+
   /**
    * Make an in-memory change durable. If the store refuses, memory is reloaded
    * from disk so that a failed operation leaves everything exactly as before.
+   * Under an AfterJob (see there) the commit is only queued, and `undo` (the
+   * hypervisor work to roll back if it fails) is kept for the recovery; without,
+   * the caller's own error path does that.
    */
-  protected async persist(dom: DomainObj, changes: FileChange[]): Promise<void> {
+  protected async persist(dom: DomainObj, changes: FileChange[], undo?: () => Promise<void>): Promise<void> {
+    const deferral = this.deferrals.get(dom.uuid);
+    if (deferral) {
+      const commit = this.store.commit(dom.uuid, changes);
+      commit.catch(() => undefined);
+      deferral.commits.push(commit);
+      if (undo) deferral.undo.push(undo);
+      return;
+    }
     try {
       await this.store.commit(dom.uuid, changes);
     } catch (e) {
@@ -176,6 +234,41 @@ export abstract class BaseDriver implements Driver {
       await this.reloadDomain(dom.uuid);
       throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${dom.name}': ${(e as Error).message}`, this.errDomain);
     }
+  }
+
+  /** A deferred operation's commits failed: memory back to disk (once per failure), its hypervisor work undone. */
+  private async recoverDeferred(uuid: string, name: string, deferral: Deferral, e: unknown): Promise<VirError> {
+    if (this.store.needsReload(uuid)) {
+      this.opts.log('error', `store commit for domain ${name} failed: ${(e as Error).message}; reloading its state from disk`);
+      await this.reloadDomain(uuid);
+    }
+    for (const undo of deferral.undo.reverse()) await undo();
+    return new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${name}': ${(e as Error).message}`, this.errDomain);
+  }
+
+  /**
+   * Publish an event now, or, while commits it depends on are in flight, once
+   * they are durable (never, if one fails). It depends on the commits its own
+   * operation queued before emitting it, and waits behind the domain's earlier
+   * held events.
+   */
+  private publish(uuid: string, emit: () => void): void {
+    const deferral = this.deferrals.get(uuid);
+    const dependsOn = deferral && deferral.commits.length > 0 ? Promise.all(deferral.commits) : undefined;
+    const prev = this.heldEvents.get(uuid);
+    if (!dependsOn && !prev) return emit();
+    const safeEmit = () => {
+      try {
+        emit();
+      } catch (e) {
+        this.opts.log('error', `event listener failed: ${(e as Error).message}`);
+      }
+    };
+    const next = (prev ?? Promise.resolve()).then(() => dependsOn).then(safeEmit, () => undefined);
+    this.heldEvents.set(uuid, next);
+    void next.then(() => {
+      if (this.heldEvents.get(uuid) === next) this.heldEvents.delete(uuid);
+    });
   }
 
   private async reloadDomain(uuid: string): Promise<void> {
@@ -232,11 +325,13 @@ export abstract class BaseDriver implements Driver {
   }
 
   protected emitLifecycle(dom: DomainObj, event: number, detail: number): void {
-    this.events.emit('lifecycle', { domain: { name: dom.name, uuid: dom.uuid }, event, detail });
+    const e = { domain: { name: dom.name, uuid: dom.uuid }, event, detail };
+    this.publish(dom.uuid, () => this.events.emit('lifecycle', e));
   }
 
   protected emitSnapshot(dom: DomainObj, kind: string, snapshot: string): void {
-    this.events.emit('snapshot', { domain: { name: dom.name, uuid: dom.uuid }, kind, snapshot });
+    const e = { domain: { name: dom.name, uuid: dom.uuid }, kind, snapshot };
+    this.publish(dom.uuid, () => this.events.emit('snapshot', e));
   }
 
   protected allocId(): number {
@@ -529,26 +624,44 @@ export abstract class BaseDriver implements Driver {
   /**
    * Run a snapshot operation as the domain's visible job (virDomainGetJobInfo,
    * virDomainAbortJob), and announce a change of current snapshot once it succeeded.
+   * With an AfterJob on the context, its commits become durable after the job (see AfterJob).
    */
   private tracked<M extends 'virDomainSnapshotCreateXML' | 'virDomainRevertToSnapshot' | 'virDomainSnapshotDelete'>(
     operation: string, fn: Proc<M>,
   ): Proc<M> {
     return async (p, ctx) => {
-      const dom = this.domains.get(ctx.domain.uuid);
+      const uuid = ctx.domain.uuid;
+      const dom = this.domains.get(uuid);
       const before = dom?.snapshots.current?.name;
       const job: ActiveJob = { operation, started: Date.now() };
-      this.activeJobs.set(ctx.domain.uuid, job);
+      this.activeJobs.set(uuid, job);
+      const afterJob = (ctx as JobCallContext).afterJob;
+      const deferral: Deferral | undefined = afterJob ? { commits: [], undo: [] } : undefined;
+      if (deferral) this.deferrals.set(uuid, deferral);
       try {
         const result = await fn(p, ctx);
-        const after = this.domains.get(ctx.domain.uuid);
+        const after = this.domains.get(uuid);
         const now = after?.snapshots.current?.name;
         if (after && now !== before) this.emitSnapshot(after, 'current', now ?? '');
+        if (afterJob && deferral && deferral.commits.length > 0) {
+          // The reply waits for the commits and for the events they hold back.
+          const events = this.heldEvents.get(uuid);
+          afterJob.durable = Promise.all(deferral.commits).then(() => events);
+          afterJob.recover = (failure) => this.recoverDeferred(uuid, ctx.domain.name, deferral, failure);
+        }
         return result;
       } catch (e) {
+        if (deferral && deferral.commits.length > 0) {
+          // Failing anyway: settle what it queued while it still holds the job.
+          this.deferrals.delete(uuid);
+          const failed = await Promise.all(deferral.commits).then(() => undefined, (err: unknown) => err);
+          if (failed !== undefined) throw await this.recoverDeferred(uuid, ctx.domain.name, deferral, failed);
+        }
         if (job.aborted) throw new VirError('VIR_ERR_OPERATION_ABORTED', `${operation} job: canceled by client`, this.errDomain);
         throw e;
       } finally {
-        this.activeJobs.delete(ctx.domain.uuid);
+        if (deferral && this.deferrals.get(uuid) === deferral) this.deferrals.delete(uuid);
+        this.activeJobs.delete(uuid);
       }
     };
   }
@@ -671,7 +784,9 @@ export abstract class BaseDriver implements Driver {
     const before = { state: dom.state, reason: dom.reason, id: dom.id };
     if (halt) await this.hvStop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false);
     try {
-      await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: halt })]);
+      await this.persist(dom, [...this.snapshotChanges(dom, changes), ...this.domainChanges(dom, { status: halt })],
+        () => this.hvSnapshotDiscard(dom, def).catch((err: Error) =>
+          this.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`)));
     } catch (e) {
       if (halt) Object.assign(dom, before);
       await this.hvSnapshotDiscard(dom, def).catch((err: Error) =>

@@ -108,6 +108,12 @@ interface DomainLog {
   broken?: Error;
   /** After a failed checkpoint, wait for this many records before trying again. */
   retryAt?: number;
+  /**
+   * An append failed: the caller's memory holds changes the disk does not, and
+   * anything computed from it now would build on them. Every commit is refused
+   * until loadDomain() re-reads the domain (the caller's memory goes back to disk).
+   */
+  failed?: Error;
 }
 
 const crc32: (b: Buffer) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function'
@@ -215,6 +221,8 @@ export class DomainStore {
   loadDomain(uuid: string): Promise<StoredDomain | undefined> {
     return this.serial(uuid, async () => {
       const st = this.logs.get(uuid);
+      // Commits queued from here on are computed from what is read now: accepted again.
+      if (st) st.failed = undefined;
       if (!st || !existsSync(this.domainDir(uuid))) return undefined;
       return this.readDomain(uuid, st.unapplied, { repaired: [], problems: [] });
     });
@@ -364,19 +372,28 @@ export class DomainStore {
     await this.commit(uuid, changes);
   }
 
+  /** True from a failed append of the domain until loadDomain() re-reads it (commits are refused meanwhile). */
+  needsReload(uuid: string): boolean {
+    return this.logs.get(uuid)?.failed !== undefined;
+  }
+
   /**
    * Make `changes` to one domain's files durable, all or nothing. Commits of one
    * domain are applied in call order; those queued while a log write is in
-   * flight share the next one.
+   * flight share the next one. So the promise of a commit resolves only once
+   * every commit of the domain queued before it is durable too; when one fails,
+   * every commit queued behind it fails with it, and so does every commit until
+   * loadDomain() (see DomainLog.failed).
    */
   commit(uuid: string, changes: FileChange[]): Promise<void> {
+    const st = this.logOf(uuid);
+    if (st.failed) return Promise.reject(new Error(`an earlier change of this domain failed: ${st.failed.message}`));
     if (changes.length === 0) return Promise.resolve();
     try {
       for (const c of changes) checkedPath(c.file);
     } catch (e) {
       return Promise.reject(e);
     }
-    const st = this.logOf(uuid);
     return new Promise<void>((resolve, reject) => {
       st.pending.push({ changes, resolve, reject });
       if (st.scheduled) return;
@@ -387,6 +404,7 @@ export class DomainStore {
         try {
           await this.append(uuid, st, batch.map((b) => b.changes));
         } catch (e) {
+          st.failed = e as Error;
           for (const b of batch) b.reject(e);
           // Changes queued behind a failed one may build on it (a child of the
           // snapshot it failed to create): they fail with it, and the caller
