@@ -128,6 +128,6 @@ export function helpText(): string {
   lines.push('(FileDescriptorName=virtsnap-rw / virtsnap-ro) instead of creating its own.');
   lines.push('');
   lines.push('JSON-RPC: one request per frame. Batches (arrays) are refused with a single -32600 error (id null);');
-  lines.push('notifications (no id) are never answered and, except $/cancelRequest, ignored; by-position params: -32602.');
+  lines.push('notifications (no id) are never answered and have no effect ($/cancelRequest included); by-position params: -32602.');
   return lines.join('\n') + '\n';
 }
