@@ -1,9 +1,9 @@
 /**
- * The client end of the wire: JSON-RPC 2.0 with `Content-Length` framing over a
- * Unix socket, on node:net alone. The daemon frames with vscode-jsonrpc; the
- * client speaks the same bytes without it, because loading vscode-jsonrpc (and
- * TypeBox) costs more start-up than node itself, and every `virtsnap` command
- * pays it. Calls are typed from the protocol table by type-only imports.
+ * The client end of the wire: JSON-RPC 2.0 with `Content-Length` framing (the
+ * LSP framing vscode-jsonrpc speaks) over a Unix socket, on node:net alone:
+ * loading vscode-jsonrpc (and TypeBox) costs more start-up than node itself,
+ * and every `virtsnap` command would pay it. Calls are typed from the protocol
+ * table by type-only imports.
  */
 import net from 'node:net';
 import { VirError, type VirErrorData } from '../protocol/errors.js';
