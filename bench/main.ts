@@ -21,10 +21,9 @@
  *    (also reported without the directory fsync).
  * Writes the JSON to FILE (default bench-results.json) and prints a table.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +32,7 @@ import { RawRpcClient } from './rpc-client.js';
 import { echoParams } from './echo-server.js';
 import { generateStore, type Shape } from './store-gen.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
+import { spawnDaemon } from '../tools/daemon-process.js';
 import { defaultTestDomainXml } from '../drivers/common/xml/domain-xml.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,16 +84,6 @@ function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function canConnect(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 interface Daemon {
   proc: ChildProcess;
@@ -119,15 +109,9 @@ async function startDaemon(dir: string): Promise<Daemon> {
   const socket = path.join(dir, 'sock');
   const limits = benchLimitArgs();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...extraDaemonArgs, daemonMain, '--socket', socket, '--state-dir', path.join(dir, 'state'), '--log-level', 'warn', ...limits], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const { proc, exited } = await spawnDaemon(socket, path.join(dir, 'state'), limits, {
+    nodeArgs: extraDaemonArgs, timeoutMs: 120_000, pollMs: 2, inheritOutput: true,
   });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  while (!(await canConnect(socket))) {
-    if (proc.exitCode !== null) throw new Error(`virtsnapd exited with ${proc.exitCode}`);
-    if (performance.now() - t0 > 120_000) throw new Error('virtsnapd did not start within 120 s');
-    await new Promise((r) => setTimeout(r, 2));
-  }
   const startupMs = performance.now() - t0;
   return {
     proc, socket, dir, startupMs,

@@ -46,23 +46,34 @@ export interface DaemonProc {
   exited: Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  /** Flags for node itself, before the script (e.g. --cpu-prof). */
+  nodeArgs?: readonly string[];
+  /** How long it may take to start listening (a store of 100k snapshots takes a while). */
+  timeoutMs?: number;
+  /** How often to try connecting; small when start-up time is being measured. */
+  pollMs?: number;
+  /** Let its output through instead of collecting it. */
+  inheritOutput?: boolean;
+}
+
 /** Start virtsnapd on `socket`/`stateDir` and wait until it accepts connections. */
-export async function spawnDaemon(socket: string, stateDir: string, args: readonly string[] = []): Promise<DaemonProc> {
-  const proc = spawn(process.execPath, [daemonMain(), '--socket', socket, '--state-dir', stateDir, '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+export async function spawnDaemon(socket: string, stateDir: string, args: readonly string[] = [], opts: SpawnOptions = {}): Promise<DaemonProc> {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), daemonMain(), '--socket', socket, '--state-dir', stateDir, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', opts.inheritOutput ? 'inherit' : 'pipe', opts.inheritOutput ? 'inherit' : 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout?.on('data', (d) => (out += d));
+  proc.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   while (!(await canConnect(socket))) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`virtsnapd exited (${proc.exitCode ?? proc.signalCode}): ${out}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`virtsnapd did not listen within 15 s: ${out}`);
+      throw new Error(`virtsnapd did not listen within ${(opts.timeoutMs ?? 15_000) / 1000} s: ${out}`);
     }
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 10));
   }
   return { proc, pid: proc.pid!, output: () => out, exited };
 }
