@@ -1,7 +1,7 @@
 /** Bad input answered with libvirt's codes and messages; the daemon keeps serving. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { closeTestDomain, connectTestDomain, type RunningDaemon } from '../helpers/daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 
 let d: RunningDaemon;
@@ -9,15 +9,9 @@ let conn: v.VirConnect;
 let dom: v.VirDomain;
 
 beforeAll(async () => {
-  d = await startDaemon();
-  conn = await v.virConnectOpen('test:///default', { socket: d.socket });
-  dom = await v.virDomainLookupByName(conn, 'test');
+  ({ d, conn, dom } = await connectTestDomain());
 });
-afterAll(async () => {
-  await v.virConnectClose(conn).catch(() => undefined);
-  await d.stop();
-  await d.cleanup();
-});
+afterAll(() => closeTestDomain({ d, conn, dom }));
 
 const create = (xml: string, flags = 0) => v.virDomainSnapshotCreateXML(dom, xml, flags);
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
 import { DomainState as S, SnapshotListFlags as L } from '../../protocol/flags.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { closeTestDomain, connectTestDomain, type RunningDaemon } from '../helpers/daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 
 let d: RunningDaemon;
@@ -15,16 +15,9 @@ let conn: v.VirConnect;
 let dom: v.VirDomain;
 
 beforeAll(async () => {
-  d = await startDaemon();
-  conn = await v.virConnectOpen('test:///default', { socket: d.socket });
-  dom = await v.virDomainLookupByName(conn, 'test');
+  ({ d, conn, dom } = await connectTestDomain());
 });
-
-afterAll(async () => {
-  await v.virConnectClose(conn).catch(() => undefined);
-  await d.stop();
-  await d.cleanup();
-});
+afterAll(() => closeTestDomain({ d, conn, dom }));
 
 const state = async () => (await v.virDomainGetState(dom, 0)).state;
 const names = (snaps: v.VirDomainSnapshot[]) => snaps.map((s) => s.name).sort();

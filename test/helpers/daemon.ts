@@ -54,3 +54,26 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
   };
   return d;
 }
+
+/** A running daemon with an open connection and the domain `test`, for e2e suites. */
+export interface TestDomainFixture {
+  d: RunningDaemon;
+  conn: import('../../client/index.js').VirConnect;
+  dom: import('../../client/index.js').VirDomain;
+}
+
+export async function connectTestDomain(d?: RunningDaemon): Promise<TestDomainFixture> {
+  const v = await import('../../client/index.js');
+  const daemon = d ?? (await startDaemon());
+  const conn = await v.virConnectOpen('test:///default', { socket: daemon.socket });
+  const dom = await v.virDomainLookupByName(conn, 'test');
+  return { d: daemon, conn, dom };
+}
+
+export async function closeTestDomain(f: TestDomainFixture | undefined): Promise<void> {
+  if (!f) return;
+  const v = await import('../../client/index.js');
+  await v.virConnectClose(f.conn).catch(() => undefined);
+  await f.d.stop();
+  await f.d.cleanup();
+}

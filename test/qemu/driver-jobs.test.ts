@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
@@ -13,12 +12,7 @@ import { qemuImgCreate } from '../../drivers/qemu/qemu-img.js';
 import { tempDir } from '../helpers/daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { writeMultibootGuest } from '../helpers/multiboot-guest.js';
-
-try {
-  execFileSync('qemu-system-x86_64', ['--version']);
-} catch {
-  throw new Error('qemu-system-x86_64 is not installed: apt-get install --no-install-recommends qemu-system-x86 qemu-utils');
-}
+import { requireQemu } from './helpers.js';
 
 const FILL_MIB = 320;
 let dir: string;
@@ -27,6 +21,7 @@ const uuid = randomUUID();
 const ctx = { domain: { uuid, name: 'jobs' }, client: 'test', queue: () => ({ waiting: 0 }) };
 
 beforeAll(async () => {
+  requireQemu();
   dir = tempDir('virtsnap-qjobs-');
   const { kernel, module } = writeMultibootGuest(dir, FILL_MIB);
   const disk = path.join(dir, 'd.qcow2');
