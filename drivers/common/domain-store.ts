@@ -26,12 +26,9 @@
  * which a failed append truncates away at once (or, after a crash, start-up
  * discards: its CRC does not match), and which never reached the files — a
  * multi-file change is there whole or not at all.
- *
- * A store written by the previous version (an undo journal.json) is still
- * rolled back at start-up.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -61,7 +58,7 @@ export interface StoredDomain {
 }
 
 export interface StoreCheckReport {
-  /** Things found and repaired (safe repairs only: temp files, rolled-back journals, empty dirs). */
+  /** Things found and repaired (safe repairs only: temp files, torn log tails, empty dirs). */
   repaired: string[];
   /** Things that need a human: never dropped silently. */
   problems: string[];
@@ -77,12 +74,7 @@ export const storeTuning = {
   checkpointParallel: 16,
 };
 
-interface Journal {
-  version: 2;
-  undo: FileChange[];
-}
 
-const JOURNAL = 'journal.json';
 export const LOG = 'wal.log';
 const TRASH_PREFIX = '.trash-';
 export const SNAPSHOT_DIR = 'snapshots';
@@ -189,7 +181,7 @@ export class DomainStore {
   }
 
   /**
-   * Open the store: roll back unacknowledged changes (old journals, torn log
+   * Open the store: roll back unacknowledged changes (torn log
    * tails), remove temp files and trash, read every domain (files plus its log),
    * and checkpoint logs that hold records. Linear in the number of files.
    */
@@ -231,7 +223,6 @@ export class DomainStore {
   private async openDomainDir(uuid: string, report: StoreCheckReport): Promise<StoredDomain | undefined> {
     const dir = path.join(this.root, uuid);
     mkdirSync(path.join(dir, SNAPSHOT_DIR), { recursive: true });
-    if (await rollBack(dir)) report.repaired.push(`${uuid}: rolled back an unacknowledged change`);
     for (const sub of [dir, path.join(dir, SNAPSHOT_DIR)]) {
       for (const name of readdirSync(sub)) {
         if (isTempFile(name)) {
@@ -532,23 +523,6 @@ function rmSyncQuiet(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Restore the old contents recorded in a journal of the previous store format, if there is one. */
-async function rollBack(dir: string): Promise<boolean> {
-  const text = await readFile(path.join(dir, JOURNAL), 'utf8').catch(notFound);
-  if (text === undefined) return false;
-  const journal = JSON.parse(text) as Journal;
-  if (journal.version !== 2 || !Array.isArray(journal.undo)) throw new Error(`${dir}/${JOURNAL}: unknown journal format`);
-  for (const change of journal.undo) {
-    const file = path.join(dir, checkedPath(change.file));
-    if (change.content === null) await fsUnlink(file).catch(notFound);
-    else await writeFileAtomic(file, change.content, { syncDir: false });
-  }
-  await fsyncDir(path.join(dir, SNAPSHOT_DIR));
-  await fsUnlink(path.join(dir, JOURNAL));
-  await fsyncDir(dir);
-  return true;
-}
-
 /** The only files a domain directory holds; anything else is refused before it reaches the log. */
 const STORE_PATH = /^(?:domain\.xml|status\.json|snapshots\/[^/\0]+)$/;
 
@@ -559,7 +533,3 @@ function checkedPath(file: string): string {
   return file;
 }
 
-function notFound(e: NodeJS.ErrnoException): undefined {
-  if (e.code === 'ENOENT') return undefined;
-  throw e;
-}

@@ -42,30 +42,6 @@ describe('durable domain store', () => {
     expect(readFileSync(path.join(store.root, UUID, 'wal.log')).length).toBe(0);
   });
 
-  it('rolls back an unacknowledged multi-file change left by a crash, and removes temp files', async () => {
-    const r = root();
-    const dir = path.join(r, UUID);
-    mkdirSync(path.join(dir, 'snapshots'), { recursive: true });
-    writeFileSync(path.join(dir, 'domain.xml'), '<domain/>');
-    // A crash in the middle of a change that was replacing old.xml by new.xml:
-    // new.xml is written, old.xml already deleted, the journal still there.
-    writeFileSync(path.join(dir, 'snapshots', 'new.xml'), 'NEW');
-    writeFileSync(path.join(dir, 'journal.json'), JSON.stringify({
-      version: 2,
-      undo: [{ file: 'snapshots/new.xml', content: null }, { file: 'snapshots/old.xml', content: 'OLD' }],
-    }));
-    writeFileSync(path.join(dir, 'snapshots', '.vstmp-deadbeef'), 'half');
-    const report = { repaired: [] as string[], problems: [] as string[] };
-    const [dom] = await new DomainStore(r).load(report);
-    expect(snaps(dom!)).toEqual([{ file: 'old.xml', xml: 'OLD' }]);
-    expect(readdirSync(path.join(dir, 'snapshots')).sort()).toEqual(['old.xml']);
-    expect(readdirSync(dir).sort()).toEqual(['domain.xml', 'snapshots', 'wal.log']);
-    expect(existsSync(path.join(dir, 'journal.json'))).toBe(false);
-    expect(report.repaired.join('\n')).toMatch(/rolled back/);
-    expect(report.repaired.join('\n')).toMatch(/temp file/);
-    expect(report.problems).toEqual([]);
-  });
-
   it('keeps snapshot files of a domain whose definition is missing, and reports them', async () => {
     const r = root();
     const dir = path.join(r, UUID);

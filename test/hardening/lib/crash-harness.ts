@@ -10,7 +10,7 @@
  *   of the two);
  * - the tree is consistent: at most one current, no dangling parent;
  * - on disk: every snapshot file parses and sits under the file name of its
- *   snapshot, no temp, trash or undo-journal file is left once the daemon is up;
+ *   snapshot, no temp or trash file is left once the daemon is up;
  * - the daemon reports no store problem at start-up, and `virtsnapd --check`
  *   (run every `checkEvery` kills on the dead daemon's state) says consistent.
  *
@@ -149,13 +149,13 @@ async function observe(c: RawClient, domain: string): Promise<{ model: DomModel;
   return { model, problems };
 }
 
-/** Files on disk: no temp/trash/journal anywhere, every snapshot file parses under its own name. */
+/** Files on disk: no temp/trash anywhere, every snapshot file parses under its own name. */
 function checkDisk(stateDir: string, uuids: Map<string, string>): string[] {
   const problems: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const full = path.join(dir, name);
-      if (isTempFile(name) || name.startsWith('.trash-') || name === 'journal.json') problems.push(`leftover file ${path.relative(stateDir, full)}`);
+      if (isTempFile(name) || name.startsWith('.trash-')) problems.push(`leftover file ${path.relative(stateDir, full)}`);
       if (statSync(full).isDirectory()) walk(full);
     }
   };
