@@ -106,15 +106,16 @@ export class Daemon {
     const inherited = this.opts.listeners;
     if (inherited) {
       // Socket activation: systemd owns the socket files (paths, modes, groups).
-      if (inherited.rw !== undefined) this.servers.push(await this.listenFd(inherited.rw, false));
       if (inherited.ro !== undefined) this.servers.push(await this.listenFd(inherited.ro, true));
+      if (inherited.rw !== undefined) this.servers.push(await this.listenFd(inherited.rw, false));
     } else {
       await mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o755 });
       await claimSocket(this.opts.socket);
       await claimSocket(readOnlySocketPath(this.opts.socket));
       const rwMode = this.opts.socketMode ?? (group !== undefined ? 0o660 : 0o600);
-      this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
+      // Read-only first: once the read-write socket accepts, the daemon is fully up.
       this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
+      this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
     }
     const tickMs = Math.max(50, Math.min(1000, ...[this.limits.idleTimeoutMs, this.limits.keepaliveIntervalMs, this.limits.slowClientTimeoutMs]
       .filter((t) => t > 0).map((t) => t / 4)));
