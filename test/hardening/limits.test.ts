@@ -108,23 +108,28 @@ describe('limits', () => {
     expect((await good.call('virDomainSnapshotCreateXML', { domain: 'test', xml: ok, flags: 0 })).result).toMatchObject({ name: 'deep30' });
   });
 
-  it('queued jobs per domain: VIR_ERR_OPERATION_FAILED when full, destroy exempt', async () => {
+  it('queued jobs per domain: refusals are VIR_ERR_OPERATION_FAILED, destroy is exempt, others keep being served', async () => {
+    // Test-driver jobs release the domain as soon as their commit is queued, so
+    // whether this burst overflows a queue of 3 depends on timing; the cap itself is
+    // checked deterministically in test/unit/jobs.test.ts and, with slow jobs, on
+    // real QEMU in test/qemu/e2e-queue-limit.test.ts.
     const clients = await Promise.all(Array.from({ length: 4 }, () => Transport.connect({ socket: d.socket })));
-    const calls: Array<Promise<string>> = [];
-    for (const [i, t] of clients.entries()) {
-      for (let k = 0; k < 3; k++) {
-        calls.push(t.call('virDomainSnapshotCreateXML', { domain: 'test', xml: `<domainsnapshot><name>q${i}-${k}</name></domainsnapshot>`, flags: 0 })
-          .then(() => 'ok', (e: { errName?: string; message: string }) => `${e.errName}: ${e.message}`));
+    try {
+      const calls: Array<Promise<string>> = [];
+      for (const [i, t] of clients.entries()) {
+        for (let k = 0; k < 3; k++) {
+          calls.push(t.call('virDomainSnapshotCreateXML', { domain: 'test', xml: `<domainsnapshot><name>q${i}-${k}</name></domainsnapshot>`, flags: 0 })
+            .then(() => 'ok', (e: { errName?: string; message: string }) => `${e.errName}: ${e.message}`));
+        }
       }
+      const destroy = clients[0]!.call('virDomainDestroy', { domain: 'test' }).then(() => 'ok', (e: { errName?: string }) => String(e.errName));
+      const outcomes = await Promise.all(calls);
+      expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThanOrEqual(3);
+      for (const o of outcomes.filter((x) => x !== 'ok')) expect(o).toBe('VIR_ERR_OPERATION_FAILED: operation failed: too many queued jobs for this domain (3)');
+      expect(await destroy).toBe('ok');
+    } finally {
+      for (const t of clients) t.close();
     }
-    const destroy = clients[0]!.call('virDomainDestroy', { domain: 'test' }).then(() => 'ok', (e: { errName?: string }) => String(e.errName));
-    const outcomes = await Promise.all(calls);
-    expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThanOrEqual(3);
-    const refused = outcomes.filter((o) => o !== 'ok');
-    expect(refused.length).toBeGreaterThan(0);
-    for (const o of refused) expect(o).toBe('VIR_ERR_OPERATION_FAILED: operation failed: too many queued jobs for this domain (3)');
-    expect(await destroy).toBe('ok');
-    for (const t of clients) t.close();
     await bystanderServed();
   });
 
