@@ -19,6 +19,8 @@ interface OptionSpec {
   arg: string;
   help: string;
   default?: string | number;
+  /** Shown in the example config for settings without a default. */
+  example?: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -26,11 +28,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'state-dir', type: 'string', section: 'General', arg: 'DIR', default: defaultStateDir(), help: 'persistent state' },
   { flag: 'default-uri', type: 'string', section: 'General', arg: 'URI', default: DEFAULT_URI, help: 'driver URI for connections that do not open one' },
   { flag: 'log-level', type: 'string', section: 'General', arg: 'LEVEL', default: 'info', help: 'error|warn|info|debug (or $VIRTSNAPD_LOG_LEVEL); every write is logged at info with the peer\'s uid, gid and pid' },
-  { flag: 'log-file', type: 'string', section: 'General', arg: 'FILE', help: 'log to FILE instead of stdout (stdout suits the journal)' },
-  { flag: 'socket-group', type: 'string', section: 'Access', arg: 'GROUP', help: 'group (name or gid) owning the read-write socket; its mode then defaults to 0660' },
-  { flag: 'socket-mode', type: 'octal', section: 'Access', arg: 'MODE', help: 'mode of the read-write socket, octal (default 0600, or 0660 with --socket-group)' },
-  { flag: 'allow-uid', type: 'ids', section: 'Access', arg: 'UIDS', help: 'only these uids (comma-separated, repeatable) may use the read-write socket' },
-  { flag: 'allow-gid', type: 'ids', section: 'Access', arg: 'GIDS', help: '...or peers with one of these primary gids; refused peers get VIR_ERR_AUTH_FAILED' },
+  { flag: 'log-file', type: 'string', section: 'General', arg: 'FILE', help: 'log to FILE instead of stdout (stdout suits the journal)', example: '"/var/log/virtsnap/virtsnapd.log"' },
+  { flag: 'socket-group', type: 'string', section: 'Access', arg: 'GROUP', help: 'group (name or gid) owning the read-write socket; its mode then defaults to 0660', example: '"virtsnap"' },
+  { flag: 'socket-mode', type: 'octal', section: 'Access', arg: 'MODE', help: 'mode of the read-write socket, octal (default 0600, or 0660 with --socket-group)', example: '"0660"' },
+  { flag: 'allow-uid', type: 'ids', section: 'Access', arg: 'UIDS', help: 'only these uids (comma-separated, repeatable) may use the read-write socket', example: '[0, 1000]' },
+  { flag: 'allow-gid', type: 'ids', section: 'Access', arg: 'GIDS', help: '...or peers with one of these primary gids; refused peers get VIR_ERR_AUTH_FAILED', example: '[1000]' },
   { flag: 'max-clients', type: 'count', section: 'Limits', arg: 'N', default: DEFAULT_MAX_CLIENTS, help: 'connections at once on the read-write socket' },
   { flag: 'max-ro-clients', type: 'count', section: 'Limits', arg: 'N', default: DEFAULT_MAX_CLIENTS, help: 'connections at once on the read-only socket' },
   { flag: 'max-requests', type: 'count', section: 'Limits', arg: 'N', default: DEFAULT_LIMITS.maxInFlight, help: 'requests in flight per connection; more: VIR_ERR_RPC' },
@@ -129,5 +131,31 @@ export function helpText(): string {
   lines.push('');
   lines.push('JSON-RPC: one request per frame. Batches (arrays) are refused with a single -32600 error (id null);');
   lines.push('notifications (no id) are never answered and have no effect ($/cancelRequest included); by-position params: -32602.');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The example virtsnapd.conf (packaging/virtsnapd.conf): every key, commented
+ * out at its default. It is the system file (/etc/virtsnap), so the paths shown
+ * are the system ones whoever generates it.
+ */
+export function exampleConfig(): string {
+  const systemDefaults: Record<string, string> = { socket: '/run/virtsnap/virtsnap-sock', 'state-dir': '/var/lib/virtsnap' };
+  const lines = [
+    '# virtsnapd.conf: settings of virtsnapd. Each key is a command-line option with _ for -;',
+    '# the command line wins over this file. Strings in double quotes, numbers bare, lists [1, 2].',
+    '# Generated from daemon/options.ts (a test keeps it in step).',
+  ];
+  const quote = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v}"`);
+  for (const section of ['General', 'Access', 'Limits', 'Events'] as const) {
+    lines.push('', `# ---- ${section}`);
+    for (const o of OPTIONS.filter((x) => x.section === section)) {
+      lines.push('', `# ${o.help}`);
+      const dflt = systemDefaults[o.flag] ?? o.default;
+      const example = o.example ?? (dflt !== undefined ? quote(dflt) : undefined);
+      if (example === undefined) throw new Error(`option --${o.flag} needs a default or an example`);
+      lines.push(`#${configKey(o.flag)} = ${example}`);
+    }
+  }
   return lines.join('\n') + '\n';
 }
