@@ -3,7 +3,7 @@
  * CRASHTEST_KILLS, CRASHTEST_SEED, CRASHTEST_DOMAINS to change). Prints a JSON
  * summary; exits 1 if any invariant failed.
  */
-import { runCrashHarness } from '../test/hardening/lib/crash-harness.js';
+import { runCrashHarness } from '../tools/crash-harness.js';
 
 const kills = Number(process.env.CRASHTEST_KILLS ?? 1000);
 const seed = process.env.CRASHTEST_SEED !== undefined ? Number(process.env.CRASHTEST_SEED) : undefined;

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { unlinkSync } from 'node:fs';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 
 export function startEchoServer(path: string): Promise<net.Server> {
   try {
@@ -16,25 +17,17 @@ export function startEchoServer(path: string): Promise<net.Server> {
     /* absent */
   }
   const server = net.createServer((socket) => {
-    let buf: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      for (;;) {
-        const headerEnd = buf.indexOf('\r\n\r\n');
-        if (headerEnd < 0) return;
-        const m = /Content-Length: *(\d+)/i.exec(buf.toString('latin1', 0, headerEnd));
-        if (!m) return void socket.destroy();
-        const len = Number(m[1]);
-        const start = headerEnd + 4;
-        if (buf.length < start + len) return;
-        const req = JSON.parse(buf.toString('utf8', start, start + len)) as { id: number; params: { reply: number } };
-        buf = buf.subarray(start + len);
+    const decoder = new FrameDecoder({ maxFrameBytes: 64 * 1024 * 1024, maxHeaderBytes: 8192 }, {
+      message: (body) => {
+        const req = JSON.parse(body.toString('utf8')) as { id: number; params: { reply: number } };
         const shell = JSON.stringify({ jsonrpc: '2.0', id: req.id, result: '' });
         const pad = Math.max(0, req.params.reply - Buffer.byteLength(shell));
-        const body = JSON.stringify({ jsonrpc: '2.0', id: req.id, result: 'x'.repeat(pad) });
-        socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      }
+        socket.write(encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: 'x'.repeat(pad) })));
+      },
+      oversized: () => socket.destroy(),
+      fatal: () => socket.destroy(),
     });
+    socket.on('data', (chunk: Buffer) => decoder.feed(chunk));
     socket.on('error', () => socket.destroy());
   });
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * operations on 8 domains (LOAD_DOMAINS) for 30 s (LOAD_SECONDS). Prints JSON:
  * ops/s, errors, daemon RSS at start (after warm-up), end and peak.
  */
-import { runLoad } from '../test/hardening/lib/load-harness.js';
+import { runLoad } from '../tools/load-harness.js';
 
 const r = await runLoad({
   clients: Number(process.env.LOAD_CLIENTS ?? 64),

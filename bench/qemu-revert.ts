@@ -29,7 +29,7 @@ import { qemuImgCreate } from '../drivers/qemu/qemu-img.js';
 import { buildQemuArgs, QEMU_SYSTEM } from '../drivers/qemu/qemu-process.js';
 import { QmpClient } from '../drivers/qemu/qmp-client.js';
 import { parseDomainXml } from '../drivers/common/xml/domain-xml.js';
-import { writeMultibootGuest } from '../test/helpers/multiboot-guest.js';
+import { writeMultibootGuest } from '../tools/multiboot-guest.js';
 
 const RUNS = Number(process.argv[2] ?? process.env.QEMU_BENCH_RUNS ?? 15);
 const MEMORY_MIB = 128;

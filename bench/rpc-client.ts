@@ -4,6 +4,7 @@
  * echo floor, so a ratio between the two isolates the server side.
  */
 import net from 'node:net';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 
 export interface RpcReply {
   id: number;
@@ -14,7 +15,11 @@ export interface RpcReply {
 }
 
 export class RawRpcClient {
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 * 1024, maxHeaderBytes: 8192 }, {
+    message: (body) => this.onMessage(body),
+    oversized: (length) => this.socket.destroy(new Error(`a reply of ${length} bytes`)),
+    fatal: (reason) => this.socket.destroy(new Error(`bad framing from the server: ${reason}`)),
+  });
   private nextId = 1;
   private readonly pending = new Map<number, (r: RpcReply) => void>();
   private closed = false;
@@ -22,7 +27,7 @@ export class RawRpcClient {
   lastRequestBytes = 0;
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.decoder.feed(chunk));
     // A call never hangs on a connection the server closed.
     socket.on('close', () => {
       this.closed = true;
@@ -44,31 +49,18 @@ export class RawRpcClient {
     });
   }
 
-  private onData(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    for (;;) {
-      const headerEnd = this.buf.indexOf('\r\n\r\n');
-      if (headerEnd < 0) return;
-      const header = this.buf.toString('latin1', 0, headerEnd);
-      const m = /Content-Length: *(\d+)/i.exec(header);
-      if (!m) throw new Error(`bad frame header: ${header}`);
-      const len = Number(m[1]);
-      const start = headerEnd + 4;
-      if (this.buf.length < start + len) return;
-      const body = this.buf.toString('utf8', start, start + len);
-      this.buf = this.buf.subarray(start + len);
-      const msg = JSON.parse(body) as RpcReply & { method?: string; id: number | string };
-      msg.bytes = len;
-      if (msg.method !== undefined) {
-        // A request from the server (keepalive): answer it like any client library would.
-        if (msg.id !== undefined) this.send({ jsonrpc: '2.0', id: msg.id, result: null });
-        continue;
-      }
-      const cb = this.pending.get(msg.id);
-      if (cb) {
-        this.pending.delete(msg.id);
-        cb(msg);
-      }
+  private onMessage(body: Buffer): void {
+    const msg = JSON.parse(body.toString('utf8')) as RpcReply & { method?: string; id: number | string };
+    msg.bytes = body.length;
+    if (msg.method !== undefined) {
+      // A request from the server (keepalive): answer it like any client library would.
+      if (msg.id !== undefined) this.send({ jsonrpc: '2.0', id: msg.id, result: null });
+      return;
+    }
+    const cb = this.pending.get(msg.id);
+    if (cb) {
+      this.pending.delete(msg.id);
+      cb(msg);
     }
   }
 
@@ -80,13 +72,12 @@ export class RawRpcClient {
     return new Promise((resolve) => {
       if (this.closed) return resolve({ id, error: { code: -32099, message: 'connection closed by the server' }, bytes: 0 });
       this.pending.set(id, resolve);
-      this.socket.write(`Content-Length: ${this.lastRequestBytes}\r\n\r\n${body}`);
+      this.socket.write(encodeFrame(body));
     });
   }
 
   private send(msg: unknown): void {
-    const body = JSON.stringify(msg);
-    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.socket.write(encodeFrame(JSON.stringify(msg)));
   }
 
   /** Like call, but a JSON-RPC error rejects. */

@@ -7,6 +7,7 @@
  */
 import net from 'node:net';
 import { VirError, type VirErrorData } from '../protocol/errors.js';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { defaultSocketPath, readOnlySocketPath } from '../protocol/paths.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/procedures.js';
 
@@ -42,21 +43,31 @@ export const LIST_PAGE = 4096;
 
 export type PagedMethod = 'virDomainListAllSnapshots' | 'virDomainSnapshotListAllChildren';
 
+/**
+ * The largest reply accepted. The daemon's own limit is on requests; its replies
+ * are paged far below this, so a bigger frame means something is badly wrong.
+ */
+const MAX_REPLY_BYTES = 1024 * 1024 * 1024;
+
 function frame(msg: object): string {
-  const body = JSON.stringify(msg);
-  return `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+  return encodeFrame(JSON.stringify(msg));
 }
 
 export class Transport {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly decoder: FrameDecoder;
   private closedError?: VirError;
   private readonly notificationListeners = new Set<(method: string, params: unknown) => void>();
   private readonly closeListeners = new Set<(reason: VirError) => void>();
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d: Buffer) => this.onData(d));
+    this.decoder = new FrameDecoder({ maxFrameBytes: MAX_REPLY_BYTES, maxHeaderBytes: 8192 }, {
+      message: (body) => this.onMessage(JSON.parse(body.toString('utf8')) as Incoming),
+      oversized: (length) => this.broken(`a reply of ${length} bytes from virtsnapd`),
+      fatal: (reason) => this.broken(`malformed frame from virtsnapd (${reason})`),
+    });
+    socket.on('data', (d: Buffer) => this.decoder.feed(d));
     socket.on('error', (e) => this.fail(`Cannot recv data: ${e.message}`));
     socket.on('close', () => this.fail('End of file while reading data: Input/output error'));
   }
@@ -88,24 +99,9 @@ export class Transport {
     this.pending.clear();
   }
 
-  private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    for (;;) {
-      const headerEnd = this.buf.indexOf('\r\n\r\n');
-      if (headerEnd < 0) return;
-      const m = /Content-Length:\s*(\d+)/i.exec(this.buf.subarray(0, headerEnd).toString('ascii'));
-      if (!m) {
-        this.fail('malformed frame header from virtsnapd');
-        this.socket.destroy();
-        return;
-      }
-      const start = headerEnd + 4;
-      const end = start + Number(m[1]);
-      if (this.buf.length < end) return;
-      const body = this.buf.subarray(start, end).toString('utf8');
-      this.buf = this.buf.subarray(end);
-      this.onMessage(JSON.parse(body) as Incoming);
-    }
+  private broken(why: string): void {
+    this.fail(why);
+    this.socket.destroy();
   }
 
   private onMessage(msg: Incoming): void {

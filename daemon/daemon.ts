@@ -9,7 +9,7 @@ import path from 'node:path';
 import { readOnlySocketPath } from '../protocol/paths.js';
 import type { DriverFactory } from '../drivers/driver.js';
 import { VirError } from '../protocol/errors.js';
-import { ClientConnection, type ConnectionLimits } from './connection.js';
+import { RpcEndpoint, type ConnectionLimits } from './rpc-endpoint.js';
 import { warmValidators } from './dispatch.js';
 import { DriverRegistry } from './drivers.js';
 import { EventBus, LIFECYCLE_EVENT_ID, SNAPSHOT_EVENT_ID } from './event-bus.js';
@@ -18,6 +18,7 @@ import type { Driver } from '../drivers/driver.js';
 import { DomainJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import { formatCred, peerCred, peerCredSupport } from './peercred.js';
+import { LibvirtSession } from './session.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -59,7 +60,7 @@ export const DEFAULT_MAX_CLIENTS = 128;
 
 export class Daemon {
   private servers: net.Server[] = [];
-  private readonly connections = new Set<ClientConnection>();
+  private readonly connections = new Set<RpcEndpoint>();
   private readonly sockets = new Set<net.Socket>();
   readonly registry: DriverRegistry;
   readonly jobs: DomainJobs;
@@ -181,10 +182,9 @@ export class Daemon {
       socket.destroy();
       return;
     } else this.refusing++;
-    const conn = new ClientConnection(socket, readonly, peer, {
-      registry: this.registry, defaultUri: this.opts.defaultUri, jobs: this.jobs, log, limits: this.limits, events: this.events,
-      xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
-    }, refusal);
+    const conn = new RpcEndpoint(socket, peer, {
+      jobs: this.jobs, log, limits: this.limits, xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
+    }, (notify) => new LibvirtSession(readonly, peer, { registry: this.registry, defaultUri: this.opts.defaultUri, events: this.events }, notify), refusal);
     this.connections.add(conn);
     this.logger.debug(`${peer} connected`);
     const cleanup = () => {

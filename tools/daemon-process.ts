@@ -3,7 +3,7 @@
  * benchmarks alike (from the sources under vitest, or compiled under dist/):
  * the repository root is found by walking up to virtsnap's package.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -76,4 +76,10 @@ export async function spawnDaemon(socket: string, stateDir: string, args: readon
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 10));
   }
   return { proc, pid: proc.pid!, output: () => out, exited };
+}
+
+/** `virtsnapd --check` on a stopped state dir: exit code and output. */
+export function runCheck(stateDir: string): { code: number | null; output: string } {
+  const r = spawnSync(process.execPath, [daemonMain(), '--check', '--state-dir', stateDir], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }

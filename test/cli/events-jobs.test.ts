@@ -14,6 +14,7 @@ import {
 import type { Conn } from '../../client/cli/rpc.js';
 import type { Ctl } from '../../client/cli/vsh.js';
 import { Transport } from '../../client/transport.js';
+import { encodeFrame, FrameDecoder } from '../../protocol/framing.js';
 import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 interface Run {
@@ -384,21 +385,18 @@ async function slowDaemon(socket: string): Promise<{ calls: string[]; close(): P
     }
   };
   const server = net.createServer((s) => {
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString('utf8');
-      for (;;) {
-        const m = /^Content-Length: (\d+)\r\n\r\n/.exec(buf);
-        if (!m || buf.length < m[0].length + Number(m[1])) return;
-        const msg = JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))) as { id: number; method: string; params: Record<string, unknown> };
-        buf = buf.slice(m[0].length + Number(m[1]));
+    const decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024, maxHeaderBytes: 8192 }, {
+      message: (body) => {
+        const msg = JSON.parse(body.toString('utf8')) as { id: number; method: string; params: Record<string, unknown> };
         calls.push(msg.method);
         void Promise.resolve(answer(msg.method, msg.params)).then((result) => {
-          const body = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result });
-          if (!s.destroyed) s.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+          if (!s.destroyed) s.write(encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result })));
         });
-      }
+      },
+      oversized: () => s.destroy(),
+      fatal: () => s.destroy(),
     });
+    s.on('data', (d: Buffer) => decoder.feed(d));
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(socket, r));

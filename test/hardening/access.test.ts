@@ -11,7 +11,7 @@ import { VirError } from '../../protocol/errors.js';
 import { methodNames, procedures, type MethodName } from '../../protocol/procedures.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { hashTree } from './wire.js';
+import { hashTree } from '../../tools/raw-client.js';
 import { peerCredSupport } from '../../daemon/peercred.js';
 
 /** Params of the right shape for any procedure, aimed at the seeded domain `test`. */

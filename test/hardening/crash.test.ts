@@ -4,7 +4,7 @@
  * restart and the full invariant check (`npm run crashtest` runs 1,000+).
  */
 import { describe, expect, it } from 'vitest';
-import { runCrashHarness } from './lib/crash-harness.js';
+import { runCrashHarness } from '../../tools/crash-harness.js';
 
 describe('crash harness', () => {
   it('survives 20 SIGKILLs with every acknowledged operation durable and the tree consistent', async () => {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transport } from '../../client/transport.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { frame, hashTree, RawClient, type WireMessage } from './wire.js';
+import { frame, hashTree, RawClient, type WireMessage } from '../../tools/raw-client.js';
 
 const PARSE = -32700;
 const INVALID_REQUEST = -32600;

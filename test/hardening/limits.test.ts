@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transport } from '../../client/transport.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { frame, RawClient, rssKiB } from './wire.js';
+import { frame, RawClient, rssKiB } from '../../tools/raw-client.js';
 
 let d: RunningDaemon;
 /** The bystander: must be answered after every abuse (it answers keepalives, as a JSON-RPC peer should). */

@@ -5,7 +5,7 @@
  * `npm run load` runs the longer benchmark.
  */
 import { describe, expect, it } from 'vitest';
-import { runLoad } from './lib/load-harness.js';
+import { runLoad } from '../../tools/load-harness.js';
 
 describe('load', () => {
   it('serves 64 concurrent clients with no error, in order, with flat memory', async () => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameDecoder, scanTopLevelId, type FrameLimits } from '../../daemon/framing.js';
+import { FrameDecoder, scanTopLevelId, type FrameLimits } from '../../protocol/framing.js';
 import { VirError } from '../../protocol/errors.js';
 import { parseXmlDocument } from '../../drivers/common/xml/xml-parse.js';
 import { formatXmlElement } from '../../drivers/common/xml/xml-format.js';

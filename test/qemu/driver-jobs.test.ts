@@ -11,7 +11,7 @@ import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { qemuImgCreate } from '../../drivers/qemu/qemu-img.js';
 import { tempDir } from '../helpers/daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { writeMultibootGuest } from '../helpers/multiboot-guest.js';
+import { writeMultibootGuest } from '../../tools/multiboot-guest.js';
 import { requireQemu } from './helpers.js';
 
 const FILL_MIB = 320;

@@ -1,7 +1,7 @@
 /**
- * One client connection: its JSON-RPC endpoint and its libvirt-style connection
- * state (which driver URI it opened, whether it is read-only), on the daemon's
- * own frame reader, message screen and writer:
+ * One client connection's JSON-RPC endpoint: the daemon's own frame reader,
+ * message screen, writer, limits and timers. What the requests mean for libvirt
+ * (the driver opened, events, read-only) is the session's (session.ts):
  *
  *   socket → FrameDecoder (frame limit, before buffering) → JSON + UTF-8 check
  *          → screen (JSON-RPC shape, batches, notifications, duplicate ids,
@@ -26,14 +26,11 @@
  */
 import type { Socket } from 'node:net';
 import { VirError, type ErrorName } from '../protocol/errors.js';
+import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { buildOpenRpc } from '../protocol/openrpc.js';
 import { isMethodName, type MethodName } from '../protocol/procedures.js';
-import type { Driver } from '../drivers/driver.js';
 import { dispatch, INVALID_PARAMS, RpcFault, type ConnectionState, type DispatchDeps } from './dispatch.js';
-import type { DriverRegistry } from './drivers.js';
-import type { EventBus } from './event-bus.js';
-import { EventSubscriptions } from './event-subscriptions.js';
-import { FrameDecoder } from './framing.js';
+import type { Notify } from './session.js';
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
@@ -52,11 +49,13 @@ export interface ConnectionLimits {
   slowClientTimeoutMs: number;
 }
 
-export interface ConnectionDeps extends DispatchDeps {
-  registry: DriverRegistry;
-  defaultUri: string;
+export interface EndpointDeps extends DispatchDeps {
   limits: ConnectionLimits;
-  events: EventBus;
+}
+
+/** The libvirt side of a connection, as the endpoint needs it. */
+export interface Session extends ConnectionState {
+  dispose(): void;
 }
 
 type Id = string | number | null;
@@ -81,11 +80,7 @@ function idKey(id: Id): string {
   return `${typeof id}:${String(id)}`;
 }
 
-export class ClientConnection implements ConnectionState {
-  private driverPromise?: Promise<Driver>;
-  private uri?: string;
-  private explicitlyOpened = false;
-  private closed = false;
+export class RpcEndpoint {
   private readonly decoder: FrameDecoder;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   private readonly inFlight = new Set<string>();
@@ -102,13 +97,14 @@ export class ClientConnection implements ConnectionState {
   private stallSince?: number;
   private stallLen = 0;
   private ending = false;
-  private readonly subscriptions: EventSubscriptions;
+  private readonly session: Session;
 
   constructor(
     private readonly socket: Socket,
-    readonly readonly: boolean,
     readonly peer: string,
-    private readonly deps: ConnectionDeps,
+    private readonly deps: EndpointDeps,
+    /** Opens the libvirt session, given how to send it notifications. */
+    openSession: (notify: Notify) => Session,
     /** Set when the connection is only accepted to tell the client why it is refused. */
     private readonly refusal?: VirError,
   ) {
@@ -117,8 +113,7 @@ export class ClientConnection implements ConnectionState {
       oversized: (length, id) => this.oversized(length, id),
       fatal: (reason) => this.framingBroken(reason),
     });
-    this.subscriptions = new EventSubscriptions(deps.events, (callbackID, event) =>
-      this.send({ jsonrpc: '2.0', method: 'virConnectDomainEvent', params: { callbackID, event } }));
+    this.session = openSession((method, params) => this.send({ jsonrpc: '2.0', method, params }));
     if (refusal) {
       deps.log('warn', `${peer} refused: ${refusal.message}`);
       setTimeout(() => this.shutdown(), 2000).unref();
@@ -249,7 +244,7 @@ export class ClientConnection implements ConnectionState {
       const err = new VirError('VIR_ERR_INTERNAL_ERROR', 'reply cannot be serialised', 'VIR_FROM_NONE');
       body = JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.toWireData() } });
     }
-    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.socket.write(encodeFrame(body));
   }
 
   private replyVir(id: Id, e: VirError): void {
@@ -378,7 +373,7 @@ export class ClientConnection implements ConnectionState {
       }
       return this.respond(id, doc);
     }
-    dispatch(method, params, this, this.deps).then(
+    dispatch(method, params, this.session, this.deps).then(
       (result) => this.respond(id, result),
       (e: unknown) => this.respond(id, undefined, toWireError(e, method, this.deps)),
     );
@@ -390,53 +385,6 @@ export class ClientConnection implements ConnectionState {
     if (this.disposed) return;
     // JSON-RPC: a reply has a result or an error; an undefined result is sent as null.
     this.send(error ? { jsonrpc: '2.0', id, error } : { jsonrpc: '2.0', id, result: result === undefined ? null : result });
-  }
-
-  async driver(method: string): Promise<Driver> {
-    if (this.closed) throw new VirError('VIR_ERR_INVALID_CONN', method, 'VIR_FROM_NONE');
-    if (!this.driverPromise) {
-      this.uri = this.deps.defaultUri;
-      this.driverPromise = this.deps.registry.get(this.uri);
-      this.driverPromise.catch(() => (this.driverPromise = undefined));
-    }
-    return this.driverPromise;
-  }
-
-  async connectCall(method: MethodName, params: Record<string, unknown>): Promise<unknown> {
-    switch (method) {
-      case 'virConnectOpen': {
-        if (this.explicitlyOpened && !this.closed) {
-          throw new VirError('VIR_ERR_OPERATION_INVALID', 'connection is already open', 'VIR_FROM_NONE');
-        }
-        const uri = (params.uri as string | undefined) || this.deps.defaultUri;
-        const driver = await this.deps.registry.get(uri);
-        this.driverPromise = Promise.resolve(driver);
-        this.uri = driver.uri;
-        this.explicitlyOpened = true;
-        this.closed = false;
-        return { uri: driver.uri };
-      }
-      case 'virConnectGetURI':
-        return (await this.driver(method)).uri;
-      case 'virConnectDomainEventRegisterAny': {
-        const driver = await this.driver(method);
-        const domainUuid = params.domain !== undefined ? driver.resolveDomain(params.domain as string).uuid : undefined;
-        return this.subscriptions.register({
-          eventID: params.eventID as number, uri: driver.uri, domainUuid, since: params.since as number | undefined,
-        });
-      }
-      case 'virConnectDomainEventDeregisterAny':
-        this.subscriptions.deregister(params.callbackID as number);
-        return 0;
-      case 'virConnectClose':
-        this.subscriptions.dispose();
-        this.closed = true;
-        this.driverPromise = undefined;
-        this.explicitlyOpened = false;
-        return 0;
-      default:
-        throw new VirError('VIR_ERR_NO_SUPPORT', method, 'VIR_FROM_NONE');
-    }
   }
 
   /** Start reading requests. */
@@ -457,7 +405,7 @@ export class ClientConnection implements ConnectionState {
     this.waiting.length = 0;
     if (this.turn) clearImmediate(this.turn);
     this.turn = undefined;
-    this.subscriptions.dispose();
+    this.session.dispose();
     this.socket.destroy();
   }
 }

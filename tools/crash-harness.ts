@@ -20,12 +20,12 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RawClient, type WireMessage } from '../wire.js';
-import { parseXmlDocument } from '../../../drivers/common/xml/xml-parse.js';
-import { childAt, textContent } from '../../../drivers/common/xml/xml-query.js';
-import { encodeName } from '../../../drivers/common/name-encoding.js';
-import { isTempFile } from '../../../drivers/common/atomic-file.js';
-import { prng, runCheck, spawnDaemon, type DaemonProc } from './proc.js';
+import { RawClient, type WireMessage } from './raw-client.js';
+import { parseXmlDocument } from '../drivers/common/xml/xml-parse.js';
+import { childAt, textContent } from '../drivers/common/xml/xml-query.js';
+import { encodeName } from '../drivers/common/name-encoding.js';
+import { isTempFile } from '../drivers/common/atomic-file.js';
+import { runCheck, spawnDaemon, type DaemonProc } from './daemon-process.js';
 
 export interface CrashOptions {
   kills: number;
@@ -346,4 +346,16 @@ export async function runCrashHarness(opts: CrashOptions): Promise<CrashResult> 
     else progress(`state kept for inspection in ${dir}`);
   }
   return result;
+}
+
+/** A small seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

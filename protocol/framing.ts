@@ -1,14 +1,28 @@
 /**
- * The daemon's own reading end of the wire: LSP-style base-protocol frames
- * (`Content-Length: N\r\n\r\n` + N bytes of JSON), decoded by a small push
- * state machine that checks N against the frame limit *before* any body byte is
- * kept. vscode-jsonrpc's own reader buffers whatever it is told to, so a client
- * announcing 10 GiB would be buffered; here an oversized body is streamed to
- * nothing (only its first bytes are looked at, to find the request id to answer).
+ * The one implementation of the wire's framing, for the daemon, the client
+ * library and the benchmarks alike: LSP-style base-protocol frames
+ * (`Content-Length: N\r\n\r\n` + N bytes of JSON).
  *
- * Pure and synchronous: FrameDecoder has no I/O, so property tests can drive it
+ * The decoder is a small push state machine that checks N against the frame
+ * limit *before* any body byte is kept. vscode-jsonrpc's own reader buffers
+ * whatever it is told to, so a client announcing 10 GiB would be buffered; here
+ * an oversized body is streamed to nothing (only its first bytes are looked at,
+ * to find the request id to answer).
+ *
+ * Pure and synchronous, and free of dependencies (the client library loads it
+ * and must stay light): FrameDecoder has no I/O, so property tests can drive it
  * with any byte sequence split at any boundary.
  */
+
+/** One frame: header and body as one string, so a writer sends it in a single write. */
+export function encodeFrame(body: string): string {
+  return `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+}
+
+/** One frame around bytes that may not be valid UTF-8 (tests speaking broken protocol). */
+export function encodeFrameBytes(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]);
+}
 
 export interface FrameLimits {
   /** Largest body accepted (bytes). libvirt's cap: 4 MiB. */

@@ -1,5 +1,5 @@
 /**
- * A raw JSON-RPC wire client for hardening tests: sends exactly the bytes it is
+ * A raw JSON-RPC wire client for the hardening tests and the harnesses: sends exactly the bytes it is
  * given and collects whatever comes back, frame by frame, so tests can speak
  * malformed protocol and see the daemon's exact answers.
  */
@@ -7,7 +7,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { FrameDecoder } from '../../daemon/framing.js';
+import { encodeFrameBytes, FrameDecoder } from '../protocol/framing.js';
 
 export interface WireMessage {
   jsonrpc?: string;
@@ -19,8 +19,7 @@ export interface WireMessage {
 }
 
 export function frame(body: string | Buffer): Buffer {
-  const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return Buffer.concat([Buffer.from(`Content-Length: ${b.length}\r\n\r\n`, 'ascii'), b]);
+  return encodeFrameBytes(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
 }
 
 export class RawClient {

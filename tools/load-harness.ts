@@ -19,8 +19,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RawClient, rssKiB, type WireMessage } from '../wire.js';
-import { spawnDaemon } from './proc.js';
+import { frame, RawClient, rssKiB, type WireMessage } from './raw-client.js';
+import { spawnDaemon } from './daemon-process.js';
 
 export interface LoadOptions {
   clients?: number;
@@ -91,10 +91,7 @@ export async function runLoad(opts: LoadOptions = {}): Promise<LoadResult> {
     /** Send every request of a stage at once, then collect the replies in order. */
     const stage = async (c: RawClient, label: string, reqs: Array<[string, Record<string, unknown>]>): Promise<WireMessage[]> => {
       const ids = reqs.map(() => `r${Math.random().toString(36).slice(2)}`);
-      c.write(Buffer.concat(reqs.map(([method, params], i) => {
-        const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: ids[i], method, params }));
-        return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]);
-      })));
+      c.write(Buffer.concat(reqs.map(([method, params], i) => frame(JSON.stringify({ jsonrpc: '2.0', id: ids[i], method, params })))));
       const replies: WireMessage[] = [];
       for (const [i, id] of ids.entries()) {
         const r = await c.waitFor((m) => m.id === id, 60_000);
