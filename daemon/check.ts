@@ -1,22 +1,16 @@
 /**
- * `virtsnapd --check`: load every driver store the state dir holds
- * (<stateDir>/<driver>/<instance>/domains), repair what is safe (temp files,
- * unacknowledged changes, empty directories) and report what needs a human.
- * Never drops metadata, and never touches a hypervisor.
+ * `virtsnapd --check`: ask every registered driver to load the state it keeps
+ * under the state dir, repair what is safe (temp files, unacknowledged changes,
+ * empty directories) and report what needs a human. Never drops metadata, and
+ * never touches a hypervisor (see DriverFactory.inspect).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { StoreInspector } from '../drivers/common/store-inspector.js';
+import type { DriverFactory } from '../drivers/driver.js';
 
-export async function runCheck(stateDir: string, print: (line: string) => void): Promise<number> {
+export async function runCheck(stateDir: string, drivers: readonly DriverFactory[], print: (line: string) => void): Promise<number> {
   let problems = 0;
-  const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
-  for (const scheme of subdirs(stateDir).sort()) {
-    for (const instance of subdirs(path.join(stateDir, scheme)).sort()) {
-      const root = path.join(stateDir, scheme, instance, 'domains');
-      if (!existsSync(root)) continue;
-      const uri = `${scheme}:///${instance}`;
-      const report = await StoreInspector.inspect(uri, root);
+  const byScheme = [...drivers].sort((a, b) => (a.scheme < b.scheme ? -1 : a.scheme > b.scheme ? 1 : 0));
+  for (const factory of byScheme) {
+    for (const { uri, report } of (await factory.inspect?.(stateDir)) ?? []) {
       for (const r of report.repaired) print(`repaired: ${uri}: ${r}`);
       for (const p of report.problems) print(`problem: ${uri}: ${p}`);
       problems += report.problems.length;

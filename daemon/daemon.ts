@@ -26,7 +26,8 @@ export interface DaemonOptions {
   defaultUri: string;
   jobWaitTimeoutMs: number;
   maxQueuedJobs: number;
-  extraDrivers?: DriverFactory[];
+  /** The drivers (daemon/main.ts registers them). */
+  drivers: readonly DriverFactory[];
   /** Connections accepted at once on the read-write socket, and on the read-only one. */
   maxClients?: number;
   maxReadOnlyClients?: number;
@@ -75,7 +76,7 @@ export class Daemon {
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => logger.log(level, msg);
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const xmlLimits = { maxBytes: opts.maxXmlBytes, maxDepth: opts.maxXmlDepth };
-    this.registry = DriverRegistry.withBuiltins({ stateDir: opts.stateDir, log, xmlLimits }, opts.extraDrivers,
+    this.registry = new DriverRegistry(opts.drivers, { stateDir: opts.stateDir, log, xmlLimits },
       (driver) => this.publishEventsOf(driver));
     this.jobs = new DomainJobs({ waitTimeoutMs: opts.jobWaitTimeoutMs, maxQueued: opts.maxQueuedJobs });
     this.events = new EventBus(opts.eventBuffer);
@@ -83,10 +84,10 @@ export class Daemon {
 
   /** Driver events become numbered daemon events, for subscribers and replay. */
   private publishEventsOf(driver: Driver): void {
-    driver.events.on('lifecycle', (e: { domain: { name: string; uuid: string }; event: number; detail: number }) => {
+    driver.events.on('lifecycle', (e) => {
       this.events.publish({ uri: driver.uri, domain: e.domain, eventID: LIFECYCLE_EVENT_ID, event: e.event, detail: e.detail });
     });
-    driver.events.on('snapshot', (e: { domain: { name: string; uuid: string }; kind: string; snapshot: string }) => {
+    driver.events.on('snapshot', (e) => {
       this.events.publish({ uri: driver.uri, domain: e.domain, eventID: SNAPSHOT_EVENT_ID, action: e.kind, snapshot: e.snapshot });
     });
   }

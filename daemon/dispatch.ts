@@ -8,10 +8,10 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { VirError } from '../protocol/errors.js';
 import { procedures, type MethodName } from '../protocol/procedures.js';
-import type { CallContext, Driver } from '../drivers/driver.js';
+import { checkFlagRules } from '../protocol/flag-rules.js';
+import { checkXmlLimits, type XmlLimits } from '../protocol/xml-limits.js';
+import type { AfterJob, CallContext, Driver, JobCallContext } from '../drivers/driver.js';
 import type { DomainJobs } from './jobs.js';
-import type { AfterJob, JobCallContext } from '../drivers/common/base-driver.js';
-import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH, parseXmlDocument } from '../drivers/common/xml/xml-parse.js';
 
 /** A JSON-RPC level fault (reserved codes), as opposed to a libvirt error. */
 export class RpcFault extends Error {
@@ -36,31 +36,7 @@ export interface DispatchDeps {
   jobs: DomainJobs;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
   /** Limits on client XML (bytes, nesting depth); the parsers' defaults when unset. */
-  xml?: { maxBytes?: number; maxDepth?: number };
-}
-
-/**
- * The daemon's XML limits, checked before the call is queued. The drivers parse
- * with the parser defaults (4 MiB, depth 256); a stricter configured limit is
- * enforced here with the parser's own errors, so the answer is the same either way.
- */
-function checkXmlLimits(method: MethodName, xml: string, limits: DispatchDeps['xml']): void {
-  const maxBytes = limits?.maxBytes ?? DEFAULT_MAX_XML_BYTES;
-  const maxDepth = limits?.maxDepth ?? DEFAULT_MAX_XML_DEPTH;
-  if (maxBytes >= DEFAULT_MAX_XML_BYTES && maxDepth >= DEFAULT_MAX_XML_DEPTH) return;
-  const what = method === 'virDomainDefineXML' ? 'domain_definition' : 'domain_snapshot';
-  if (maxDepth >= DEFAULT_MAX_XML_DEPTH) {
-    // Size only: no need to parse twice.
-    if (xml.length > maxBytes || Buffer.byteLength(xml, 'utf8') > maxBytes) parseXmlDocument(xml, what, { maxBytes, maxDepth });
-    return;
-  }
-  try {
-    parseXmlDocument(xml, what, { maxBytes, maxDepth });
-  } catch (e) {
-    // Only the limits are this check's business; any other fault is the driver's to report.
-    const msg = (e as Error).message;
-    if (/larger than the limit|Excessive depth/.test(msg)) throw e;
-  }
+  xml?: XmlLimits;
 }
 
 const validators = new Map<MethodName, TypeCheck<TSchema>>();
@@ -106,7 +82,7 @@ export async function dispatch(
       throw new VirError('VIR_ERR_OPERATION_DENIED', `read only access prevents ${method} with secure flag`, 'VIR_FROM_NONE');
     }
   }
-  if (typeof params.xml === 'string') checkXmlLimits(method, params.xml, deps.xml);
+  if (spec.xmlDocument && typeof params.xml === 'string') checkXmlLimits(params.xml, spec.xmlDocument, deps.xml);
   if (spec.access === 'write') {
     // Every write is logged with who asked: the peer's uid/gid/pid are part of conn.peer.
     deps.log('info', `${conn.peer} ${method}${params.domain !== undefined ? ` domain=${short(params.domain)}` : ''}${params.snapshot !== undefined ? ` snapshot=${short(params.snapshot)}` : ''} flags=${params.flags ?? 0}`);
@@ -121,15 +97,18 @@ export async function dispatch(
     throw new VirError('VIR_ERR_NO_SUPPORT', method, 'VIR_FROM_NONE');
   }
   if (spec.scope === 'driver') {
+    checkFlagRules(spec, params.flags as number | undefined);
     return fn.call(driver, params, { domain: { uuid: '', name: '' }, client: conn.peer });
   }
   const domain = driver.resolveDomain(params.domain as string);
+  // libvirt's public layer checks these once the domain handle is valid, before the driver.
+  checkFlagRules(spec, params.flags as number | undefined);
   const ctx: CallContext = { domain, client: conn.peer, queue: () => deps.jobs.infoFor(domain.uuid) };
   if (!spec.job) return fn.call(driver, params, ctx);
   // The job is held while the driver changes memory, does hypervisor work and
   // queues its commit; the caller is answered once that commit is durable, after
   // the job went to the next operation of the domain, whose commit can then share
-  // the fdatasync (see AfterJob in drivers/common/base-driver.ts for the guarantees).
+  // the fdatasync (see AfterJob in drivers/driver.ts for the guarantees).
   const afterJob: AfterJob = {};
   const jobCtx: JobCallContext = { ...ctx, afterJob };
   const result = await deps.jobs.run(domain.uuid, method, async () => {
@@ -138,7 +117,7 @@ export async function dispatch(
       throw new VirError('VIR_ERR_NO_DOMAIN', `no domain with matching uuid '${domain.uuid}' (${domain.name})`, 'VIR_FROM_NONE');
     }
     return fn.call(driver, params, jobCtx);
-  }, { exempt: method === 'virDomainDestroy' });
+  }, { exempt: spec.jobExempt === true });
   if (afterJob.durable) {
     try {
       await afterJob.durable;

@@ -1,24 +1,32 @@
 /**
- * Driver registry: picks the driver for a URI and opens each URI once, shared by
- * every connection (test:///default's state is one state for all clients).
+ * Driver registry: the drivers daemon/main.ts registers (one line each; daemon/
+ * names no concrete driver anywhere else), the driver for a URI, and each URI
+ * opened once, shared by every connection (test:///default's state is one
+ * state for all clients).
  */
 import { VirError } from '../protocol/errors.js';
 import type { Driver, DriverFactory, DriverOpenOptions } from '../drivers/driver.js';
-import { testDriverFactory } from '../drivers/test/test-driver.js';
-import { qemuDriverFactory } from '../drivers/qemu/qemu-driver.js';
 
 export class DriverRegistry {
   private readonly open = new Map<string, Promise<Driver>>();
 
+  private readonly factories: DriverFactory[] = [];
+
   constructor(
-    private readonly factories: DriverFactory[],
+    factories: readonly DriverFactory[],
     private readonly opts: DriverOpenOptions,
     /** Called once for each driver when it is opened (the daemon subscribes to its events). */
     private readonly onOpen: (driver: Driver) => void = () => undefined,
-  ) {}
+  ) {
+    for (const f of factories) this.register(f);
+  }
 
-  static withBuiltins(opts: DriverOpenOptions, extra: DriverFactory[] = [], onOpen?: (driver: Driver) => void): DriverRegistry {
-    return new DriverRegistry([testDriverFactory, qemuDriverFactory, ...extra], opts, onOpen);
+  /** Add a driver; a scheme can be served by one driver only. */
+  register(factory: DriverFactory): void {
+    if (this.factories.some((f) => f.scheme === factory.scheme)) {
+      throw new Error(`driver for scheme '${factory.scheme}' registered twice`);
+    }
+    this.factories.push(factory);
   }
 
   /** The canonical URI and driver for `uri`; opens the driver on first use. */

@@ -9,6 +9,12 @@ import { createLogger } from './logger.js';
 import { runCheck } from './check.js';
 import { helpText, parseArgsOptions, resolveOptions } from './options.js';
 import { systemdListeners } from './socket-activation.js';
+import type { DriverFactory } from '../drivers/driver.js';
+// The drivers: one line each, the only place daemon/ names a concrete driver.
+import { testDriverFactory } from '../drivers/test/test-driver.js';
+import { qemuDriverFactory } from '../drivers/qemu/qemu-driver.js';
+
+const drivers: DriverFactory[] = [testDriverFactory, qemuDriverFactory];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,12 +53,13 @@ async function main(): Promise<void> {
   const logger = createLogger(str('log-level')!, str('log-file'));
   if (file) logger.info(`settings read from ${file.path}`);
   if (values.check) {
-    process.exitCode = await runCheck(str('state-dir')!, (line) => process.stdout.write(line + '\n'));
+    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'));
     return;
   }
   if (num('job-timeout') <= 0) throw new Error(`--job-timeout must be a number of seconds > 0, not '${num('job-timeout')}'`);
   const daemon = new Daemon({
     socket: str('socket')!,
+    drivers,
     stateDir: str('state-dir')!,
     defaultUri: str('default-uri')!,
     jobWaitTimeoutMs: ms('job-timeout'),

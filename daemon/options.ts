@@ -5,7 +5,7 @@
  * one place and missing from another. The command line wins over the file.
  */
 import { DEFAULT_URI, defaultSocketPath, defaultStateDir } from '../protocol/paths.js';
-import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH } from '../drivers/common/xml/xml-parse.js';
+import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH } from '../protocol/xml-limits.js';
 import { ConfigError, parseConfig, type ConfigType, type ConfigValue } from './config-file.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './daemon.js';
 

@@ -8,6 +8,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ErrorName } from './errors.js';
+import type { FlagRule } from './flag-rules.js';
 import {
   ConnectListAllDomainsFlags, DomainUndefineFlags, DomainXMLFlags, SnapshotCreateFlags,
   SnapshotDeleteFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotXMLFlags,
@@ -47,6 +48,12 @@ export interface ProcedureSpec<
   flags?: Record<string, number>;
   /** A flag bit that turns a read into a privileged read (XML_SECURE). */
   secureFlag?: number;
+  /** libvirt's public-API flag rules, checked by dispatch before the driver (see flag-rules.ts). */
+  flagRules?: readonly FlagRule[];
+  /** The `xml` parameter's document kind, as errors name it; dispatch checks the XML limits on it. */
+  xmlDocument?: 'domain_definition' | 'domain_snapshot';
+  /** A job that is never refused for a full queue (destroy must always get through). */
+  jobExempt?: boolean;
   errors: readonly ErrorName[];
 }
 
@@ -118,6 +125,7 @@ export const procedures = {
     summary: 'Define (or redefine) a persistent domain from its XML.',
     params: Params({ xml: Xml }),
     result: DomainHandle,
+    xmlDocument: 'domain_definition',
     errors: ['VIR_ERR_XML_ERROR', 'VIR_ERR_XML_DETAIL', 'VIR_ERR_OPERATION_FAILED', 'VIR_ERR_CONFIG_UNSUPPORTED'],
   }),
   virDomainUndefineFlags: proc({
@@ -151,6 +159,7 @@ export const procedures = {
     summary: 'Stop a domain at once (power off).',
     params: Params({ domain: DomainName }),
     result: Ok,
+    jobExempt: true,
     errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID'],
   }),
   virDomainSuspend: proc({
@@ -196,6 +205,12 @@ export const procedures = {
     params: Params({ domain: DomainName, xml: Xml, flags: Flags }),
     result: SnapshotHandle,
     flags: SnapshotCreateFlags,
+    flagRules: [
+      { flag: 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT', requires: 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' },
+      { exclusive: ['VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA'] },
+      { exclusive: ['VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT'] },
+    ],
+    xmlDocument: 'domain_snapshot',
     errors: [
       ...LOOKUP_ERRORS, 'VIR_ERR_XML_ERROR', 'VIR_ERR_XML_DETAIL', 'VIR_ERR_INTERNAL_ERROR', 'VIR_ERR_OPERATION_FAILED',
       'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_OPERATION_UNSUPPORTED', 'VIR_ERR_CONFIG_UNSUPPORTED',
@@ -321,6 +336,7 @@ export const procedures = {
     params: Params({ domain: DomainName, snapshot: SnapshotName, flags: Flags }),
     result: Ok,
     flags: SnapshotRevertFlags,
+    flagRules: [{ exclusive: ['VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED'] }],
     errors: [...SNAP_ERRORS, 'VIR_ERR_SNAPSHOT_REVERT_RISKY', 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_OPERATION_TIMEOUT'],
   }),
   virDomainSnapshotDelete: proc({
@@ -330,6 +346,7 @@ export const procedures = {
     params: Params({ domain: DomainName, snapshot: SnapshotName, flags: Flags }),
     result: Ok,
     flags: SnapshotDeleteFlags,
+    flagRules: [{ exclusive: ['VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY'] }],
     errors: [...SNAP_ERRORS, 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_OPERATION_TIMEOUT'],
   }),
 

@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { RawClient, type WireMessage } from './raw-client.js';
-import { parseXmlDocument } from '../drivers/common/xml/xml-parse.js';
+import { parseXmlDocument } from '../protocol/xml/xml-parse.js';
 import { childAt, textContent } from '../drivers/common/xml/xml-query.js';
 import { encodeName } from '../drivers/common/name-encoding.js';
 import { isTempFile } from '../drivers/common/atomic-file.js';

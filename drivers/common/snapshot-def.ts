@@ -1,4 +1,4 @@
-import type { XmlElement } from './xml/xml-element.js';
+import type { XmlElement } from '../../protocol/xml/xml-element.js';
 
 /** virDomainSnapshotState names as they appear in `<state>`. */
 export type SnapshotState =

@@ -1,40 +1,38 @@
 /**
- * Loads any driver's store exactly as its driver would at start-up — recovery,
- * repairs and the consistency report included — but touches no hypervisor: what
- * `virtsnapd --check` needs for the qemu store, where opening the real driver
- * would reattach to (or mark dead) running QEMU processes.
+ * `virtsnapd --check` for a driver that keeps its metadata in a DomainStore:
+ * load every instance's store (<stateDir>/<scheme>/<instance>/domains) exactly
+ * as the driver would at start-up, recovery and repairs included, but touch no
+ * hypervisor: opening the real qemu driver would reattach to (or mark dead)
+ * running QEMU processes.
  */
-import type { StoreCheckReport } from './domain-store.js';
-import { BaseDriver } from './base-driver.js';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { InspectReport } from '../driver.js';
+import { DomainStore } from './domain-store.js';
+import { loadStore } from './store-loader.js';
 
-const NO_HYPERVISOR = (): Promise<never> => Promise.reject(new Error('store inspector: no hypervisor'));
+/** Where a store-backed driver instance keeps its domains. */
+export function storeRoot(stateDir: string, scheme: string, instance: string): string {
+  return path.join(stateDir, scheme, instance, 'domains');
+}
 
-export class StoreInspector extends BaseDriver {
-  readonly scheme = 'inspect';
-  readonly funcPrefix = 'inspect';
-  protected readonly errDomain = 'VIR_FROM_NONE' as const;
-  protected readonly createFlags = 0;
-  protected readonly revertFlags = 0;
-  protected readonly deleteFlags = 0;
-  protected hvStart = NO_HYPERVISOR;
-  protected hvStop = NO_HYPERVISOR;
-  protected hvSuspend = NO_HYPERVISOR;
-  protected hvResume = NO_HYPERVISOR;
-  protected hvSnapshotCreate = NO_HYPERVISOR;
-  protected hvSnapshotDiscard = NO_HYPERVISOR;
-  protected hvRevert = NO_HYPERVISOR;
-  protected hvSnapshotDelete = NO_HYPERVISOR;
+/** Load the store at `root` and return what the load repaired and found. */
+export async function inspectStore(root: string): Promise<InspectReport> {
+  const store = new DomainStore(root);
+  const { report } = await loadStore(store);
+  await store.flush();
+  return report;
+}
 
-  private constructor(readonly uri: string, storeRoot: string) {
-    super(storeRoot, { stateDir: '', log: () => undefined });
+/** Every instance of `scheme` under `stateDir`, in name order. */
+export async function inspectStores(stateDir: string, scheme: string): Promise<Array<{ uri: string; report: InspectReport }>> {
+  const dir = path.join(stateDir, scheme);
+  const instances = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  const out: Array<{ uri: string; report: InspectReport }> = [];
+  for (const instance of instances.sort()) {
+    const root = storeRoot(stateDir, scheme, instance);
+    if (!existsSync(root)) continue;
+    out.push({ uri: `${scheme}:///${instance}`, report: await inspectStore(root) });
   }
-
-  /** Load the store at `storeRoot` and return what the load repaired and found. */
-  static async inspect(uri: string, storeRoot: string): Promise<StoreCheckReport> {
-    const inspector = new StoreInspector(uri, storeRoot);
-    await inspector.loadAll();
-    const report = inspector.loadReport;
-    await inspector.close();
-    return report;
-  }
+  return out;
 }

@@ -32,7 +32,7 @@
 import * as path from 'node:path';
 import { VirError } from '../../protocol/errors.js';
 import { domainMemoryKiB, domainVcpus, type DomainDef } from '../common/xml/domain-xml.js';
-import type { XmlElement } from '../common/xml/xml-element.js';
+import type { XmlElement } from '../../protocol/xml/xml-element.js';
 import { childElements, firstChild, getAttr, textContent, xpathString } from '../common/xml/xml-query.js';
 import type { QemuConfig } from './qemu-process.js';
 

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FrameDecoder, scanTopLevelId, type FrameLimits } from '../../protocol/framing.js';
 import { VirError } from '../../protocol/errors.js';
-import { parseXmlDocument } from '../../drivers/common/xml/xml-parse.js';
+import { parseXmlDocument } from '../../protocol/xml/xml-parse.js';
 import { formatXmlElement } from '../../drivers/common/xml/xml-format.js';
-import type { XmlElement } from '../../drivers/common/xml/xml-element.js';
+import type { XmlElement } from '../../protocol/xml/xml-element.js';
 
 const RUNS = 300;
 

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
   DomainState as S, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF, StateReason as R,
 } from '../../protocol/flags.js';
-import { listLive } from '../../drivers/qemu/internal-snapshots.js';
+import { listLive } from '../../drivers/qemu/snapshots/internal-ops.js';
 import { listImageSnapshots, runQemuImg } from '../../drivers/qemu/qemu-img.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { CMOS_REG, domainXml, harness, waitFor, type Harness } from './driver-helpers.js';

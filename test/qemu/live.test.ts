@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { deleteLive, listLive, loadLive, nodesHoldingTag, saveLive } from '../../drivers/qemu/internal-snapshots.js';
+import { deleteLive, listLive, loadLive, nodesHoldingTag, saveLive } from '../../drivers/qemu/snapshots/internal-ops.js';
 import { listImageSnapshots, runQemuImg } from '../../drivers/qemu/qemu-img.js';
 import {
   getCmos, hasPattern, liveHasPattern, liveWritePattern, makeDisk, makeTempDir, rejectionOf, requireQemu, rmrf, setCmos, startVm,

@@ -7,7 +7,7 @@ import {
 } from '../../drivers/qemu/qemu-img.js';
 import {
   applyOffline, createOffline, deleteOffline, filesHoldingTag, listOffline,
-} from '../../drivers/qemu/internal-snapshots.js';
+} from '../../drivers/qemu/snapshots/internal-ops.js';
 import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, startVm, writePattern } from './helpers.js';
 
 beforeAll(requireQemu);

@@ -24,13 +24,10 @@ async function slowDriver(abortable: boolean) {
   let release!: () => void;
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));
-  const hooks = driver as unknown as {
-    hvSnapshotCreate: (dom: { uuid: string }) => Promise<void>;
-    jobHooks: (dom: unknown, h: object) => void;
-  };
-  hooks.hvSnapshotCreate = (dom) => new Promise<void>((resolve, reject) => {
+  // The driver's hypervisor hooks are an object: this one's snapshot creation becomes a slow job.
+  driver.hooks.snapshotCreate = (dom) => new Promise<void>((resolve, reject) => {
     let done = 0;
-    hooks.jobHooks(dom, {
+    driver.parts.jobs.hooks(dom, {
       progress: async () => ({ processed: (done += 25), total: 100 }),
       ...(abortable ? { abort: async () => reject(new Error('hypervisor job cancelled')) } : {}),
     });

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { VirError } from '../../../protocol/errors.js';
-import type { XmlElement } from './xml-element.js';
+import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { formatXmlElement } from './xml-format.js';
-import { parseXmlDocumentWithRoot, type ParseXmlOptions } from './xml-parse.js';
+import { parseXmlDocumentWithRoot, type ParseXmlOptions } from '../../../protocol/xml/xml-parse.js';
 import { childAt, childElements, cloneElement, firstChild, getAttr, textContent, textElement, xpathString } from './xml-query.js';
 import { parseCInteger, scaleInteger, ULLONG_MAX } from './scaled-integer.js';
 

@@ -13,8 +13,8 @@
  * RelaxNG messages, one per line), with libxml2-like wording.
  */
 import { VirError } from '../../../protocol/errors.js';
-import type { XmlElement } from './xml-element.js';
-import { parseXmlDocumentWithRoot, type ParseXmlOptions } from './xml-parse.js';
+import type { XmlElement } from '../../../protocol/xml/xml-element.js';
+import { parseXmlDocumentWithRoot, type ParseXmlOptions } from '../../../protocol/xml/xml-parse.js';
 import { childElements, getAttr, textContent } from './xml-query.js';
 
 export const SNAPSHOT_SCHEMA_FILE = '/usr/share/libvirt/schemas/domainsnapshot.rng';

@@ -8,9 +8,9 @@ import { VirError } from '../../../protocol/errors.js';
 import type {
   SnapshotDef, SnapshotDiskDef, SnapshotLocation, SnapshotState,
 } from '../snapshot-def.js';
-import type { XmlElement } from './xml-element.js';
+import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { escapeLibvirt, formatXmlElement } from './xml-format.js';
-import { parseXmlDocumentWithRoot, type ParseXmlOptions } from './xml-parse.js';
+import { parseXmlDocumentWithRoot, type ParseXmlOptions } from '../../../protocol/xml/xml-parse.js';
 import { childElements, cloneElement, firstChild, getAttr, textContent, xpathString } from './xml-query.js';
 import { domainDefFromElement, formatDomainElement, parseUuid, sourcePathOf } from './domain-xml.js';
 import { parseCInteger, scaleInteger, ULLONG_MAX } from './scaled-integer.js';

@@ -7,7 +7,7 @@
  * xmlNodeDump; that output differs (double quotes, other escapes), so a caller
  * can ask for libxml2 style on chosen subtrees.
  */
-import type { XmlElement, XmlNode } from './xml-element.js';
+import type { XmlElement, XmlNode } from '../../../protocol/xml/xml-element.js';
 
 export type XmlStyle = 'libvirt' | 'libxml2';
 

@@ -2,7 +2,7 @@
  * Small read/modify helpers over XmlElement, named after the XPath expressions
  * libvirt uses so that parsing code reads like its C counterpart.
  */
-import type { XmlElement } from './xml-element.js';
+import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 
 /** Element children, optionally only those called `name` (`./name`, or `./*`). */
 export function childElements(el: XmlElement, name?: string): XmlElement[] {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import type { XmlElement } from '../../../drivers/common/xml/xml-element.js';
+import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { escapeLibvirt, escapeLibxml2Attr, escapeLibxml2Text, formatXmlElement } from '../../../drivers/common/xml/xml-format.js';
-import { parseXmlDocument } from '../../../drivers/common/xml/xml-parse.js';
+import { parseXmlDocument } from '../../../protocol/xml/xml-parse.js';
 import {
   childAt, childElements, cloneElement, firstChild, getAttr, setAttr, textContent, xpathString,
 } from '../../../drivers/common/xml/xml-query.js';

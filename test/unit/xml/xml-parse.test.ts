@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseXmlDocument, parseXmlDocumentWithRoot } from '../../../drivers/common/xml/xml-parse.js';
+import { parseXmlDocument, parseXmlDocumentWithRoot } from '../../../protocol/xml/xml-parse.js';
 import { expectVirError } from './helpers.js';
 
 const detail = (input: string, message: string, what = 'domain_snapshot') =>

@@ -11,7 +11,7 @@
  * every DTD construct up front also means there is no entity machinery to abuse:
  * only the five predefined entities and character references are ever decoded.
  */
-import { VirError, type ErrorDomainName } from '../../../protocol/errors.js';
+import { VirError, type ErrorDomainName } from '../errors.js';
 import type { XmlElement } from './xml-element.js';
 
 export interface ParseXmlOptions {

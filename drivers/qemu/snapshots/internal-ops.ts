@@ -10,12 +10,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { VirError } from '../../protocol/errors.js';
+import { VirError } from '../../../protocol/errors.js';
 import {
   checkNewId, checkNewTag, listImageSnapshots, nextSnapshotId, parseSnapshotList, probeWritable, requireUniqueSnapshot, runQemuImg,
   findSnapshotByName, validateQemuSnapshotName, type QemuSnapshotInfo,
-} from './qemu-img.js';
-import type { QmpClient } from './qmp-client.js';
+} from '../qemu-img.js';
+import type { QmpClient } from '../qmp-client.js';
 
 export interface LiveOptions {
   /** Per QMP job; default 5 minutes (a large vmstate on a slow disk takes a while). */

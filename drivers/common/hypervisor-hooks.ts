@@ -1,0 +1,46 @@
+/**
+ * What a store-backed driver asks of its hypervisor. A driver passes an object
+ * implementing this to StoreDriver; the procedures (drivers/common/procedures/)
+ * call it and do all the bookkeeping around it: checks before, metadata and
+ * events after, durable commits and rollback.
+ */
+import type { DomainObj } from './domain-obj.js';
+import type { SnapshotDef } from './snapshot-def.js';
+import type { SnapshotNode } from './snapshot-tree.js';
+import type { DomainDef } from './xml/domain-xml.js';
+
+export type Named = SnapshotDef & { name: string };
+
+export interface RevertTarget {
+  /** Where the domain must end up. */
+  state: 'running' | 'paused' | 'shutoff';
+}
+
+export interface HypervisorHooks {
+  /** Power a shut-off domain on (paused if asked). Must set state/reason/id. */
+  start(dom: DomainObj, paused: boolean, reason: number): Promise<void>;
+  /** Power off. Must set state shutoff with `reason`. */
+  stop(dom: DomainObj, reason: number, graceful: boolean): Promise<void>;
+  suspend(dom: DomainObj, reason: number): Promise<void>;
+  resume(dom: DomainObj, reason: number): Promise<void>;
+  /** Driver-specific checks of a domain definition (the qemu driver needs qcow2 disks...). */
+  validateDomainDef?(def: DomainDef): void;
+  /** Driver-specific refusals before anything changes (names, modes, flags). */
+  validateCreate?(dom: DomainObj, def: Named, flags: number): void;
+  /** Driver-specific refusals of a REDEFINE before metadata changes (the qemu driver checks the images hold it). */
+  validateRedefine?(dom: DomainObj, def: Named, flags: number): Promise<void>;
+  /** Take the snapshot's data (disks, memory). Called before metadata is recorded. */
+  snapshotCreate(dom: DomainObj, def: Named, flags: number): Promise<void>;
+  /** Undo snapshotCreate when recording the metadata failed. */
+  snapshotDiscard(dom: DomainObj, def: Named): Promise<void>;
+  /** Bring the domain to the snapshot's data and to `target.state`. */
+  revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void>;
+  /**
+   * Remove the snapshots' data (not called with METADATA_ONLY). If it fails after
+   * some were removed, the error carries `deletedSnapshots` (nodes whose data is
+   * gone, none an ancestor of a node still present) and only their metadata is dropped.
+   */
+  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<void>;
+  /** The driver is closing (the qemu driver lets go of its monitors). */
+  close?(): Promise<void>;
+}
