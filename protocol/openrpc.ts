@@ -39,6 +39,9 @@ export function buildOpenRpc(): Record<string, unknown> {
       'x-scope': p.scope,
       ...(p.flags ? { 'x-flags': p.flags } : {}),
       ...(p.secureFlag ? { 'x-secure-flag': p.secureFlag } : {}),
+      ...(p.flagRules ? { 'x-flag-rules': p.flagRules } : {}),
+      ...(p.jobExempt ? { 'x-job-exempt': true } : {}),
+      ...(p.xmlDocument ? { 'x-xml-document': p.xmlDocument } : {}),
     };
   });
   return {

@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 e3261f02267d121b692d211c2aa449e88b67a1d600847fcbf312dc047436732c)
+#   input:     protocol/openrpc.json (sha256 f0f5b88f73226e151bf75bb28e73bc9e291ce2ada3682a9de49c8935377a65f1)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.

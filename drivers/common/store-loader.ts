@@ -7,7 +7,8 @@ import { DomainState } from '../../protocol/flags.js';
 import { SNAPSHOT_DIR, type DomainStore, type StoreCheckReport, type StoredDomain } from './domain-store.js';
 import type { DomainObj, DomainStatus } from './domain-obj.js';
 import { encodeName } from './name-encoding.js';
-import { SnapshotTree, StoredSnapshotReader, type SnapshotNode } from './snapshot-tree.js';
+import { SnapshotTree, type SnapshotNode } from './snapshot-tree.js';
+import { StoredSnapshotReader } from './stored-snapshot-reader.js';
 import { parseDomainXml, type DomainDef } from './xml/domain-xml.js';
 
 /** Read every domain of `store`. Linear in the number of files. */

@@ -7,7 +7,7 @@ import {
 } from '../../drivers/qemu/qemu-img.js';
 import {
   applyOffline, createOffline, deleteOffline, filesHoldingTag, listOffline,
-} from '../../drivers/qemu/snapshots/internal-ops.js';
+} from '../../drivers/qemu/snapshots/internal-offline.js';
 import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, startVm, writePattern } from './helpers.js';
 
 beforeAll(requireQemu);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { StoredSnapshotReader, SnapshotTree } from '../../drivers/common/snapshot-tree.js';
+import { SnapshotTree } from '../../drivers/common/snapshot-tree.js';
+import { StoredSnapshotReader } from '../../drivers/common/stored-snapshot-reader.js';
 import { formatSnapshotXml, parseSnapshotXml } from '../../drivers/common/xml/snapshot-xml.js';
 import { defaultTestDomainXml, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import type { SnapshotDef } from '../../drivers/common/snapshot-def.js';

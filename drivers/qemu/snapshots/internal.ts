@@ -19,9 +19,8 @@ import { ioProgress } from '../io-progress.js';
 import { listImageSnapshots, requireUniqueSnapshot, snapshotDelete, validateQemuSnapshotName, type QemuSnapshotInfo } from '../qemu-img.js';
 import { qemuDomainSpec, sameSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { ERR, SHUTOFF_CRASHED, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
-import {
-  applyOffline, createOffline, deleteLive, deleteOffline, DiskRollbackNeeded, listLive, listOffline, loadLive, saveLive,
-} from './internal-ops.js';
+import { applyOffline, createOffline, deleteOffline, listOffline } from './internal-offline.js';
+import { deleteLive, DiskRollbackNeeded, listLive, loadLive, saveLive } from './internal-ops.js';
 
 const MIB = 1024 * 1024;
 
