@@ -10,11 +10,14 @@ import { runCheck } from './check.js';
 import { helpText, parseArgsOptions, resolveOptions } from './options.js';
 import { systemdListeners } from './socket-activation.js';
 import type { DriverFactory } from '../drivers/driver.js';
-// The drivers: one line each, the only place daemon/ names a concrete driver.
-import { testDriverFactory } from '../drivers/test/test-driver.js';
-import { qemuDriverFactory } from '../drivers/qemu/qemu-driver.js';
 
-const drivers: DriverFactory[] = [testDriverFactory, qemuDriverFactory];
+/** The drivers: one line each, the only place daemon/ names a concrete driver. */
+function registeredDrivers(): Promise<DriverFactory[]> {
+  return Promise.all([
+    import('../drivers/test/test-driver.js').then((m) => m.testDriverFactory),
+    import('../drivers/qemu/qemu-driver.js').then((m) => m.qemuDriverFactory),
+  ]);
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
   const num = (k: string) => o[k] as number;
   const ms = (k: string) => Math.round(num(k) * 1000);
   const logger = createLogger(str('log-level')!, str('log-file'));
+  const drivers = await registeredDrivers();
   if (file) logger.info(`settings read from ${file.path}`);
   if (values.check) {
     process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'));

@@ -6,6 +6,8 @@ import { procedures, methodNames } from '../../protocol/procedures.js';
 import { ErrorNumber } from '../../protocol/errors.js';
 import * as client from '../../client/index.js';
 import { TestDriver } from '../../drivers/test/test-driver.js';
+import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
+import { flagRuleProblems } from '../../protocol/flag-rules.js';
 import { rm } from 'node:fs/promises';
 import { repoRoot, tempDir } from '../helpers/daemon.js';
 
@@ -68,6 +70,16 @@ describe('the protocol table', () => {
     }
   });
 
+  it('flag rules name the procedure\'s own flags; every `xml` parameter says which document it is', () => {
+    expect(methodNames.flatMap((m) => flagRuleProblems(m, procedures[m]))).toEqual([]);
+    for (const m of methodNames) {
+      const props = (procedures[m].params as unknown as { properties: Record<string, unknown> }).properties;
+      expect(procedures[m].xmlDocument !== undefined, m).toBe('xml' in props);
+    }
+    const ruled = methodNames.filter((m) => procedures[m].flagRules !== undefined);
+    expect(ruled.sort()).toEqual(['virDomainRevertToSnapshot', 'virDomainSnapshotCreateXML', 'virDomainSnapshotDelete']);
+  });
+
   it('the only reads refused on a read-only connection are the SECURE-flag ones', () => {
     const secure = methodNames.filter((m) => procedures[m].secureFlag !== undefined);
     expect(secure.sort()).toEqual(['virDomainGetXMLDesc', 'virDomainSnapshotGetXMLDesc']);
@@ -78,6 +90,19 @@ describe('derived implementations cover the whole table', () => {
   it('the test driver implements every driver procedure', async () => {
     const dir = tempDir();
     const driver = await TestDriver.open('test:///default', 'default', { stateDir: dir, log: () => undefined });
+    try {
+      const impl = driver as unknown as Record<string, unknown>;
+      const missing = methodNames.filter((m) => procedures[m].scope !== 'connect' && typeof impl[m] !== 'function');
+      expect(missing).toEqual([]);
+    } finally {
+      await driver.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the qemu driver implements every driver procedure (opened without any domain: no QEMU started)', async () => {
+    const dir = tempDir();
+    const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: dir, log: () => undefined });
     try {
       const impl = driver as unknown as Record<string, unknown>;
       const missing = methodNames.filter((m) => procedures[m].scope !== 'connect' && typeof impl[m] !== 'function');
