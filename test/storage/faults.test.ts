@@ -12,7 +12,7 @@ import { cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TestDriver } from '../../drivers/test/test-driver.js';
-import { storeTuning, type DomainStore } from '../../drivers/common/domain-store.js';
+import { storeTuning } from '../../drivers/common/domain-store.js';
 import { failNth, setFaultPlan, type FaultPlan, type FsOp } from '../../drivers/common/fs-sync.js';
 import { isTempFile } from '../../drivers/common/atomic-file.js';
 import { VirError } from '../../protocol/errors.js';
@@ -110,7 +110,7 @@ async function setup(): Promise<{ stateDir: string; driver: TestDriver }> {
 
 /** Wait until the store has finished what the last call queued (the checkpoint after a commit). */
 async function quiesce(d: TestDriver): Promise<void> {
-  await (d as unknown as { store: DomainStore }).store.loadDomain(d.resolveDomain('test').uuid);
+  await d.parts.store.store.loadDomain(d.resolveDomain('test').uuid);
 }
 
 /** What a restart after a crash right now would see: a driver on a copy of the files. */
