@@ -7,6 +7,7 @@ import { ErrorNumber } from '../../protocol/errors.js';
 import * as client from '../../client/index.js';
 import { TestDriver } from '../../drivers/test/test-driver.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
+import type { Driver } from '../../drivers/driver.js';
 import { flagRuleProblems } from '../../protocol/flag-rules.js';
 import { rm } from 'node:fs/promises';
 import { repoRoot, tempDir } from '../helpers/daemon.js';
@@ -87,30 +88,25 @@ describe('the protocol table', () => {
 });
 
 describe('derived implementations cover the whole table', () => {
-  it('the test driver implements every driver procedure', async () => {
+  /** The driver procedures `open` gives a driver without. */
+  async function missingProcedures(open: (stateDir: string) => Promise<Driver>): Promise<string[]> {
     const dir = tempDir();
-    const driver = await TestDriver.open('test:///default', 'default', { stateDir: dir, log: () => undefined });
+    const driver = await open(dir);
     try {
       const impl = driver as unknown as Record<string, unknown>;
-      const missing = methodNames.filter((m) => procedures[m].scope !== 'connect' && typeof impl[m] !== 'function');
-      expect(missing).toEqual([]);
+      return methodNames.filter((m) => procedures[m].scope !== 'connect' && typeof impl[m] !== 'function');
     } finally {
       await driver.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  it('the test driver implements every driver procedure', async () => {
+    expect(await missingProcedures((stateDir) => TestDriver.open('test:///default', 'default', { stateDir, log: () => undefined }))).toEqual([]);
   });
 
   it('the qemu driver implements every driver procedure (opened without any domain: no QEMU started)', async () => {
-    const dir = tempDir();
-    const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: dir, log: () => undefined });
-    try {
-      const impl = driver as unknown as Record<string, unknown>;
-      const missing = methodNames.filter((m) => procedures[m].scope !== 'connect' && typeof impl[m] !== 'function');
-      expect(missing).toEqual([]);
-    } finally {
-      await driver.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    expect(await missingProcedures((stateDir) => QemuDriver.open('qemu:///session', 'session', { stateDir, log: () => undefined }))).toEqual([]);
   });
 
   it('the client exports a function for every procedure', () => {

@@ -1,5 +1,5 @@
 /**
- * Durability after the job (drivers/common/base-driver.ts, AfterJob): through
+ * Durability after the job (AfterJob in drivers/driver.ts): through
  * dispatch, a domain's job is released once an operation's change is in memory
  * and its commit queued, and the caller is answered once the commit is durable.
  * Operations of one domain then share fdatasyncs; a failed commit fails the
