@@ -28,6 +28,7 @@ export const ErrorNumber = {
   VIR_ERR_OPERATION_ABORTED: 78,
   VIR_ERR_AUTH_FAILED: 45,
   VIR_ERR_OPERATION_UNSUPPORTED: 84,
+  VIR_ERR_AGENT_UNRESPONSIVE: 86,
   VIR_ERR_XML_INVALID_SCHEMA: 92,
 } as const;
 
@@ -58,6 +59,7 @@ const templates: Record<ErrorName, string> = {
   VIR_ERR_OPERATION_ABORTED: 'operation aborted: %s',
   VIR_ERR_AUTH_FAILED: 'authentication failed: %s',
   VIR_ERR_OPERATION_UNSUPPORTED: 'Operation not supported: %s',
+  VIR_ERR_AGENT_UNRESPONSIVE: 'Guest agent is not responding: %s',
   VIR_ERR_XML_INVALID_SCHEMA: 'XML document failed to validate against schema: %s',
 };
 

@@ -62,6 +62,25 @@ export const DomainUndefineFlags = {
   VIR_DOMAIN_UNDEFINE_KEEP_TPM: 64,
 } as const;
 
+/** virDomainShutdownFlagValues (the same values serve virDomainRebootFlagValues). */
+export const DomainShutdownFlags = {
+  VIR_DOMAIN_SHUTDOWN_DEFAULT: 0,
+  VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN: 1,
+  VIR_DOMAIN_SHUTDOWN_GUEST_AGENT: 2,
+  VIR_DOMAIN_SHUTDOWN_INITCTL: 4,
+  VIR_DOMAIN_SHUTDOWN_SIGNAL: 8,
+  VIR_DOMAIN_SHUTDOWN_PARAVIRT: 16,
+} as const;
+
+export const DomainRebootFlags = {
+  VIR_DOMAIN_REBOOT_DEFAULT: 0,
+  VIR_DOMAIN_REBOOT_ACPI_POWER_BTN: 1,
+  VIR_DOMAIN_REBOOT_GUEST_AGENT: 2,
+  VIR_DOMAIN_REBOOT_INITCTL: 4,
+  VIR_DOMAIN_REBOOT_SIGNAL: 8,
+  VIR_DOMAIN_REBOOT_PARAVIRT: 16,
+} as const;
+
 export const DomainDefineFlags = {
   VIR_DOMAIN_DEFINE_VALIDATE: 1,
 } as const;

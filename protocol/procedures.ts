@@ -10,11 +10,11 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ErrorName } from './errors.js';
 import type { FlagRule } from './flag-rules.js';
 import {
-  ConnectListAllDomainsFlags, DomainUndefineFlags, DomainXMLFlags, SnapshotCreateFlags,
+  ConnectListAllDomainsFlags, DomainRebootFlags, DomainShutdownFlags, DomainUndefineFlags, DomainXMLFlags, SnapshotCreateFlags,
   SnapshotDeleteFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotXMLFlags,
 } from './flags.js';
 import {
-  Bool, Count, DomainHandle, DomainName, DomainStateInfo, Flags, JobInfo, JobStats, Limit, Offset, Ok, Params,
+  Bool, Count, DomainHandle, DomainInfo, DomainName, DomainStateInfo, Flags, JobInfo, JobStats, Limit, Offset, Ok, Params,
   SnapshotHandle, SnapshotName, Xml,
 } from './schemas.js';
 
@@ -401,6 +401,58 @@ export const procedures = {
     params: Params({ domain: DomainName }),
     result: Ok,
     errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID'],
+  }),
+
+  // ---- power control and domain information ---------------------------------------
+  virDomainReboot: proc({
+    args: [],
+    id: 37, scope: 'domain', access: 'write', job: true,
+    summary: 'Reboot a running domain: ACPI power button (then a reset, as libvirt\'s fake reboot) or the guest agent.',
+    params: Params({ domain: DomainName, flags: Flags }),
+    result: Ok,
+    flags: DomainRebootFlags,
+    errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_ARGUMENT_UNSUPPORTED', 'VIR_ERR_AGENT_UNRESPONSIVE', 'VIR_ERR_NO_SUPPORT'],
+  }),
+  virDomainReset: proc({
+    args: [],
+    id: 38, scope: 'domain', access: 'write', job: true,
+    summary: 'Reset a running domain at once, like the reset button (no guest involvement).',
+    params: Params({ domain: DomainName, flags: Flags }),
+    result: Ok,
+    errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_NO_SUPPORT'],
+  }),
+  virDomainShutdownFlags: proc({
+    args: [],
+    id: 39, scope: 'domain', access: 'write', job: true,
+    summary: 'Shut a running domain down the chosen way: ACPI power button or guest agent (default: the agent if configured, else ACPI).',
+    params: Params({ domain: DomainName, flags: Flags }),
+    result: Ok,
+    flags: DomainShutdownFlags,
+    errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID', 'VIR_ERR_ARGUMENT_UNSUPPORTED', 'VIR_ERR_AGENT_UNRESPONSIVE'],
+  }),
+  virDomainGetInfo: proc({
+    args: [],
+    id: 40, scope: 'domain', access: 'read', job: false,
+    summary: 'State, memory, vCPUs and CPU time of a domain (virDomainInfo).',
+    params: Params({ domain: DomainName }),
+    result: DomainInfo,
+    errors: [...LOOKUP_ERRORS],
+  }),
+  virDomainSetAutostart: proc({
+    args: ['autostart'],
+    id: 41, scope: 'domain', access: 'write', job: true,
+    summary: 'Whether the domain is started when the daemon starts (1) or not (0).',
+    params: Params({ domain: DomainName, autostart: Type.Integer({ minimum: 0, maximum: 1 }) }),
+    result: Ok,
+    errors: [...LOOKUP_ERRORS, 'VIR_ERR_OPERATION_INVALID'],
+  }),
+  virDomainGetAutostart: proc({
+    args: [],
+    id: 42, scope: 'domain', access: 'read', job: false,
+    summary: 'Whether the domain is started when the daemon starts (1) or not (0).',
+    params: Params({ domain: DomainName }),
+    result: Bool,
+    errors: [...LOOKUP_ERRORS],
   }),
 } as const;
 

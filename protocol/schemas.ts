@@ -56,6 +56,18 @@ export const DomainStateInfo = Type.Object(
   { $id: 'DomainStateInfo', additionalProperties: false },
 );
 
+/** virDomainInfo. */
+export const DomainInfo = Type.Object(
+  {
+    state: Type.Integer({ description: 'virDomainState' }),
+    maxMem: Type.Integer({ minimum: 0, description: 'maximum memory in KiB' }),
+    memory: Type.Integer({ minimum: 0, description: 'memory in use by the domain, in KiB' }),
+    nrVirtCpu: Type.Integer({ minimum: 0, description: 'number of virtual CPUs' }),
+    cpuTime: Type.Integer({ minimum: 0, description: 'CPU time used, in nanoseconds' }),
+  },
+  { $id: 'DomainInfo', additionalProperties: false },
+);
+
 /** Params objects are closed: an unknown member is a client bug worth reporting. */
 export function Params<P extends Record<string, TSchema>>(props: P) {
   return Type.Object(props, { additionalProperties: false });

@@ -11,6 +11,7 @@ const dom = () => import('./domain-cmds.js');
 const shell = () => import('./shell-cmds.js');
 const events = () => import('./event-cmds.js');
 const jobs = () => import('./job-cmds.js');
+const power = () => import('./power-cmds.js');
 
 const DOMAIN: OptDef = { name: 'domain', type: 'string', required: true, data: true, help: 'domain name, id or uuid' };
 const JSON_OPT: OptDef = { name: 'json', type: 'bool', help: 'print the result as JSON (virtsnap extension)' };
@@ -171,7 +172,26 @@ export const commands: CmdDef[] = [
 
   def('shutdown', 'domain', 'gracefully shutdown a domain', 'Run shutdown in the target domain.', [
     DOMAIN,
-  ], () => dom().then((m) => m.cmdShutdown), { procedure: 'virDomainShutdown' }),
+    str('mode', 'shutdown mode: acpi|agent|initctl|signal|paravirt', { named: true }),
+  ], () => power().then((m) => m.cmdShutdown), { procedure: 'virDomainShutdownFlags' }),
+
+  def('reboot', 'domain', 'reboot a domain', 'Run a reboot command in the target domain.', [
+    DOMAIN,
+    str('mode', 'shutdown mode: acpi|agent|initctl|signal|paravirt', { named: true }),
+  ], () => power().then((m) => m.cmdReboot), { procedure: 'virDomainReboot' }),
+
+  def('reset', 'domain', 'reset a domain', 'Reset the target domain as if by power button', [
+    DOMAIN,
+  ], () => power().then((m) => m.cmdReset), { procedure: 'virDomainReset' }),
+
+  def('autostart', 'domain', 'autostart a domain', 'Configure a domain to be automatically started at boot.', [
+    DOMAIN,
+    bool('disable', 'disable autostarting'),
+  ], () => power().then((m) => m.cmdAutostart), { procedure: 'virDomainSetAutostart' }),
+
+  def('edit', 'domain', 'edit XML configuration for a domain', 'Edit the XML configuration for a domain.', [
+    DOMAIN,
+  ], () => power().then((m) => m.cmdEdit), { procedure: 'virDomainDefineXML' }),
 
   def('destroy', 'domain', 'destroy (stop) a domain', 'Forcefully stop a given domain, but leave its resources intact.', [
     DOMAIN,
@@ -200,6 +220,11 @@ export const commands: CmdDef[] = [
     bool('reason', 'also print reason for the state'),
     JSON_OPT,
   ], () => dom().then((m) => m.cmdDomstate), { procedure: 'virDomainGetState' }),
+
+  def('dominfo', 'monitor', 'domain information', 'Returns basic information about the domain.', [
+    DOMAIN,
+    JSON_OPT,
+  ], () => power().then((m) => m.cmdDominfo), { procedure: 'virDomainGetInfo' }),
 
   def('list', 'monitor', 'list domains', 'Returns list of domains.', [
     bool('inactive', 'list inactive domains'),

@@ -82,7 +82,7 @@ export async function cmdStart(ctl: Ctl, cmd: ParsedCmd): Promise<boolean> {
 }
 
 function simple(
-  method: 'virDomainShutdown' | 'virDomainDestroy' | 'virDomainSuspend' | 'virDomainResume',
+  method: 'virDomainDestroy' | 'virDomainSuspend' | 'virDomainResume',
   done: string,
   failed: string,
 ) {
@@ -100,7 +100,6 @@ function simple(
   };
 }
 
-export const cmdShutdown = simple('virDomainShutdown', 'is being shutdown', 'shutdown');
 export const cmdDestroy = simple('virDomainDestroy', 'destroyed', 'destroy');
 export const cmdSuspend = simple('virDomainSuspend', 'suspended', 'suspend');
 export const cmdResume = simple('virDomainResume', 'resumed', 'resume');

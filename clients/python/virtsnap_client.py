@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 f0f5b88f73226e151bf75bb28e73bc9e291ce2ada3682a9de49c8935377a65f1)
+#   input:     protocol/openrpc.json (sha256 27dba01bbb47600f97e96404b7b7250b3c59a643774d0545c41642834729dbbe)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
@@ -121,6 +121,17 @@ class JobStats(_JobStatsRequired, total=False):
     holderSince: int  # When it took the job (ms since the epoch).
 
 
+# Returned by virDomainGetInfo.
+class DomainInfo(TypedDict):
+    """The JSON object `DomainInfo` of protocol/openrpc.json."""
+
+    state: int  # virDomainState
+    maxMem: int  # maximum memory in KiB
+    memory: int  # memory in use by the domain, in KiB
+    nrVirtCpu: int  # number of virtual CPUs
+    cpuTime: int  # CPU time used, in nanoseconds
+
+
 # ---- flags (x-flags), OR them into `flags` --------------------------------
 
 
@@ -199,6 +210,22 @@ VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN = 1
 VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY = 2
 VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY = 4
 
+# Flags of virDomainReboot.
+VIR_DOMAIN_REBOOT_DEFAULT = 0
+VIR_DOMAIN_REBOOT_ACPI_POWER_BTN = 1
+VIR_DOMAIN_REBOOT_GUEST_AGENT = 2
+VIR_DOMAIN_REBOOT_INITCTL = 4
+VIR_DOMAIN_REBOOT_SIGNAL = 8
+VIR_DOMAIN_REBOOT_PARAVIRT = 16
+
+# Flags of virDomainShutdownFlags.
+VIR_DOMAIN_SHUTDOWN_DEFAULT = 0
+VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN = 1
+VIR_DOMAIN_SHUTDOWN_GUEST_AGENT = 2
+VIR_DOMAIN_SHUTDOWN_INITCTL = 4
+VIR_DOMAIN_SHUTDOWN_SIGNAL = 8
+VIR_DOMAIN_SHUTDOWN_PARAVIRT = 16
+
 
 # ---- errors (components.x-errors: libvirt virErrorNumber) ------------------
 
@@ -225,6 +252,7 @@ VIR_ERR_ARGUMENT_UNSUPPORTED = 74
 VIR_ERR_SNAPSHOT_REVERT_RISKY = 77
 VIR_ERR_OPERATION_ABORTED = 78
 VIR_ERR_OPERATION_UNSUPPORTED = 84
+VIR_ERR_AGENT_UNRESPONSIVE = 86
 VIR_ERR_XML_INVALID_SCHEMA = 92
 
 #: virErrorNumber → libvirt error name.
@@ -252,6 +280,7 @@ ERROR_NAMES: Dict[int, str] = {
     VIR_ERR_SNAPSHOT_REVERT_RISKY: "VIR_ERR_SNAPSHOT_REVERT_RISKY",
     VIR_ERR_OPERATION_ABORTED: "VIR_ERR_OPERATION_ABORTED",
     VIR_ERR_OPERATION_UNSUPPORTED: "VIR_ERR_OPERATION_UNSUPPORTED",
+    VIR_ERR_AGENT_UNRESPONSIVE: "VIR_ERR_AGENT_UNRESPONSIVE",
     VIR_ERR_XML_INVALID_SCHEMA: "VIR_ERR_XML_INVALID_SCHEMA",
 }
 
@@ -462,6 +491,13 @@ class VirOperationUnsupportedError(VirError):
     NAME = "VIR_ERR_OPERATION_UNSUPPORTED"
 
 
+class VirAgentUnresponsiveError(VirError):
+    """VIR_ERR_AGENT_UNRESPONSIVE (86)."""
+
+    CODE = VIR_ERR_AGENT_UNRESPONSIVE
+    NAME = "VIR_ERR_AGENT_UNRESPONSIVE"
+
+
 class VirXmlInvalidSchemaError(VirError):
     """VIR_ERR_XML_INVALID_SCHEMA (92)."""
 
@@ -493,6 +529,7 @@ ERROR_CLASSES: Dict[str, Type[VirError]] = {
     "VIR_ERR_SNAPSHOT_REVERT_RISKY": VirSnapshotRevertRiskyError,
     "VIR_ERR_OPERATION_ABORTED": VirOperationAbortedError,
     "VIR_ERR_OPERATION_UNSUPPORTED": VirOperationUnsupportedError,
+    "VIR_ERR_AGENT_UNRESPONSIVE": VirAgentUnresponsiveError,
     "VIR_ERR_XML_INVALID_SCHEMA": VirXmlInvalidSchemaError,
 }
 
@@ -578,6 +615,12 @@ PROCEDURES: Dict[str, Dict[str, Any]] = {
     "virDomainGetJobInfo": {"id": 34, "access": "read", "scope": "domain", "job": False, "params": ["domain"]},
     "virDomainGetJobStats": {"id": 35, "access": "read", "scope": "domain", "job": False, "params": ["domain", "flags"]},
     "virDomainAbortJob": {"id": 36, "access": "write", "scope": "domain", "job": False, "params": ["domain"]},
+    "virDomainReboot": {"id": 37, "access": "write", "scope": "domain", "job": True, "params": ["domain", "flags"]},
+    "virDomainReset": {"id": 38, "access": "write", "scope": "domain", "job": True, "params": ["domain", "flags"]},
+    "virDomainShutdownFlags": {"id": 39, "access": "write", "scope": "domain", "job": True, "params": ["domain", "flags"]},
+    "virDomainGetInfo": {"id": 40, "access": "read", "scope": "domain", "job": False, "params": ["domain"]},
+    "virDomainSetAutostart": {"id": 41, "access": "write", "scope": "domain", "job": True, "params": ["domain", "autostart"]},
+    "virDomainGetAutostart": {"id": 42, "access": "read", "scope": "domain", "job": False, "params": ["domain"]},
 }
 
 
@@ -1636,6 +1679,140 @@ class Connection:
         params: Dict[str, Any] = {"domain": domain}
         return cast("Literal[0]", self.call("virDomainAbortJob", params))
 
+    def virDomainReboot(self, domain: str, flags: int = 0) -> Literal[0]:
+        """Reboot a running domain: ACPI power button (then a reset, as libvirt's
+        fake reboot) or the guest agent.
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_REBOOT_DEFAULT (0)
+            VIR_DOMAIN_REBOOT_ACPI_POWER_BTN (1)
+            VIR_DOMAIN_REBOOT_GUEST_AGENT (2)
+            VIR_DOMAIN_REBOOT_INITCTL (4)
+            VIR_DOMAIN_REBOOT_SIGNAL (8)
+            VIR_DOMAIN_REBOOT_PARAVIRT (16)
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55), VIR_ERR_ARGUMENT_UNSUPPORTED (74),
+            VIR_ERR_AGENT_UNRESPONSIVE (86), VIR_ERR_NO_SUPPORT (3)
+
+        Protocol: id 37, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainReboot", params))
+
+    def virDomainReset(self, domain: str, flags: int = 0) -> Literal[0]:
+        """Reset a running domain at once, like the reset button (no guest
+        involvement).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55), VIR_ERR_NO_SUPPORT (3)
+
+        Protocol: id 38, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainReset", params))
+
+    def virDomainShutdownFlags(self, domain: str, flags: int = 0) -> Literal[0]:
+        """Shut a running domain down the chosen way: ACPI power button or guest
+        agent (default: the agent if configured, else ACPI).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
+                Default 0.
+
+        Flags:
+            VIR_DOMAIN_SHUTDOWN_DEFAULT (0)
+            VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN (1)
+            VIR_DOMAIN_SHUTDOWN_GUEST_AGENT (2)
+            VIR_DOMAIN_SHUTDOWN_INITCTL (4)
+            VIR_DOMAIN_SHUTDOWN_SIGNAL (8)
+            VIR_DOMAIN_SHUTDOWN_PARAVIRT (16)
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55), VIR_ERR_ARGUMENT_UNSUPPORTED (74),
+            VIR_ERR_AGENT_UNRESPONSIVE (86)
+
+        Protocol: id 39, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "flags": flags}
+        return cast("Literal[0]", self.call("virDomainShutdownFlags", params))
+
+    def virDomainGetInfo(self, domain: str) -> DomainInfo:
+        """State, memory, vCPUs and CPU time of a domain (virDomainInfo).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            DomainInfo
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 40, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("DomainInfo", self.call("virDomainGetInfo", params))
+
+    def virDomainSetAutostart(self, domain: str, autostart: int) -> Literal[0]:
+        """Whether the domain is started when the daemon starts (1) or not (0).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+            autostart (int): Range 0..1.
+
+        Returns:
+            Literal[0]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8),
+            VIR_ERR_OPERATION_INVALID (55)
+
+        Protocol: id 41, access write, scope domain, job yes.
+        """
+        params: Dict[str, Any] = {"domain": domain, "autostart": autostart}
+        return cast("Literal[0]", self.call("virDomainSetAutostart", params))
+
+    def virDomainGetAutostart(self, domain: str) -> Literal[0, 1]:
+        """Whether the domain is started when the daemon starts (1) or not (0).
+
+        Args:
+            domain (str): The domain, by name or by UUID string.
+
+        Returns:
+            Literal[0, 1]
+
+        Raises:
+            VIR_ERR_NO_DOMAIN (42), VIR_ERR_INVALID_ARG (8)
+
+        Protocol: id 42, access read, scope domain, job no.
+        """
+        params: Dict[str, Any] = {"domain": domain}
+        return cast("Literal[0, 1]", self.call("virDomainGetAutostart", params))
+
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -1655,6 +1832,7 @@ __all__ = [
     "VirConnectDomainEventRegisterAnyResult",
     "JobInfo",
     "JobStats",
+    "DomainInfo",
     "VirInternalError",
     "VirNoMemoryError",
     "VirNoSupportError",
@@ -1677,6 +1855,7 @@ __all__ = [
     "VirSnapshotRevertRiskyError",
     "VirOperationAbortedError",
     "VirOperationUnsupportedError",
+    "VirAgentUnresponsiveError",
     "VirXmlInvalidSchemaError",
     "VIR_ERR_OK",
     "VIR_ERR_INTERNAL_ERROR",
@@ -1701,6 +1880,7 @@ __all__ = [
     "VIR_ERR_SNAPSHOT_REVERT_RISKY",
     "VIR_ERR_OPERATION_ABORTED",
     "VIR_ERR_OPERATION_UNSUPPORTED",
+    "VIR_ERR_AGENT_UNRESPONSIVE",
     "VIR_ERR_XML_INVALID_SCHEMA",
     "VIR_CONNECT_LIST_DOMAINS_ACTIVE",
     "VIR_CONNECT_LIST_DOMAINS_INACTIVE",
@@ -1759,4 +1939,16 @@ __all__ = [
     "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN",
     "VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY",
     "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY",
+    "VIR_DOMAIN_REBOOT_DEFAULT",
+    "VIR_DOMAIN_REBOOT_ACPI_POWER_BTN",
+    "VIR_DOMAIN_REBOOT_GUEST_AGENT",
+    "VIR_DOMAIN_REBOOT_INITCTL",
+    "VIR_DOMAIN_REBOOT_SIGNAL",
+    "VIR_DOMAIN_REBOOT_PARAVIRT",
+    "VIR_DOMAIN_SHUTDOWN_DEFAULT",
+    "VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN",
+    "VIR_DOMAIN_SHUTDOWN_GUEST_AGENT",
+    "VIR_DOMAIN_SHUTDOWN_INITCTL",
+    "VIR_DOMAIN_SHUTDOWN_SIGNAL",
+    "VIR_DOMAIN_SHUTDOWN_PARAVIRT",
 ]

@@ -30,6 +30,7 @@ export function alignDisks(requested: SnapshotDiskDef[], domain: DomainDef, defa
       return { ...req, snapshot: own ?? (req.source || req.driver ? 'external' : defaultLocation) };
     }
     const emptyDrive = (disk.device === 'cdrom' || disk.device === 'floppy') && !disk.source;
-    return { name: target, snapshot: emptyDrive ? 'no' : own ?? defaultLocation };
+    // libvirt does not snapshot empty or read-only drives unless asked to.
+    return { name: target, snapshot: emptyDrive || (disk.readonly && own === undefined) ? 'no' : own ?? defaultLocation };
   });
 }

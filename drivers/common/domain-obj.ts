@@ -14,6 +14,8 @@ export interface DomainObj {
   /** Hypervisor id while active, -1 while shut off. */
   id: number;
   persistent: boolean;
+  /** Started when the daemon starts (virDomainSetAutostart). */
+  autostart?: boolean;
   snapshots: SnapshotTree;
 }
 
@@ -23,6 +25,8 @@ export interface DomainStatus {
   reason: number;
   id: number;
   persistent: boolean;
+  /** Written only when set, so status files of domains that never used it are unchanged. */
+  autostart?: boolean;
 }
 
 const STATE_NAMES: Record<number, SnapshotState> = {

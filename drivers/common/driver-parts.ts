@@ -28,6 +28,9 @@ export interface DriverConfig {
   createFlags: number;
   revertFlags: number;
   deleteFlags: number;
+  /** Flags virDomainShutdownFlags / virDomainReboot accept (default none). */
+  shutdownFlags?: number;
+  rebootFlags?: number;
 }
 
 export interface DriverParts {

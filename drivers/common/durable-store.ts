@@ -68,7 +68,9 @@ export class DurableStore {
     const out: FileChange[] = [];
     if (what.def) out.push({ file: 'domain.xml', content: formatDomainXml(dom.def) });
     if (what.status) {
-      const status: DomainStatus = { state: dom.state, reason: dom.reason, id: dom.id, persistent: dom.persistent };
+      const status: DomainStatus = {
+        state: dom.state, reason: dom.reason, id: dom.id, persistent: dom.persistent, ...(dom.autostart ? { autostart: true } : {}),
+      };
       out.push({ file: 'status.json', content: JSON.stringify(status) + '\n' });
     }
     return out;

@@ -19,8 +19,11 @@ export interface RevertTarget {
 export interface HypervisorHooks {
   /** Power a shut-off domain on (paused if asked). Must set state/reason/id. */
   start(dom: DomainObj, paused: boolean, reason: number): Promise<void>;
-  /** Power off. Must set state shutoff with `reason`. */
-  stop(dom: DomainObj, reason: number, graceful: boolean): Promise<void>;
+  /**
+   * Power off. Must set state shutoff with `reason`; a graceful stop only asks the
+   * guest (how: `shutdownFlags`, virDomainShutdownFlags' values) and may return first.
+   */
+  stop(dom: DomainObj, reason: number, graceful: boolean, shutdownFlags?: number): Promise<void>;
   suspend(dom: DomainObj, reason: number): Promise<void>;
   resume(dom: DomainObj, reason: number): Promise<void>;
   /** Driver-specific checks of a domain definition (the qemu driver needs qcow2 disks...). */
@@ -43,4 +46,16 @@ export interface HypervisorHooks {
   snapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<void>;
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
+  /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */
+  reboot?(dom: DomainObj, flags: number): Promise<void>;
+  /** Reset a running domain at once; absent: VIR_ERR_NO_SUPPORT. */
+  reset?(dom: DomainObj): Promise<void>;
+  /** CPU time a running domain has used, in ns (virDomainGetInfo). */
+  cpuTimeNs?(dom: DomainObj): number;
+  /**
+   * The definition a running domain was started with (libvirt's live definition),
+   * when the driver keeps it apart from the persistent dom.def that a redefine
+   * changes; absent or undefined: the same.
+   */
+  liveDef?(dom: DomainObj): DomainDef | undefined;
 }

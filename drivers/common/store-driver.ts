@@ -10,6 +10,7 @@ import type { StoreCheckReport } from './domain-store.js';
 import type { HypervisorHooks } from './hypervisor-hooks.js';
 import { DomainProcedures } from './procedures/domain-procedures.js';
 import { JobProcedures } from './procedures/job-procedures.js';
+import { PowerProcedures } from './procedures/power-procedures.js';
 import { SnapshotCreateProcedure } from './procedures/snapshot-create.js';
 import { SnapshotReadProcedures } from './procedures/snapshot-reads.js';
 import { SnapshotRevertDeleteProcedures } from './procedures/snapshot-revert-delete.js';
@@ -24,7 +25,7 @@ function adopt(target: object, group: object): void {
 // The procedure groups' members become the driver's own (see the constructor).
 export interface StoreDriver<H extends HypervisorHooks = HypervisorHooks> extends
   Procedures<DomainProcedures>, Procedures<SnapshotReadProcedures>, Procedures<JobProcedures>,
-  Procedures<SnapshotCreateProcedure>, Procedures<SnapshotRevertDeleteProcedures> {}
+  Procedures<SnapshotCreateProcedure>, Procedures<SnapshotRevertDeleteProcedures>, Procedures<PowerProcedures> {}
 
 export class StoreDriver<H extends HypervisorHooks = HypervisorHooks> implements Driver {
   readonly scheme: string;
@@ -45,6 +46,7 @@ export class StoreDriver<H extends HypervisorHooks = HypervisorHooks> implements
     for (const group of [
       new DomainProcedures(this.parts, made), new SnapshotReadProcedures(this.parts), new JobProcedures(this.parts),
       new SnapshotCreateProcedure(this.parts, made), new SnapshotRevertDeleteProcedures(this.parts, made),
+      new PowerProcedures(this.parts, made),
     ]) adopt(this, group);
   }
 

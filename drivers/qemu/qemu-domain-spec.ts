@@ -4,75 +4,30 @@
  * into a QemuConfig at start and compared between the running QEMU and a
  * snapshot's definition to decide whether a revert can load in place.
  *
- * Supported subset (anything else is refused with VIR_ERR_CONFIG_UNSUPPORTED,
- * never silently ignored when it would change the guest):
- *
- *   <domain type='qemu'>            qemu = TCG (the default, and the only
- *                                   reliable one on nested-KVM hosts); 'kvm' = KVM
- *     <name/> <uuid/>
- *     <memory unit='MiB'>64</memory>   whole MiB, at least 16
- *     <vcpu>1</vcpu>
- *     <os>
- *       <type arch='x86_64' machine='q35'>hvm</type>   machine: q35 (default) or pc[-...]
- *       <kernel>/abs</kernel> <initrd>/abs</initrd> <cmdline>...</cmdline>   optional
- *     </os>
- *     <devices>
- *       <disk type='file' device='disk'>
- *         <driver name='qemu' type='qcow2'/> <source file='/abs.qcow2'/> <target dev='vda' bus='virtio'/>
- *       </disk>                                             (any number, virtio-blk)
- *       <serial type='file'><source path='/abs.log'/></serial>   (at most one)
- *     </devices>
- *   </domain>
- *
- * Ignored because they do not change the guest QEMU runs: title, description,
- * metadata, currentMemory, features, clock, on_*, pm, seclabel, resource,
- * cputune, os/boot, devices/emulator (the binary is qemu-system-x86_64 or
- * $VIRTSNAP_QEMU_SYSTEM), console, controller, memballoon, input.
+ * Every element and attribute is either turned into QEMU configuration or
+ * refused with VIR_ERR_CONFIG_UNSUPPORTED naming it (README: "Domain XML the
+ * qemu driver runs" lists the subset). Only elements that describe no guest
+ * hardware are accepted without effect: title, description, metadata.
  */
-import * as path from 'node:path';
-import { VirError } from '../../protocol/errors.js';
-import { domainMemoryKiB, domainVcpus, type DomainDef } from '../common/xml/domain-xml.js';
+import { domainCurrentMemoryKiB, domainMemoryKiB, domainVcpus, type DomainDef } from '../common/xml/domain-xml.js';
 import type { XmlElement } from '../../protocol/xml/xml-element.js';
-import { childElements, firstChild, getAttr, textContent, xpathString } from '../common/xml/xml-query.js';
+import { childElements, firstChild, getAttr } from '../common/xml/xml-query.js';
+import { onlyAttrs, unsupported } from './domain/check.js';
+import { placeDisks, readController, readDisks } from './domain/disks.js';
+import {
+  readChannel, readConsole, readEmulator, readGraphics, readInput, readInterface, readMemballoon, readRng, readSerial, readVideo,
+} from './domain/devices.js';
+import { readOs, type BootDev } from './domain/os.js';
+import { readClock, readCpu, readFeatures, readLifecycleAction, readPm } from './domain/platform.js';
+import { deviceArgs, firmwareArgs } from './domain/argv.js';
+import type { QemuDomainSpec } from './domain/spec-types.js';
 import type { QemuConfig } from './qemu-process.js';
 
-export interface QemuDiskSpec {
-  /** Target dev, also the QEMU device id ("vda"). */
-  target: string;
-  /** qcow2 block node name ("disk0"); the file node is "<node>-file". */
-  node: string;
-  file: string;
-}
+export type { QemuDiskSpec, QemuDomainSpec } from './domain/spec-types.js';
 
-export interface QemuDomainSpec {
-  machine: string;
-  accel: 'tcg' | 'kvm';
-  memoryMiB: number;
-  vcpus: number;
-  kernel?: string;
-  initrd?: string;
-  cmdline?: string;
-  serialLog?: string;
-  disks: QemuDiskSpec[];
-}
-
-const IGNORED_TOP = new Set(['title', 'description', 'metadata', 'currentMemory', 'features', 'clock', 'on_poweroff',
-  'on_reboot', 'on_crash', 'pm', 'seclabel', 'resource', 'cputune']);
-const SUPPORTED_TOP = new Set(['name', 'uuid', 'memory', 'vcpu', 'os', 'devices']);
-const IGNORED_DEVICES = new Set(['emulator', 'console', 'controller', 'memballoon', 'input']);
-const QEMU_ID_RE = /^[A-Za-z][A-Za-z0-9._-]{0,30}$/;
-const MACHINE_RE = /^(q35|pc|pc-(q35|i440fx)-[0-9][0-9.]*)$/;
-
-function unsupported(detail: string): VirError {
-  return new VirError('VIR_ERR_CONFIG_UNSUPPORTED', detail, 'VIR_FROM_QEMU');
-}
-
-function absolutePath(value: string | undefined, what: string): string {
-  if (value === undefined || value === '') throw unsupported(`${what} needs a path`);
-  if (!path.isAbsolute(value)) throw unsupported(`${what} path '${value}' must be absolute`);
-  if (/[\0\n]/.test(value)) throw unsupported(`${what} path contains a NUL or newline`);
-  return path.normalize(value);
-}
+const DESCRIPTIVE_TOP = ['title', 'description', 'metadata'];
+const TOP = ['name', 'uuid', 'memory', 'currentMemory', 'vcpu', 'os', 'devices', 'cpu', 'features', 'clock', 'pm',
+  'on_poweroff', 'on_reboot', 'on_crash', ...DESCRIPTIVE_TOP];
 
 /** Validate a domain definition for the qemu driver and reduce it to what QEMU runs. */
 export function qemuDomainSpec(def: DomainDef): QemuDomainSpec {
@@ -81,115 +36,99 @@ export function qemuDomainSpec(def: DomainDef): QemuDomainSpec {
   if (def.type === 'qemu') accel = 'tcg';
   else if (def.type === 'kvm') accel = 'kvm';
   else throw unsupported(`domain type '${def.type}' is not supported by the qemu driver (use 'qemu' for TCG or 'kvm')`);
+  onlyAttrs(el, ['type', 'id'], '<domain>');
 
   for (const child of childElements(el)) {
-    if (!SUPPORTED_TOP.has(child.name) && !IGNORED_TOP.has(child.name)) {
-      throw unsupported(`element <${child.name}> is not supported by the qemu driver`);
-    }
+    if (!TOP.includes(child.name)) throw unsupported(`element <${child.name}> is not supported by the qemu driver`);
   }
 
+  for (const name of ['memory', 'currentMemory']) {
+    const m = firstChild(el, name);
+    if (m) onlyAttrs(m, ['unit'], `<${name}>`);
+  }
   const kib = domainMemoryKiB(def);
   if (kib === undefined) throw unsupported('the qemu driver needs a <memory> size');
   if (kib % 1024 !== 0) throw unsupported(`memory size ${kib} KiB is not a whole number of MiB`);
   const memoryMiB = kib / 1024;
   if (memoryMiB < 16) throw unsupported(`memory size ${memoryMiB} MiB is below the minimum of 16 MiB`);
+  const current = domainCurrentMemoryKiB(def);
+  if (current !== undefined && current !== kib) throw unsupported('<currentMemory> below <memory> (ballooning) is not supported by the qemu driver');
 
   const vcpu = domainVcpus(def);
   if (!Number.isInteger(vcpu.max) || vcpu.max < 1 || vcpu.max > 64) throw unsupported(`invalid vcpu count ${vcpu.max}`);
   if (vcpu.current !== vcpu.max) throw unsupported('vcpu hotplug (current < maximum) is not supported by the qemu driver');
+  const vcpuEl = firstChild(el, 'vcpu');
+  if (vcpuEl) {
+    onlyAttrs(vcpuEl, ['placement', 'current'], '<vcpu>');
+    if ((getAttr(vcpuEl, 'placement') ?? 'static') !== 'static') throw unsupported('<vcpu placement=\'auto\'> (numad) is not supported by the qemu driver');
+  }
 
-  const spec: QemuDomainSpec = { machine: 'q35', accel, memoryMiB, vcpus: vcpu.max, disks: [] };
-  readOs(firstChild(el, 'os'), spec);
+  const spec: QemuDomainSpec = {
+    machine: 'q35', accel, memoryMiB, vcpus: vcpu.max, machineOpts: [], globals: [], noReboot: false,
+    disks: [], drives: [], scsiControllers: [], usb: false, rootPorts: 0, nets: [], serials: [], tablet: false, balloon: false,
+  };
+  const boot = readOs(firstChild(el, 'os'), spec);
+  const cpu = firstChild(el, 'cpu');
+  if (cpu) readCpu(cpu, spec);
+  readFeatures(firstChild(el, 'features'), spec);
+  const clock = firstChild(el, 'clock');
+  if (clock) readClock(clock, spec);
+  const pm = firstChild(el, 'pm');
+  if (pm) readPm(pm, spec);
+  for (const action of ['on_poweroff', 'on_reboot', 'on_crash']) {
+    const a = firstChild(el, action);
+    if (a) readLifecycleAction(a, spec);
+  }
   const devices = firstChild(el, 'devices');
   if (devices) readDevices(devices, spec);
+  assignBootOrder(spec, boot);
   return spec;
 }
 
-function readOs(os: XmlElement | undefined, spec: QemuDomainSpec): void {
-  if (!os) return;
-  for (const child of childElements(os)) {
-    switch (child.name) {
-      case 'type': {
-        const kind = textContent(child).trim();
-        if (kind !== '' && kind !== 'hvm') throw unsupported(`os type '${kind}' is not supported by the qemu driver (only hvm)`);
-        const arch = getAttr(child, 'arch');
-        if (arch !== undefined && arch !== 'x86_64') throw unsupported(`architecture '${arch}' is not supported by the qemu driver (only x86_64)`);
-        const machine = getAttr(child, 'machine');
-        if (machine !== undefined) {
-          if (!MACHINE_RE.test(machine)) throw unsupported(`machine type '${machine}' is not supported (q35 or pc)`);
-          spec.machine = machine;
-        }
-        break;
-      }
-      case 'kernel': spec.kernel = absolutePath(xpathString(os, 'kernel'), 'kernel'); break;
-      case 'initrd': spec.initrd = absolutePath(xpathString(os, 'initrd'), 'initrd'); break;
-      case 'cmdline': spec.cmdline = textContent(child); break;
-      case 'boot': case 'bootmenu': case 'smbios': break;
-      case 'loader': case 'nvram':
-        // pflash/UEFI: QEMU cannot take internal snapshots of VMs with pflash (libvirt refuses too).
-        throw unsupported(`<os><${child.name}> (UEFI/pflash firmware) is not supported: internal snapshots need SeaBIOS or direct kernel boot`);
-      default: throw unsupported(`<os><${child.name}> is not supported by the qemu driver`);
-    }
-  }
-  if ((spec.initrd !== undefined || spec.cmdline !== undefined) && spec.kernel === undefined) {
-    throw unsupported('<initrd> and <cmdline> need a <kernel>');
-  }
-}
-
 function readDevices(devices: XmlElement, spec: QemuDomainSpec): void {
-  const files = new Set<string>();
+  onlyAttrs(devices, [], '<devices>');
+  readDisks(devices, spec);
+  const hasSerial = childElements(devices, 'serial').length > 0;
   for (const dev of childElements(devices)) {
-    if (dev.name === 'disk') {
-      const disk = readDisk(dev, spec.disks.length);
-      if (spec.disks.some((d) => d.target === disk.target)) throw unsupported(`target '${disk.target}' duplicated for disks`);
-      if (files.has(disk.file)) throw unsupported(`disk image '${disk.file}' is used by two disks`);
-      files.add(disk.file);
-      spec.disks.push(disk);
-    } else if (dev.name === 'serial') {
-      if (spec.serialLog !== undefined) throw unsupported('only one <serial> device is supported by the qemu driver');
-      const type = getAttr(dev, 'type') ?? 'pty';
-      if (type !== 'file') throw unsupported(`serial type '${type}' is not supported by the qemu driver (only 'file')`);
-      const source = firstChild(dev, 'source');
-      spec.serialLog = absolutePath(source && getAttr(source, 'path'), 'serial log');
-    } else if (!IGNORED_DEVICES.has(dev.name)) {
-      throw unsupported(`device <${dev.name}> is not supported by the qemu driver`);
+    if (dev.name !== 'disk' && firstChild(dev, 'address')) {
+      throw unsupported(`element <devices><${dev.name}><address> is not supported by the qemu driver (device addresses are assigned by QEMU)`);
+    }
+    switch (dev.name) {
+      case 'disk': break;
+      case 'controller': readController(dev, spec); break;
+      case 'interface': readInterface(dev, spec); break;
+      case 'serial': readSerial(dev, spec); break;
+      case 'console': readConsole(dev, spec, hasSerial); break;
+      case 'channel': readChannel(dev, spec); break;
+      case 'graphics': readGraphics(dev, spec); break;
+      case 'video': readVideo(dev, spec); break;
+      case 'rng': readRng(dev, spec); break;
+      case 'input': readInput(dev, spec); break;
+      case 'memballoon': readMemballoon(dev, spec); break;
+      case 'emulator': readEmulator(dev); break;
+      default: throw unsupported(`device <${dev.name}> is not supported by the qemu driver`);
     }
   }
+  if (spec.tablet && !spec.usb) throw unsupported('<input type=\'tablet\' bus=\'usb\'> needs <controller type=\'usb\' model=\'qemu-xhci\'/>');
+  placeDisks(spec);
 }
 
-function readDisk(disk: XmlElement, index: number): QemuDiskSpec {
-  const target = firstChild(disk, 'target');
-  const dev = target && getAttr(target, 'dev');
-  if (!dev) throw unsupported('a disk needs <target dev=...>');
-  if (!QEMU_ID_RE.test(dev)) throw unsupported(`disk target '${dev}' is not a valid device name (a letter, then letters, digits, '.', '-', '_')`);
-  const type = getAttr(disk, 'type') ?? 'file';
-  if (type !== 'file') throw unsupported(`disk '${dev}': only type='file' disks are supported by the qemu driver, not '${type}'`);
-  const device = getAttr(disk, 'device') ?? 'disk';
-  if (device !== 'disk') throw unsupported(`disk '${dev}': device '${device}' is not supported by the qemu driver (only 'disk')`);
-  const bus = target && getAttr(target, 'bus');
-  if (bus !== undefined && bus !== 'virtio') throw unsupported(`disk '${dev}': bus '${bus}' is not supported by the qemu driver (only virtio)`);
-  const format = getAttr(firstChild(disk, 'driver') ?? { name: 'driver', attrs: [], children: [] }, 'type');
-  if (format !== 'qcow2') {
-    throw unsupported(`disk '${dev}' has format '${format ?? 'unspecified'}': the qemu driver needs <driver type='qcow2'/> (internal snapshots live in qcow2 images)`);
-  }
-  if (firstChild(disk, 'readonly')) throw unsupported(`disk '${dev}': read-only disks are not supported by the qemu driver`);
-  if (firstChild(disk, 'shareable')) throw unsupported(`disk '${dev}': shareable disks are not supported by the qemu driver`);
-  const snapshotMode = getAttr(disk, 'snapshot');
-  if (snapshotMode !== undefined && snapshotMode !== 'internal') {
-    throw unsupported(`disk '${dev}': snapshot mode '${snapshotMode}' is not supported by the qemu driver (only internal)`);
-  }
-  const source = firstChild(disk, 'source');
-  return { target: dev, node: `disk${index}`, file: absolutePath(source && getAttr(source, 'file'), `disk '${dev}' source`) };
+/** `<os><boot dev>` order becomes bootindex on the first device of each kind; per-device <boot order> cannot be mixed with it (libvirt's rule). */
+function assignBootOrder(spec: QemuDomainSpec, boot: BootDev[]): void {
+  const all = [...spec.disks, ...spec.drives].sort((a, b) => a.target.localeCompare(b.target));
+  const perDevice = all.some((d) => d.bootIndex !== undefined) || spec.nets.some((n) => n.bootIndex !== undefined);
+  if (boot.length === 0) return;
+  if (perDevice) throw unsupported('per-device boot elements cannot be used together with os/boot elements');
+  boot.forEach((dev, i) => {
+    const target = dev === 'network' ? spec.nets[0]
+      : all.find((d) => (dev === 'cdrom') === (d.device === 'cdrom'));
+    if (target && target.bootIndex === undefined) target.bootIndex = i + 1;
+  });
 }
 
 /** Whether a snapshot taken with `a` can be loaded into a QEMU started from `b` (same hardware, same images). */
 export function sameSpec(a: QemuDomainSpec, b: QemuDomainSpec): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(s: QemuDomainSpec): string {
-  return JSON.stringify([s.machine, s.accel, s.memoryMiB, s.vcpus, s.kernel ?? null, s.initrd ?? null, s.cmdline ?? null,
-    s.serialLog ?? null, s.disks.map((d) => [d.target, d.node, d.file])]);
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 export interface RunFiles {
@@ -199,10 +138,23 @@ export interface RunFiles {
 }
 
 export function qemuConfigFor(name: string, uuid: string, spec: QemuDomainSpec, files: RunFiles, paused: boolean): QemuConfig {
+  const fw = firmwareArgs(spec);
   return {
     name, uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, accel: spec.accel, machine: spec.machine,
-    disks: spec.disks.map((d) => ({ nodeName: d.node, file: d.file, targetDev: d.target })),
-    kernel: spec.kernel, initrd: spec.initrd, cmdline: spec.cmdline, serialLog: spec.serialLog,
+    machineOpts: [...spec.machineOpts, ...fw.machineOpts],
+    topology: spec.topology,
+    disks: [...spec.disks, ...spec.drives].map((d) => ({
+      nodeName: d.node, file: d.file, targetDev: d.target, readOnly: d.readOnly, format: d.format, source: d.source,
+      device: d.device, bus: d.bus, cache: d.cache, discard: d.discard, io: d.io, bootIndex: d.bootIndex,
+      controller: d.controller, unit: d.unit, pcMachine: spec.machine.startsWith('pc') && !spec.machine.includes('q35'),
+    })),
+    kernel: spec.kernel, initrd: spec.initrd, cmdline: spec.cmdline,
+    extraArgs: [...fw.args, ...deviceArgs(spec, { runDir: dirOf(files.qmpSocket) })],
     qmpSocket: files.qmpSocket, pidfile: files.pidfile, logFile: files.logFile, paused,
   };
+}
+
+function dirOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
 }

@@ -8,7 +8,9 @@
  * - the snapshots (./snapshots/): internal now, chosen by ./snapshots/index.ts.
  */
 import * as path from 'node:path';
-import { SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF } from '../../protocol/flags.js';
+import {
+  DomainShutdownFlags as SF, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF,
+} from '../../protocol/flags.js';
 import type { DomainObj } from '../common/domain-obj.js';
 import type { DriverConfig, DriverParts } from '../common/driver-parts.js';
 import type { HypervisorHooks, Named, RevertTarget } from '../common/hypervisor-hooks.js';
@@ -34,9 +36,11 @@ const config = (uri: string): DriverConfig => ({
     CF.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE,
   revertFlags:
     RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED | RF.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE |
-    RF.VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM, // no NVRAM here: accepted and nothing to reset
+    RF.VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM, // UEFI domains: the variable store is re-made from its template
   deleteFlags:
     DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN | DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY | DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY,
+  shutdownFlags: SF.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
+  rebootFlags: SF.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN | SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT,
 });
 
 /** The qemu driver's hypervisor hooks: lifecycle from the runtime, snapshot data from the snapshots. */
@@ -57,8 +61,24 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.runtime.start(dom, paused, reason);
   }
 
-  stop(dom: DomainObj, reason: number, graceful: boolean): Promise<void> {
-    return this.runtime.stop(dom, reason, graceful);
+  stop(dom: DomainObj, reason: number, graceful: boolean, shutdownFlags = 0): Promise<void> {
+    return this.runtime.stop(dom, reason, graceful, shutdownFlags);
+  }
+
+  reboot(dom: DomainObj, flags: number): Promise<void> {
+    return this.runtime.reboot(dom, flags);
+  }
+
+  reset(dom: DomainObj): Promise<void> {
+    return this.runtime.reset(dom);
+  }
+
+  cpuTimeNs(dom: DomainObj): number {
+    return this.runtime.cpuTimeNs(dom);
+  }
+
+  liveDef(dom: DomainObj): DomainDef | undefined {
+    return this.runtime.liveDef(dom);
   }
 
   suspend(dom: DomainObj, reason: number): Promise<void> {
@@ -85,8 +105,8 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.snapshots.snapshotDiscard(dom, def);
   }
 
-  revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget): Promise<void> {
-    return this.snapshots.revert(dom, node, target);
+  revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void> {
+    return this.snapshots.revert(dom, node, target, flags);
   }
 
   snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<void> {
@@ -104,6 +124,7 @@ export class QemuDriver extends StoreDriver<QemuHypervisor> {
     const driver = new QemuDriver(config(uri), opts, storeRoot(opts.stateDir, 'qemu', instance), (parts) => new QemuHypervisor(parts, runRoot));
     await driver.load();
     await driver.hooks.runtime.reattachAll();
+    await driver.hooks.runtime.autostartAll();
     return driver;
   }
 

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VirError } from '../../protocol/errors.js';
+import { optValue } from './domain/argv.js';
 import { QmpClient } from './qmp-client.js';
 
 export const QEMU_SYSTEM = process.env.VIRTSNAP_QEMU_SYSTEM ?? 'qemu-system-x86_64';
@@ -19,9 +20,25 @@ export interface QemuDiskConfig {
   /** Block node name of the qcow2 layer; the file layer is `<nodeName>-file`. */
   nodeName: string;
   file: string;
-  /** Used as the virtio-blk device id (e.g. "vda"). */
+  /** Used as the device id (e.g. "vda"). */
   targetDev: string;
   readOnly?: boolean;
+  /** Default qcow2. */
+  format?: 'qcow2' | 'raw';
+  /** A file (default) or a host block device. */
+  source?: 'file' | 'block';
+  device?: 'disk' | 'cdrom';
+  /** Default virtio. */
+  bus?: 'virtio' | 'scsi' | 'sata';
+  cache?: 'none' | 'writeback' | 'writethrough' | 'directsync' | 'unsafe';
+  discard?: 'unmap' | 'ignore';
+  io?: 'threads' | 'native' | 'io_uring';
+  bootIndex?: number;
+  /** scsi: controller index; sata: AHCI port. */
+  controller?: number;
+  unit?: number;
+  /** i440fx has no AHCI of its own: SATA disks need one added. */
+  pcMachine?: boolean;
 }
 
 export interface QemuConfig {
@@ -45,6 +62,11 @@ export interface QemuConfig {
   logFile?: string;
   /** Passed as -machine type; default q35. */
   machine?: string;
+  /** More -machine properties (acpi=off, pflash0=...). */
+  machineOpts?: string[];
+  topology?: { sockets: number; cores: number; threads: number };
+  /** Arguments for the non-disk devices (drivers/qemu/domain/argv.ts). */
+  extraArgs?: string[];
 }
 
 export interface QemuStatus {
@@ -56,10 +78,6 @@ export interface QemuStatus {
 const QEMU_ID_RE = /^[A-Za-z][A-Za-z0-9._-]{0,30}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** QemuOpts values escape ',' by doubling it. */
-function optValue(v: string): string {
-  return v.replace(/,/g, ',,');
-}
 
 function invalid(detail: string): VirError {
   return new VirError('VIR_ERR_CONFIG_UNSUPPORTED', detail, 'VIR_FROM_QEMU');
@@ -92,9 +110,11 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   const args = [
     '-name', `guest=${optValue(config.name)}`,
     '-uuid', config.uuid,
-    '-machine', `${config.machine ?? 'q35'},accel=${config.accel}`,
+    '-machine', [config.machine ?? 'q35', `accel=${config.accel}`, ...(config.machineOpts ?? [])].join(','),
     '-m', String(config.memoryMiB),
-    '-smp', String(config.vcpus),
+    '-smp', config.topology
+      ? `${config.vcpus},sockets=${config.topology.sockets},cores=${config.topology.cores},threads=${config.topology.threads}`
+      : String(config.vcpus),
     '-display', 'none',
     '-nodefaults',
     '-no-user-config',
@@ -106,28 +126,60 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   if (config.kernel) args.push('-kernel', path.resolve(config.kernel));
   if (config.initrd) args.push('-initrd', path.resolve(config.initrd));
   if (config.cmdline !== undefined) args.push('-append', config.cmdline);
-  for (const d of config.disks) {
-    // JSON syntax: no comma escaping to get wrong in file names.
-    args.push('-blockdev', JSON.stringify({
-      driver: 'file', filename: path.resolve(d.file), 'node-name': `${d.nodeName}-file`,
-      'read-only': d.readOnly ?? false, discard: 'unmap',
-    }));
-    args.push('-blockdev', JSON.stringify({
-      driver: 'qcow2', file: `${d.nodeName}-file`, 'node-name': d.nodeName,
-      'read-only': d.readOnly ?? false, discard: 'unmap',
-    }));
-    args.push('-device', JSON.stringify({ driver: 'virtio-blk-pci', drive: d.nodeName, id: d.targetDev }));
-  }
+  args.push(...diskArgs(config.disks));
   if (config.serialLog) {
     args.push('-chardev', `file,id=charserial0,path=${optValue(path.resolve(config.serialLog))}`,
       '-serial', 'chardev:charserial0');
+  }
+  args.push(...(config.extraArgs ?? []));
+  return args;
+}
+
+/** libvirt's mapping of cache modes onto QEMU's direct / no-flush / write-cache. */
+const CACHE = {
+  none: { direct: true, noFlush: false, writeCache: true },
+  writeback: { direct: false, noFlush: false, writeCache: true },
+  writethrough: { direct: false, noFlush: false, writeCache: false },
+  directsync: { direct: true, noFlush: false, writeCache: false },
+  unsafe: { direct: false, noFlush: true, writeCache: true },
+} as const;
+
+/** Two block nodes per disk (protocol, then format) and the guest device on its bus. */
+function diskArgs(disks: QemuDiskConfig[]): string[] {
+  const args: string[] = [];
+  if (disks.some((d) => d.bus === 'sata' && d.pcMachine)) args.push('-device', JSON.stringify({ driver: 'ahci', id: 'sata0' }));
+  for (const d of disks) {
+    const ro = d.readOnly ?? false;
+    const cache = d.cache ? CACHE[d.cache] : undefined;
+    const cacheOpts = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
+    // JSON syntax: no comma escaping to get wrong in file names.
+    args.push('-blockdev', JSON.stringify({
+      driver: d.source === 'block' ? 'host_device' : 'file', filename: path.resolve(d.file), 'node-name': `${d.nodeName}-file`,
+      'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts, ...(d.io ? { aio: d.io } : {}),
+    }));
+    args.push('-blockdev', JSON.stringify({
+      driver: d.format ?? 'qcow2', file: `${d.nodeName}-file`, 'node-name': d.nodeName,
+      'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts,
+    }));
+    const cd = d.device === 'cdrom';
+    const dev: Record<string, unknown> = { drive: d.nodeName, id: d.targetDev };
+    if (d.bus === 'sata') {
+      Object.assign(dev, { driver: cd ? 'ide-cd' : 'ide-hd', bus: `${d.pcMachine ? 'sata0' : 'ide'}.${d.controller ?? 0}` });
+    } else if (d.bus === 'scsi') {
+      Object.assign(dev, { driver: cd ? 'scsi-cd' : 'scsi-hd', bus: `scsi${d.controller ?? 0}.0`, channel: 0, 'scsi-id': d.unit ?? 0, lun: 0 });
+    } else {
+      dev.driver = 'virtio-blk-pci';
+    }
+    if (cache && !cd) dev['write-cache'] = cache.writeCache ? 'on' : 'off';
+    if (d.bootIndex !== undefined) dev.bootindex = d.bootIndex;
+    args.push('-device', JSON.stringify(dev));
   }
   return args;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
@@ -139,6 +191,17 @@ function isAlive(pid: number): boolean {
     return !/^\d+ \(.*\) Z /.test(stat);
   } catch {
     return true;
+  }
+}
+
+/** utime + stime of a process, in ns (USER_HZ is 100 on Linux). */
+export function qemuCpuTimeNs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
+  } catch {
+    return 0;
   }
 }
 
@@ -198,9 +261,13 @@ export class QemuProcess {
           ? `cannot run '${opts.binary ?? QEMU_SYSTEM}': not installed or not in PATH`
           : `cannot start QEMU: ${spawnError.message}`, 'VIR_FROM_QEMU');
       }
-      if (exitInfo === undefined && child.pid) {
+      // QEMU may close the monitor (it has already bound it) a moment before its exit is
+      // reported: give the exit status a moment to arrive so the error names it.
+      for (let i = 0; i < 50 && exitInfo === undefined && child.pid && isAlive(child.pid); i++) await sleep(10);
+      if (exitInfo === undefined && child.pid && isAlive(child.pid)) {
         try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
       }
+      for (let i = 0; i < 50 && exitInfo === undefined; i++) await sleep(10);
       const log = readTail(logFile);
       throw new VirError('VIR_ERR_OPERATION_FAILED',
         `QEMU for '${config.name}' failed to start${exitInfo ? ` (${exitInfo})` : ''}: ${log || (err as Error).message}`,

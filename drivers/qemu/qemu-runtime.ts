@@ -8,9 +8,13 @@ import { VirError } from '../../protocol/errors.js';
 import { DomainEvent, DomainState, StateReason } from '../../protocol/flags.js';
 import { isActive, type DomainObj } from '../common/domain-obj.js';
 import type { DriverParts } from '../common/driver-parts.js';
-import type { DomainDef } from '../common/xml/domain-xml.js';
+import { formatDomainXml, parseDomainXml, type DomainDef } from '../common/xml/domain-xml.js';
+import { prepareNvram } from './domain/firmware.js';
+import { ptyPaths, withPtyPaths } from './domain/live-xml.js';
 import { qemuConfigFor, qemuDomainSpec, type QemuDomainSpec } from './qemu-domain-spec.js';
-import { QemuProcess } from './qemu-process.js';
+import { askGuest, finishFakeReboot } from './qemu-power.js';
+import { QemuProcess, qemuCpuTimeNs } from './qemu-process.js';
+import { killQemu, liveQemuPid, REATTACH_RETRY_MS, type UnreachableQemu } from './unreachable-qemu.js';
 import type { QmpEvent } from './qmp-client.js';
 import { clearRuntime, domainRunFiles, prepareRunDir, readRuntime, writeRuntime, type DomainRunFiles } from './run-dir.js';
 
@@ -34,10 +38,16 @@ export interface DomainRuntime {
   stopping: boolean;
   /** QEMU reported SHUTDOWN: the guest (or the power button) turned it off. */
   shutdown: boolean;
+  /** The live definition; the persistent one (dom.def) may have been redefined since. */
+  liveDef: DomainDef;
+  /** An ACPI reboot is under way: the guest's power-off becomes a reset (libvirt's fake reboot). */
+  fakeReboot?: boolean;
 }
 
 export class QemuRuntime {
   private readonly runtimes = new Map<string, DomainRuntime>();
+  /** Live QEMUs that did not answer QMP at start-up: still active, retried, killed by pid on destroy. */
+  private readonly unreachable = new Map<string, UnreachableQemu>();
   private closing = false;
 
   constructor(private readonly parts: DriverParts, private readonly runRoot: string) {}
@@ -50,6 +60,8 @@ export class QemuRuntime {
   async close(): Promise<void> {
     // QEMU keeps running without us; a restarted daemon reattaches.
     this.closing = true;
+    for (const u of this.unreachable.values()) clearTimeout(u.timer);
+    this.unreachable.clear();
     for (const rt of this.runtimes.values()) {
       rt.stopping = true;
       rt.proc.qmp.close();
@@ -68,13 +80,30 @@ export class QemuRuntime {
 
 
   // ------------------------------------------------------------ processes and events
-  async launch(dom: DomainObj, spec: QemuDomainSpec, paused: boolean): Promise<DomainRuntime> {
+  /** The live definition of a running domain (undefined when it has no QEMU). */
+  liveDef(dom: DomainObj): DomainDef | undefined {
+    return this.runtimes.get(dom.uuid)?.liveDef;
+  }
+
+  /** A revert loaded another definition into the running QEMU: it is the live one now, also after a restart. */
+  async setLiveDef(dom: DomainObj, rt: DomainRuntime, def: DomainDef): Promise<void> {
+    rt.liveDef = def;
+    await writeRuntime(rt.files, { pid: rt.proc.pid, spec: rt.spec, startedAt: Date.now(), domainXml: formatDomainXml(def) })
+      .catch((e: Error) => this.parts.opts.log('warn', `domain ${dom.name}: cannot record its live definition: ${e.message}`));
+  }
+
+  async launch(dom: DomainObj, spec: QemuDomainSpec, paused: boolean, liveDef: DomainDef = dom.def): Promise<DomainRuntime> {
     const files = domainRunFiles(this.runRoot, dom.uuid);
     prepareRunDir(files);
+    prepareNvram(spec);
     const proc = await QemuProcess.start(qemuConfigFor(dom.name, dom.uuid, spec, files, paused));
-    const rt: DomainRuntime = { proc, spec, files, busy: 0, stopping: false, shutdown: false };
+    const rt: DomainRuntime = { proc, spec, files, busy: 0, stopping: false, shutdown: false, liveDef };
     try {
-      await writeRuntime(files, { pid: proc.pid, spec, startedAt: Date.now() });
+      if (spec.serials.some((s) => s.type === 'pty')) {
+        const chardevs = await proc.qmp.execute<Array<{ label: string; filename: string }>>('query-chardev');
+        rt.liveDef = withPtyPaths(liveDef, ptyPaths(chardevs, spec.serials.length));
+      }
+      await writeRuntime(files, { pid: proc.pid, spec, startedAt: Date.now(), domainXml: formatDomainXml(rt.liveDef) });
     } catch (e) {
       rt.stopping = true;
       await proc.kill().catch(() => undefined);
@@ -94,6 +123,10 @@ export class QemuRuntime {
   /** QMP events from a QEMU nobody is driving right now are the domain's new state. */
   private onQmpEvent(uuid: string, rt: DomainRuntime, ev: QmpEvent): void {
     if (ev.event === 'SHUTDOWN') {
+      if ((rt.fakeReboot || rt.spec.poweroffRestart) && ev.data?.guest === true) {
+        void finishFakeReboot(this.parts.domains.get(uuid)?.name ?? uuid, rt, this.parts.opts.log);
+        return;
+      }
       rt.shutdown = true;
       return;
     }
@@ -157,6 +190,11 @@ export class QemuRuntime {
 
   require(dom: DomainObj): DomainRuntime {
     const rt = this.runtimes.get(dom.uuid);
+    const u = this.unreachable.get(dom.uuid);
+    if (!rt && u) {
+      throw new VirError('VIR_ERR_OPERATION_FAILED',
+        `QEMU of domain '${dom.name}' (pid ${u.pid}) is running but not answering its monitor; retrying (destroy kills it)`, ERR);
+    }
     if (!rt) throw new VirError('VIR_ERR_OPERATION_INVALID', `domain '${dom.name}' has no running QEMU process`, ERR);
     return rt;
   }
@@ -180,7 +218,7 @@ export class QemuRuntime {
       if (record) {
         try {
           const proc = await QemuProcess.reattach(files.qmpSocket, files.pidfile, { logFile: files.logFile });
-          const rt: DomainRuntime = { proc, spec: record.spec, files, busy: 0, stopping: false, shutdown: false };
+          const rt: DomainRuntime = { proc, spec: record.spec, files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom) };
           const status = await proc.queryStatus();
           this.attach(dom.uuid, rt);
           const state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
@@ -192,7 +230,17 @@ export class QemuRuntime {
           attached = true;
           this.parts.opts.log('info', `domain ${dom.name}: reattached to QEMU pid ${proc.pid} (${status.status})`);
         } catch (e) {
-          this.parts.opts.log('warn', `domain ${dom.name}: QEMU is gone (${(e as Error).message}); marking it shut off`);
+          const pid = liveQemuPid(files);
+          if (pid !== undefined && isActive(dom)) {
+            // Alive and holding the disks: never call it shut off. Keep the state, retry the monitor.
+            this.parts.opts.log('warn', `domain ${dom.name}: QEMU pid ${pid} is running but its monitor did not answer ` +
+              `(${(e as Error).message}); keeping the domain active and retrying`);
+            this.unreachable.set(dom.uuid, { pid, files });
+            this.retryReattach(dom.uuid);
+            attached = true;
+          } else {
+            this.parts.opts.log('warn', `domain ${dom.name}: QEMU is gone (${(e as Error).message}); marking it shut off`);
+          }
         }
       }
       if (!attached) {
@@ -208,6 +256,73 @@ export class QemuRuntime {
     for (const dom of [...this.parts.domains.values()]) await this.parts.lifecycle.afterStop(dom);
   }
 
+  /** Try the monitor of an unreachable QEMU again, until it answers or the process is gone. */
+  private retryReattach(uuid: string): void {
+    const u = this.unreachable.get(uuid);
+    if (!u) return;
+    u.timer = setTimeout(() => void this.reattachOne(uuid, u), REATTACH_RETRY_MS);
+    u.timer.unref();
+  }
+
+  private async reattachOne(uuid: string, u: UnreachableQemu): Promise<void> {
+    if (this.closing || this.unreachable.get(uuid) !== u) return;
+    const dom = this.parts.domains.get(uuid);
+    const record = readRuntime(u.files);
+    try {
+      if (!dom || !record) throw new Error('domain or runtime record gone');
+      const proc = await QemuProcess.reattach(u.files.qmpSocket, u.files.pidfile, { logFile: u.files.logFile });
+      if (this.closing || this.unreachable.get(uuid) !== u) {
+        proc.qmp.close();
+        return;
+      }
+      const status = await proc.queryStatus();
+      this.unreachable.delete(uuid);
+      this.attach(uuid, { proc, spec: record.spec, files: u.files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom) });
+      dom.state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
+      this.parts.opts.log('info', `domain ${dom.name}: reattached to QEMU pid ${proc.pid} (${status.status}) after a retry`);
+      await this.persistStatusNow(dom);
+    } catch (e) {
+      if (this.unreachable.get(uuid) !== u) return;
+      if (liveQemuPid(u.files) === u.pid) {
+        this.retryReattach(uuid);
+        return;
+      }
+      this.unreachable.delete(uuid);
+      clearRuntime(u.files);
+      if (!dom || !isActive(dom)) return;
+      this.markStopped(dom, SHUTOFF_CRASHED);
+      this.parts.opts.log('warn', `domain ${dom.name}: QEMU pid ${u.pid} exited before its monitor answered (${(e as Error).message})`);
+      await this.persistStatusNow(dom);
+      this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, STOPPED_FAILED);
+    }
+  }
+
+  /** destroy of a QEMU whose monitor never answered: by its pid. */
+  private async killUnreachable(dom: DomainObj, u: UnreachableQemu): Promise<void> {
+    clearTimeout(u.timer);
+    this.unreachable.delete(dom.uuid);
+    if (!(await killQemu(u.pid))) {
+      this.unreachable.set(dom.uuid, u);
+      this.retryReattach(dom.uuid);
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU pid ${u.pid} of domain '${dom.name}' did not exit after SIGKILL`, ERR);
+    }
+    clearRuntime(u.files);
+  }
+
+  /** libvirt starts autostart domains when the daemon starts. */
+  async autostartAll(): Promise<void> {
+    for (const dom of this.parts.domains.values()) {
+      if (!dom.autostart || isActive(dom)) continue;
+      try {
+        await this.parts.lifecycle.changeState(dom, () => this.start(dom, false, StateReason.RUNNING_BOOTED));
+        this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STARTED, DomainEvent.VIR_DOMAIN_EVENT_STARTED_BOOTED);
+        this.parts.opts.log('info', `domain ${dom.name}: autostarted`);
+      } catch (e) {
+        this.parts.opts.log('error', `domain ${dom.name}: autostart failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   // ------------------------------------------------------------ lifecycle
   async start(dom: DomainObj, paused: boolean, reason: number): Promise<void> {
     await this.launch(dom, this.specOf(dom.def), paused);
@@ -216,14 +331,16 @@ export class QemuRuntime {
     dom.id = this.parts.domains.allocId();
   }
 
-  async stop(dom: DomainObj, reason: number, graceful: boolean): Promise<void> {
+  async stop(dom: DomainObj, reason: number, graceful: boolean, flags = 0): Promise<void> {
     const rt = this.runtimes.get(dom.uuid);
     if (graceful) {
-      // ACPI power button, as libvirt's shutdown: the guest decides; its exit arrives as an event.
-      await this.require(dom).proc.systemPowerdown();
+      // The guest decides; its exit arrives as an event.
+      await askGuest(dom.name, this.require(dom), flags, 'powerdown', this.parts.opts.log);
       return;
     }
     if (rt) await this.terminate(dom.uuid, rt);
+    const u = this.unreachable.get(dom.uuid);
+    if (!rt && u) await this.killUnreachable(dom, u);
     dom.state = DomainState.VIR_DOMAIN_SHUTOFF;
     dom.reason = reason;
     dom.id = -1;
@@ -244,9 +361,34 @@ export class QemuRuntime {
   }
 
 
+  async reboot(dom: DomainObj, flags: number): Promise<void> {
+    const rt = this.require(dom);
+    await this.driving(rt, () => askGuest(dom.name, rt, flags, 'reboot', this.parts.opts.log));
+  }
+
+  async reset(dom: DomainObj): Promise<void> {
+    const rt = this.require(dom);
+    await this.driving(rt, () => rt.proc.qmp.execute('system_reset'));
+  }
+
+  cpuTimeNs(dom: DomainObj): number {
+    const rt = this.runtimes.get(dom.uuid);
+    return rt ? qemuCpuTimeNs(rt.proc.pid) : 0;
+  }
+
   markStopped(dom: DomainObj, reason: number): void {
     dom.state = DomainState.VIR_DOMAIN_SHUTOFF;
     dom.reason = reason;
     dom.id = -1;
+  }
+}
+
+/** The live definition a runtime record kept (older records: the persistent one). */
+function liveDefFrom(record: { domainXml?: string }, dom: DomainObj): DomainDef {
+  if (record.domainXml === undefined) return dom.def;
+  try {
+    return parseDomainXml(record.domainXml);
+  } catch {
+    return dom.def;
   }
 }

@@ -25,6 +25,8 @@ export interface RuntimeRecord {
   pid: number;
   spec: QemuDomainSpec;
   startedAt: number;
+  /** The live definition (what QEMU was started with), kept apart from a redefined persistent one. */
+  domainXml?: string;
 }
 
 export function domainRunFiles(runRoot: string, uuid: string): DomainRunFiles {

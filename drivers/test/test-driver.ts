@@ -5,16 +5,20 @@
  * leaves the domain running (libvirt's test driver only queues the events).
  */
 import path from 'node:path';
-import { DomainState, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF } from '../../protocol/flags.js';
+import {
+  DomainEvent, DomainRebootFlags, DomainState, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF,
+  StateReason,
+} from '../../protocol/flags.js';
 import { VirError } from '../../protocol/errors.js';
 import type { DriverFactory, DriverOpenOptions } from '../driver.js';
-import type { DomainObj } from '../common/domain-obj.js';
+import { isActive, type DomainObj } from '../common/domain-obj.js';
 import type { DriverConfig, DriverParts } from '../common/driver-parts.js';
 import type { HypervisorHooks, Named, RevertTarget } from '../common/hypervisor-hooks.js';
 import { StoreDriver } from '../common/store-driver.js';
 import { inspectStores, storeRoot } from '../common/store-inspector.js';
 import { SnapshotTree, type SnapshotNode } from '../common/snapshot-tree.js';
 import { defaultTestDomainXml, parseDomainXml } from '../common/xml/domain-xml.js';
+import { firstChild, textContent } from '../common/xml/xml-query.js';
 
 const config = (uri: string): DriverConfig => ({
   scheme: 'test',
@@ -31,6 +35,8 @@ const config = (uri: string): DriverConfig => ({
   // accepting it lets `snapshot-edit --rename` work.
   deleteFlags:
     DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN | DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY | DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY,
+  // libvirt's testDomainReboot takes every reboot flag; testDomainShutdownFlags none.
+  rebootFlags: Object.values(DomainRebootFlags).reduce((a: number, b: number) => a | b, 0),
 });
 
 /** The simulated hypervisor: state changes in memory only. */
@@ -63,6 +69,30 @@ export class TestHypervisor implements HypervisorHooks {
   async resume(dom: DomainObj, reason: number): Promise<void> {
     dom.state = DomainState.VIR_DOMAIN_RUNNING;
     dom.reason = reason;
+  }
+
+  /** As libvirt's test driver: the guest "reboots" at once, following <on_reboot>. */
+  async reboot(dom: DomainObj): Promise<void> {
+    const action = firstChild(dom.def.element, 'on_reboot');
+    await this.parts.lifecycle.changeState(dom, async () => {
+      if (action && textContent(action).trim() === 'destroy') {
+        await this.stop(dom, StateReason.SHUTOFF_SHUTDOWN);
+      } else {
+        dom.state = DomainState.VIR_DOMAIN_RUNNING;
+        dom.reason = StateReason.RUNNING_BOOTED;
+      }
+    });
+    if (!isActive(dom)) {
+      this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+      await this.parts.lifecycle.afterStop(dom);
+    }
+  }
+
+  async reset(): Promise<void> {}
+
+  /** libvirt's test driver reports the host's clock as the CPU time. */
+  cpuTimeNs(): number {
+    return Date.now() * 1_000_000;
   }
 
   // A simulated hypervisor has no snapshot data besides the metadata.

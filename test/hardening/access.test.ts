@@ -26,6 +26,7 @@ function sampleParams(method: MethodName, flags = 0): Record<string, unknown> {
       case 'uuid': out.uuid = '6695eb01-f6a4-8304-79aa-97f2502e193f'; break;
       case 'name': out.name = 'test'; break;
       case 'maxnames': out.maxnames = 1; break;
+      case 'autostart': out.autostart = 1; break;
       case 'flags': out.flags = flags; break;
       default: break; // optional: uri, offset, limit
     }

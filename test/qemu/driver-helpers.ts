@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afterEach } from 'vitest';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import type { CallContext } from '../../drivers/driver.js';
 import type { QemuProcess } from '../../drivers/qemu/qemu-process.js';
@@ -34,6 +35,7 @@ export function domainXml(o: DomainXmlOptions): string {
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>${o.extraOs ?? ''}
   </os>
+  <features><acpi/><apic/></features>
   <devices>
 ${disks}${o.serial ? `\n    <serial type='file'><source path='${o.serial}'/></serial>` : ''}${o.extraDevices ?? ''}
   </devices>
@@ -131,3 +133,31 @@ export async function guestPowerOff(p: QemuProcess): Promise<void> {
 }
 
 export { makeTempDir };
+
+export interface Scratch {
+  dir: string;
+  driver: QemuDriver;
+  ctx: (uuid: string, name: string) => CallContext;
+}
+
+/**
+ * For tests that write their own domain XML: `make()` gives a temp dir and a
+ * driver on a state dir inside it; after each test the driver is closed, its
+ * QEMUs killed and the dir removed.
+ */
+export function scratchDrivers(): () => Promise<Scratch> {
+  let current: Scratch | undefined;
+  afterEach(async () => {
+    if (!current) return;
+    await current.driver.close().catch(() => undefined);
+    killQemusUnder(current.dir);
+    rmrf(current.dir);
+    current = undefined;
+  });
+  return async () => {
+    const dir = makeTempDir();
+    const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: () => undefined });
+    current = { dir, driver, ctx: (uuid, name) => ({ domain: { uuid, name }, client: 'test' }) };
+    return current;
+  };
+}

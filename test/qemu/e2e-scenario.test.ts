@@ -197,8 +197,8 @@ describe('qemu:///session end to end (real daemon, real QEMU)', () => {
     await expectVirError(create('x'.repeat(300)), 'VIR_ERR_INVALID_ARG', /truncates/);
     await expectVirError(create('keep'), 'VIR_ERR_OPERATION_FAILED', 'operation failed: domain moment keep already exists');
     await expectVirError(snap('nope'), 'VIR_ERR_NO_DOMAIN_SNAPSHOT');
-    await expectVirError(v.virDomainDefineXML(conn, domainXml({ name: 'raw', disks: [disk] }).replace("type='qcow2'", "type='raw'")),
-      'VIR_ERR_CONFIG_UNSUPPORTED', /qcow2/);
+    await expectVirError(v.virDomainDefineXML(conn, domainXml({ name: 'raw', disks: [disk] }).replace("type='qcow2'", "type='vmdk'")),
+      'VIR_ERR_CONFIG_UNSUPPORTED', /type='vmdk'/);
     await expectVirError(v.virDomainRevertToSnapshot(await snap('keep'), RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED),
       'VIR_ERR_INVALID_ARG', /mutually exclusive/);
     const ro = await v.virConnectOpenReadOnly('qemu:///session', { socket: daemon.socket });

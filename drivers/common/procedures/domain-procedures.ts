@@ -8,8 +8,23 @@ import { normalizeUuid } from '../domain-registry.js';
 import type { DriverParts } from '../driver-parts.js';
 import type { HypervisorHooks } from '../hypervisor-hooks.js';
 import { newChanges, SnapshotTree } from '../snapshot-tree.js';
-import { formatDomainElement, formatDomainXml, parseDomainXml } from '../xml/domain-xml.js';
+import { formatDomainElement, formatDomainXml, parseDomainXml, type DomainDef } from '../xml/domain-xml.js';
 import { domHandle, type Proc } from './proc.js';
+
+/** The definition a running domain runs (the hooks' live one), else the persistent one. */
+export function liveDefOf(hv: HypervisorHooks, dom: DomainObj): DomainDef {
+  return (isActive(dom) ? hv.liveDef?.(dom) : undefined) ?? dom.def;
+}
+
+/** virDomainShutdown(Flags): ask the guest; a guest that stops at once is reported here, a slower one by the driver. */
+export async function shutdownDomain(parts: DriverParts, hv: HypervisorHooks, dom: DomainObj, flags: number): Promise<0> {
+  if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', parts.config.errDomain);
+  await parts.lifecycle.changeState(dom, () => hv.stop(dom, StateReason.SHUTOFF_SHUTDOWN, true, flags));
+  if (isActive(dom)) return 0;
+  parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
+  await parts.lifecycle.afterStop(dom);
+  return 0;
+}
 
 export class DomainProcedures {
   constructor(private readonly parts: DriverParts, private readonly hv: HypervisorHooks) {}
@@ -23,7 +38,7 @@ export class DomainProcedures {
       pick(LF.VIR_CONNECT_LIST_DOMAINS_PERSISTENT, LF.VIR_CONNECT_LIST_DOMAINS_TRANSIENT, (d) => d.persistent),
       pick(LF.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, LF.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT, (d) => d.snapshots.size > 0),
       pick(LF.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, LF.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE, () => false),
-      pick(LF.VIR_CONNECT_LIST_DOMAINS_AUTOSTART, LF.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, () => false),
+      pick(LF.VIR_CONNECT_LIST_DOMAINS_AUTOSTART, LF.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART, (d) => d.autostart === true),
       pick(LF.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, LF.VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT, () => false),
     ];
     const stateBits = flags & (LF.VIR_CONNECT_LIST_DOMAINS_RUNNING | LF.VIR_CONNECT_LIST_DOMAINS_PAUSED |
@@ -121,16 +136,7 @@ export class DomainProcedures {
     return 0;
   };
 
-  virDomainShutdown: Proc<'virDomainShutdown'> = async (_p, ctx) => {
-    const dom = this.parts.domains.of(ctx);
-    if (!isActive(dom)) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', this.parts.config.errDomain);
-    await this.parts.lifecycle.changeState(dom, () => this.hv.stop(dom, StateReason.SHUTOFF_SHUTDOWN, true));
-    // A real guest may still be shutting down (ACPI): the driver reports the stop when it happens.
-    if (isActive(dom)) return 0;
-    this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN);
-    await this.parts.lifecycle.afterStop(dom);
-    return 0;
-  };
+  virDomainShutdown: Proc<'virDomainShutdown'> = async (_p, ctx) => shutdownDomain(this.parts, this.hv, this.parts.domains.of(ctx), 0);
 
   virDomainDestroy: Proc<'virDomainDestroy'> = async (_p, ctx) => {
     const dom = this.parts.domains.of(ctx);
@@ -172,7 +178,7 @@ export class DomainProcedures {
     const dom = this.parts.domains.of(ctx);
     if (!isActive(dom) || flags & DomainXMLFlags.VIR_DOMAIN_XML_INACTIVE) return formatDomainXml(dom.def);
     // The live definition carries the running domain's id, as libvirt prints it.
-    const el = dom.def.element;
+    const el = liveDefOf(this.hv, dom).element;
     const at = el.attrs.findIndex(([k]) => k === 'type') + 1;
     const attrs: Array<[string, string]> = [...el.attrs.slice(0, at), ['id', String(dom.id)], ...el.attrs.slice(at).filter(([k]) => k !== 'id')];
     return formatDomainElement({ ...el, attrs });

@@ -6,6 +6,7 @@ import { procedures } from '../../../protocol/procedures.js';
 import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { alignDisks } from '../disk-align.js';
 import { isActive, stateName, type DomainObj } from '../domain-obj.js';
+import { liveDefOf } from './domain-procedures.js';
 import { normalizeUuid } from '../domain-registry.js';
 import type { DriverParts } from '../driver-parts.js';
 import type { HypervisorHooks, Named } from '../hypervisor-hooks.js';
@@ -69,8 +70,8 @@ export class SnapshotCreateProcedure {
       parent: dom.snapshots.current?.name,
       creationTime: now,
       memory: diskOnly ? { snapshot: 'no' } : memory,
-      disks: alignDisks(input.disks, dom.def, memory.snapshot === 'external' || diskOnly ? 'external' : 'internal'),
-      domain: structuredClone(dom.def.element),
+      disks: alignDisks(input.disks, liveDefOf(this.hv, dom), memory.snapshot === 'external' || diskOnly ? 'external' : 'internal'),
+      domain: structuredClone(liveDefOf(this.hv, dom).element),
     };
     this.hv.validateCreate?.(dom, def, flags);
     const halt = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) !== 0 && active;

@@ -240,7 +240,8 @@ export function domainDisks(def: DomainDef): DomainDiskInfo[] {
     const info: DomainDiskInfo = {
       type,
       device: getAttr(disk, 'device') ?? 'disk',
-      readonly: firstChild(disk, 'readonly') !== undefined,
+      // libvirt makes a cdrom read-only whether or not <readonly/> says so.
+      readonly: firstChild(disk, 'readonly') !== undefined || getAttr(disk, 'device') === 'cdrom',
     };
     const set = <K extends keyof DomainDiskInfo>(k: K, v: DomainDiskInfo[K] | undefined): void => {
       if (v !== undefined) info[k] = v;

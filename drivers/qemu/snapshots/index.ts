@@ -42,8 +42,8 @@ export class QemuSnapshots implements SnapshotHooks {
     return this.of(kindOf(def)).snapshotDiscard(dom, def);
   }
 
-  revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget): Promise<void> {
-    return this.of(kindOf(node.def)).revert(dom, node, target);
+  revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void> {
+    return this.of(kindOf(node.def)).revert(dom, node, target, flags);
   }
 
   /** Nodes of one delete may mix kinds once external ones exist; today they all go to internal. */

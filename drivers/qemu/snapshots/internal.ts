@@ -9,12 +9,14 @@
  * names a snapshot that is not in the images.
  */
 import { VirError } from '../../../protocol/errors.js';
-import { DomainEvent, DomainState, SnapshotCreateFlags as CF, StateReason } from '../../../protocol/flags.js';
+import { DomainEvent, DomainState, SnapshotCreateFlags as CF, SnapshotRevertFlags as RF, StateReason } from '../../../protocol/flags.js';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import type { DriverParts } from '../../common/driver-parts.js';
 import type { HypervisorHooks, Named, RevertTarget } from '../../common/hypervisor-hooks.js';
 import type { SnapshotNode } from '../../common/snapshot-tree.js';
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
+import { resetNvram } from '../domain/firmware.js';
+import { checkInternalSnapshot } from '../domain/snapshot-rules.js';
 import { ioProgress } from '../io-progress.js';
 import { listImageSnapshots, requireUniqueSnapshot, snapshotDelete, validateQemuSnapshotName, type QemuSnapshotInfo } from '../qemu-img.js';
 import { qemuDomainSpec, sameSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
@@ -57,11 +59,14 @@ export class InternalSnapshots implements SnapshotHooks {
     if (def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external' || d.snapshot === 'manual')) {
       throw unsupported('external snapshots are not supported by the qemu driver yet (internal snapshots only)');
     }
-    const spec = this.runtime.specOf(dom.def);
+    // What QEMU runs: a redefine while running applies only at the next start.
+    const spec = this.runtime.specOf(this.runtime.liveDef(dom) ?? dom.def);
     if (spec.disks.length === 0) {
       throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', `domain '${dom.name}' has no qcow2 disk to hold an internal snapshot`, ERR);
     }
-    const skipped = def.disks.find((d) => d.snapshot !== 'internal');
+    checkInternalSnapshot(spec, isActive(dom));
+    const readOnly = new Set(spec.drives.map((d) => d.target));
+    const skipped = def.disks.find((d) => d.snapshot !== 'internal' && !(d.snapshot === 'no' && readOnly.has(d.name)));
     if (skipped) {
       throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', `disk '${skipped.name}' must use snapshot mode 'internal'`, ERR);
     }
@@ -69,12 +74,7 @@ export class InternalSnapshots implements SnapshotHooks {
       if (def.memory?.snapshot !== 'internal') {
         throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', 'internal snapshot of a running VM must include the memory state', ERR);
       }
-      const rt = this.runtime.require(dom);
-      if (!sameSpec(rt.spec, spec)) {
-        throw new VirError('VIR_ERR_OPERATION_INVALID',
-          `domain '${dom.name}' was redefined while running; the snapshot would record a definition QEMU is not running (restart the domain first)`,
-          ERR);
-      }
+      this.runtime.require(dom);
     }
   }
 
@@ -127,7 +127,7 @@ export class InternalSnapshots implements SnapshotHooks {
   }
 
   // ------------------------------------------------------------ revert
-  async revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget): Promise<void> {
+  async revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags = 0): Promise<void> {
     const def = node.def;
     const unsupported = (what: string) => new VirError('VIR_ERR_OPERATION_UNSUPPORTED', what, ERR);
     if (def.state === 'disk-snapshot') throw unsupported(`snapshot '${node.name}' is disk-only; reverting to disk-only snapshots is not supported by the qemu driver yet`);
@@ -139,18 +139,21 @@ export class InternalSnapshots implements SnapshotHooks {
     if (online && def.memory?.snapshot !== 'internal') {
       throw new VirError('VIR_ERR_OPERATION_INVALID', `snapshot '${node.name}' of a running domain has no memory state to load`, ERR);
     }
-    if (online) await this.revertOnline(dom, node, spec, target);
-    else await this.revertOffline(dom, node, spec, target);
+    const reset = (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM) !== 0;
+    if (reset && spec.firmware && !spec.firmware.template) resetNvram(spec); // refuses before anything changes
+    if (online) await this.revertOnline(dom, node, spec, target, reset);
+    else await this.revertOffline(dom, node, spec, target, reset);
   }
 
   /** Revert to a snapshot with memory: load into the running QEMU if it has the same hardware, else into a new one. */
-  private async revertOnline(dom: DomainObj, node: SnapshotNode, spec: QemuDomainSpec, target: RevertTarget): Promise<void> {
+  private async revertOnline(dom: DomainObj, node: SnapshotNode, spec: QemuDomainSpec, target: RevertTarget, reset: boolean): Promise<void> {
     const tag = node.name;
     let rt = this.runtime.get(dom.uuid);
     const wasActive = isActive(dom);
     if (rt && sameSpec(rt.spec, spec)) {
       const live = rt;
       await this.loadInto(dom, live, tag, spec, wasActive);
+      await this.runtime.setLiveDef(dom, live, domainDefFromElement(node.def.domain!));
       await this.runtime.driving(live, async () => {
         const { running } = await live.proc.queryStatus();
         if (target.state === 'running' && !running) await live.proc.cont();
@@ -163,7 +166,8 @@ export class InternalSnapshots implements SnapshotHooks {
         await this.runtime.terminate(dom.uuid, rt);
         this.runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
       }
-      rt = await this.runtime.launch(dom, spec, true);
+      if (reset) resetNvram(spec);
+      rt = await this.runtime.launch(dom, spec, true, domainDefFromElement(node.def.domain!));
       const fresh = rt;
       try {
         await this.loadInto(dom, fresh, tag, spec, false);
@@ -227,7 +231,7 @@ export class InternalSnapshots implements SnapshotHooks {
   }
 
   /** Revert to a snapshot of a shut-off domain: stop QEMU, qemu-img snapshot -a, start only if asked. */
-  private async revertOffline(dom: DomainObj, node: SnapshotNode, spec: QemuDomainSpec, target: RevertTarget): Promise<void> {
+  private async revertOffline(dom: DomainObj, node: SnapshotNode, spec: QemuDomainSpec, target: RevertTarget, reset: boolean): Promise<void> {
     const tag = node.name;
     const rt = this.runtime.get(dom.uuid);
     this.checkTables(tag, await this.tablesOf(spec, rt), { refuseIdCollision: false });
@@ -238,6 +242,7 @@ export class InternalSnapshots implements SnapshotHooks {
     }
     try {
       await applyOffline(spec.disks.map((d) => d.file), tag);
+      if (reset) resetNvram(spec);
     } catch (e) {
       if (rt) await this.runtime.persistStatusNow(dom);
       throw e;
@@ -247,7 +252,7 @@ export class InternalSnapshots implements SnapshotHooks {
       return;
     }
     try {
-      await this.runtime.launch(dom, spec, target.state === 'paused');
+      await this.runtime.launch(dom, spec, target.state === 'paused', domainDefFromElement(node.def.domain!));
     } catch (e) {
       if (rt) await this.runtime.persistStatusNow(dom);
       throw e;

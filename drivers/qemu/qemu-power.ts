@@ -1,0 +1,58 @@
+/**
+ * Asking a running guest to power off or reboot, as libvirt's qemu driver
+ * does (qemuDomainShutdownFlags / qemuDomainReboot): through qemu-guest-agent
+ * or the ACPI power button, and libvirt's "fake reboot" for an ACPI reboot or
+ * <on_poweroff>restart: QEMU pauses on the guest's power-off instead of
+ * exiting, and the driver resets it and lets it run.
+ */
+import { VirError } from '../../protocol/errors.js';
+import { DomainShutdownFlags as SF } from '../../protocol/flags.js';
+import { agentSocketOf } from './domain/argv.js';
+import { guestShutdown } from './guest-agent.js';
+import type { DomainRuntime } from './qemu-runtime.js';
+
+type Log = (level: 'info' | 'error', msg: string) => void;
+
+/**
+ * The agent when asked for, or by default when the domain has an agent
+ * channel; ACPI when asked for, by default without a channel, and as the
+ * fallback unless only the agent was asked for.
+ */
+export async function askGuest(name: string, rt: DomainRuntime, flags: number, mode: 'powerdown' | 'reboot', log: Log): Promise<void> {
+  const agentOnly = flags === SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT;
+  const socket = agentSocketOf(rt.spec, { runDir: rt.files.dir });
+  const useAgent = (flags & SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) !== 0 || (flags === 0 && socket !== undefined);
+  if (useAgent) {
+    if (!socket && agentOnly) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
+    if (socket) {
+      try {
+        await guestShutdown(socket, mode);
+        return;
+      } catch (e) {
+        if (agentOnly) throw e;
+        log('info', `domain ${name}: guest agent ${mode} failed (${(e as Error).message}); using the ACPI power button`);
+      }
+    }
+  }
+  if (mode === 'reboot') {
+    await rt.proc.qmp.execute('set-action', { shutdown: 'pause' });
+    rt.fakeReboot = true;
+  }
+  await rt.proc.systemPowerdown();
+}
+
+/** The guest powered off during a fake reboot (or with <on_poweroff>restart): reset it and let it run. */
+export async function finishFakeReboot(name: string, rt: DomainRuntime, log: Log): Promise<void> {
+  rt.fakeReboot = false;
+  // The STOP/RESUME this causes are not state changes of the domain.
+  rt.busy++;
+  try {
+    await rt.proc.qmp.execute('system_reset');
+    if (!rt.spec.poweroffRestart) await rt.proc.qmp.execute('set-action', { shutdown: 'poweroff' });
+    await rt.proc.cont();
+  } catch (e) {
+    log('error', `domain ${name}: reboot failed: ${(e as Error).message}`);
+  } finally {
+    rt.busy--;
+  }
+}
