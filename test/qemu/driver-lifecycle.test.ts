@@ -119,6 +119,8 @@ describe('qemu driver: lifecycle over QMP', () => {
     await waitFor(async () => (await state(h!)).state === S.VIR_DOMAIN_SHUTOFF);
     expect(await state(h)).toEqual({ state: S.VIR_DOMAIN_SHUTOFF, reason: R.SHUTOFF_SHUTDOWN });
     await waitFor(() => !qemu.alive);
+    // The STOPPED event follows the durable status commit, which may land after the state is visible.
+    await waitFor(() => events.length >= 3);
     expect(events).toEqual([3, 4, 5]); // SUSPENDED, RESUMED, STOPPED
     expect(h.driver.monitorOf(h.uuid)).toBeUndefined();
     await h.reopen();
