@@ -16,6 +16,7 @@ function registeredDrivers(): Promise<DriverFactory[]> {
   return Promise.all([
     import('../drivers/test/test-driver.js').then((m) => m.testDriverFactory),
     import('../drivers/qemu/qemu-driver.js').then((m) => m.qemuDriverFactory),
+    import('../drivers/esx/esx-driver.js').then((m) => m.esxDriverFactory),
   ]);
 }
 

@@ -72,6 +72,7 @@ export const ErrorDomain = {
   VIR_FROM_DOMAIN: 20,
   VIR_FROM_DOMAIN_SNAPSHOT: 35,
   VIR_FROM_STORAGE: 18,
+  VIR_FROM_ESX: 28,
 } as const;
 
 export type ErrorDomainName = keyof typeof ErrorDomain;
