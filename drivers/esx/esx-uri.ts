@@ -15,7 +15,7 @@ export interface EsxUri {
   path: string;
   /** The form the registry keys the driver by. */
   canonical: string;
-  /** https://host:port/sdk */
+  /** https://host:port/sdk (http:// with transport=http) */
   sdkUrl: string;
 }
 
@@ -31,12 +31,19 @@ export function parseEsxUri(uri: URL): EsxUri | undefined {
     throw bad('credentials in the URI are not accepted: put them in the auth file (see README, ESX / vCenter driver)');
   }
   let noVerify = false;
+  let transport: 'http' | 'https' = 'https';
   for (const [key, value] of uri.searchParams) {
-    if (key !== 'no_verify') continue;
-    if (value !== '0' && value !== '1') {
-      throw bad(`Query parameter 'no_verify' has unexpected value '${value}' (should be 0 or 1)`);
+    if (key === 'no_verify') {
+      if (value !== '0' && value !== '1') {
+        throw bad(`Query parameter 'no_verify' has unexpected value '${value}' (should be 0 or 1)`);
+      }
+      noVerify = value === '1';
+    } else if (key === 'transport') {
+      if (value !== 'http' && value !== 'https') {
+        throw bad(`Query parameter 'transport' has unexpected value '${value}' (should be http|https)`);
+      }
+      transport = value;
     }
-    noVerify = value === '1';
   }
   const path = decodeURIComponent(uri.pathname).replace(/^\/+|\/+$/g, '');
   if (scheme === 'vpx' && path === '') {
@@ -45,6 +52,10 @@ export function parseEsxUri(uri: URL): EsxUri | undefined {
   const port = uri.port ? Number(uri.port) : 443;
   const host = uri.hostname;
   const hostPort = uri.port ? `${host}:${uri.port}` : host;
-  const canonical = `${scheme}://${hostPort}/${scheme === 'vpx' ? path : ''}${noVerify ? '?no_verify=1' : ''}`;
-  return { scheme, host: host.replace(/^\[|\]$/g, ''), port, noVerify, path: scheme === 'vpx' ? path : '', canonical, sdkUrl: `https://${hostPort}/sdk` };
+  const query = [transport === 'http' ? 'transport=http' : '', noVerify ? 'no_verify=1' : ''].filter((q) => q).join('&');
+  const canonical = `${scheme}://${hostPort}/${scheme === 'vpx' ? path : ''}${query ? `?${query}` : ''}`;
+  return {
+    scheme, host: host.replace(/^\[|\]$/g, ''), port, noVerify, path: scheme === 'vpx' ? path : '', canonical,
+    sdkUrl: `${transport}://${hostPort}/sdk`,
+  };
 }

@@ -5,12 +5,13 @@
  * fast-xml-parser. Transport failures (refused, TLS) become libvirt errors
  * here; SOAP faults become SoapFaultError, mapped by vi-faults.ts.
  */
+import http from 'node:http';
 import https from 'node:https';
 import { VirError } from '../../protocol/errors.js';
 import { parseEnvelope, type XmlObj } from './soap-envelope.js';
 
 export interface TransportOptions {
-  /** https://host:port/sdk */
+  /** https://host:port/sdk (or http://) */
   url: string;
   /** `no_verify=1`: accept any certificate (libvirt's esx driver: CURLOPT_SSL_VERIFYPEER off). */
   noVerify: boolean;
@@ -25,13 +26,15 @@ const TLS_VERIFY_CODES = new Set([
 
 export class SoapTransport {
   private cookie: string | undefined;
-  private readonly agent: https.Agent;
+  private readonly agent: http.Agent;
   private readonly target: URL;
 
   constructor(private readonly opts: TransportOptions) {
     this.target = new URL(opts.url);
     // keepAlive: one TLS handshake per session, not per call.
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: !opts.noVerify });
+    this.agent = this.target.protocol === 'http:'
+      ? new http.Agent({ keepAlive: true, maxSockets: 4 })
+      : new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: !opts.noVerify });
   }
 
   get hasSession(): boolean {
@@ -62,7 +65,8 @@ export class SoapTransport {
     };
     if (this.cookie) headers.Cookie = this.cookie;
     return new Promise((resolve, reject) => {
-      const req = https.request(this.target, { method: 'POST', agent: this.agent, headers, timeout: this.opts.timeoutMs ?? 60_000 }, (res) => {
+      const request = this.target.protocol === 'http:' ? http.request : https.request;
+      const req = request(this.target, { method: 'POST', agent: this.agent, headers, timeout: this.opts.timeoutMs ?? 60_000 }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => reject(this.transportError(method, e)));

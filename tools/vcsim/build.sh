@@ -8,8 +8,7 @@ out="$here/bin"
 mkdir -p "$out/gopath" "$out/cache"
 # Nothing to do when the binary is newer than its source.
 if [ -x "$out/vcsim" ] && [ "$out/vcsim" -nt "$here/main.go" ]; then exit 0; fi
-export GO111MODULE=off GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
-unset GOFLAGS
+export GO111MODULE=off GOPROXY=off GOFLAGS=
 export GOPATH="$out/gopath:/usr/share/gocode"
 export GOCACHE="$out/cache"
 go build -o "$out/vcsim.tmp" "$here/main.go"

@@ -1,0 +1,83 @@
+/**
+ * vcsim for the esx driver's tests: built once by tools/vcsim/build.sh from
+ * Debian's govmomi sources, started per test file on an ephemeral port. The
+ * tests skip only when it cannot be built here (no Go or no govmomi sources);
+ * CI installs both (.ci/run), so there they always run.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../helpers/daemon.js';
+
+const buildScript = path.join(repoRoot, 'tools', 'vcsim', 'build.sh');
+export const vcsimBin = path.join(repoRoot, 'tools', 'vcsim', 'bin', 'vcsim');
+const govmomi = '/usr/share/gocode/src/github.com/vmware/govmomi/simulator';
+
+let built: string | undefined | null = null;
+
+/** undefined when vcsim is ready, else why it cannot be built on this machine. */
+export function vcsimUnavailable(): string | undefined {
+  if (built !== null) return built;
+  const hasGo = (() => {
+    try {
+      execFileSync('go', ['version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!hasGo || !existsSync(govmomi)) {
+    built = `vcsim cannot be built here: needs ${hasGo ? '' : 'golang-go '}${existsSync(govmomi) ? '' : 'golang-github-vmware-govmomi-dev'} (apt); .ci/run installs them`;
+    return built;
+  }
+  // A build failure with both present is a real failure, not a skip.
+  execFileSync(buildScript, { stdio: 'inherit', timeout: 300_000 });
+  built = undefined;
+  return built;
+}
+
+export interface Vcsim {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startVcsim(model: 'esx' | 'vpx', creds = { username: 'user', password: 'pass' }): Promise<Vcsim> {
+  const proc = spawn(vcsimBin, ['-model', model, '-username', creds.username, '-password', creds.password], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`vcsim did not start: ${out}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^URL (\S+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.stderr!.on('data', (d) => (out += d));
+    proc.once('exit', (code) => reject(new Error(`vcsim exited ${code}: ${out}`)));
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    url,
+    port: Number(new URL(url).port),
+    proc,
+    async stop() {
+      proc.stdin!.end();
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A libvirt auth.conf giving `creds` for esx and vpx on 127.0.0.1; returns its path. */
+export function writeAuthFile(creds = { username: 'user', password: 'pass' }, services: readonly string[] = ['esx', 'vpx']): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-esx-auth-'));
+  const file = path.join(dir, 'auth.conf');
+  const auth = services.map((s) => `[auth-${s}-127.0.0.1]\ncredentials=sim\n`).join('\n');
+  writeFileSync(file, `[credentials-sim]\nusername=${creds.username}\npassword=${creds.password}\n\n${auth}`, { mode: 0o600 });
+  return file;
+}
