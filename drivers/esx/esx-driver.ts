@@ -220,9 +220,11 @@ export class EsxDriver implements Driver {
     return listViSnapshots(tree, p.snapshot === undefined ? null : tree.get(p.snapshot), flags);
   }
 
-  private page<T>(items: T[], p: { offset?: number; limit?: number }): T[] {
+  /** One page of a listing: `limit` for ListAll*, `maxnames` for List*Names. */
+  private page<T>(items: T[], p: { offset?: number; limit?: number; maxnames?: number }): T[] {
     const start = p.offset ?? 0;
-    return items.slice(start, p.limit === undefined ? undefined : start + p.limit);
+    const count = p.maxnames ?? p.limit;
+    return items.slice(start, count === undefined ? undefined : start + count);
   }
 
   virDomainSnapshotNum: Proc<'virDomainSnapshotNum'> = async (p, ctx) => (await this.listed(p, ctx, 'virDomainSnapshotNum')).length;
