@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: virtsnapd against its physical floors, measured in the same run.
  *
- *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale] [--sizes 1000,10000,100000]
+ *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale,esx] [--sizes 1000,10000,100000]
  *
  * Every figure is also given as a ratio to its floor:
  *  - RPC floor: a minimal Node JSON-RPC echo server (bench/echo-server.ts) over a
@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { RawRpcClient } from './rpc-client.js';
 import { echoParams } from './echo-server.js';
 import { generateStore, type Shape } from './store-gen.js';
+import { esxBench } from './esx.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 import { spawnDaemon } from '../tools/daemon-process.js';
 import { defaultTestDomainXml } from '../drivers/common/xml/domain-xml.js';
@@ -444,6 +445,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   if (only.has('rpc') || only.has('mut')) await rpcAndMutations();
   if (only.has('scale')) await scale();
+  if (only.has('esx')) results.esx = await esxBench(row, quick);
   results.table = table;
   results.elapsedSec = (performance.now() - t0) / 1000;
   const file = opts.json ?? 'bench-results.json';

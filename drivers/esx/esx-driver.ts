@@ -15,7 +15,7 @@ import { lookupCredentials } from './auth-config.js';
 import { domainId, EsxDomains } from './esx-domains.js';
 import { domainState, powerState, requirePower, runPowerTask, type PowerState } from './esx-power.js';
 import { parseEsxUri, type EsxUri } from './esx-uri.js';
-import { el } from './soap-envelope.js';
+import { el, text } from './soap-envelope.js';
 import { ViClient, type TaskProgress } from './vi-client.js';
 import { findContainer, type ViVm } from './vi-inventory.js';
 import {
@@ -78,8 +78,13 @@ export class EsxDriver implements Driver {
   }
 
   private async tree(vm: ViVm): Promise<ViSnapshotTree> {
-    const [oc] = await this.vi.retrieve('VirtualMachine', [vm.ref], ['snapshot'], 'VIR_ERR_NO_DOMAIN');
-    return new ViSnapshotTree(oc?.props.get('snapshot'));
+    return (await this.treeAndPower(vm)).tree;
+  }
+
+  /** The snapshot tree and the power state in one round trip. */
+  private async treeAndPower(vm: ViVm): Promise<{ tree: ViSnapshotTree; power: PowerState }> {
+    const [oc] = await this.vi.retrieve('VirtualMachine', [vm.ref], ['snapshot', 'runtime.powerState'], 'VIR_ERR_NO_DOMAIN');
+    return { tree: new ViSnapshotTree(oc?.props.get('snapshot')), power: (text(oc?.props.get('runtime.powerState')) ?? 'poweredOff') as PowerState };
   }
 
   private vm(ctx: CallContext): ViVm {
@@ -192,12 +197,12 @@ export class EsxDriver implements Driver {
     if (def.disks.length > 0) throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', 'disk snapshots not supported yet', FROM);
     const name = def.name!;
     const vm = this.vm(ctx);
+    const { tree, power } = await this.treeAndPower(vm);
     // vSphere would accept a second snapshot of the same name; libvirt's esx driver refuses it.
-    if ((await this.tree(vm)).named(name).length > 0) {
+    if (tree.named(name).length > 0) {
       throw new VirError('VIR_ERR_OPERATION_INVALID', `Snapshot '${name}' already exists`, FROM);
     }
-    const running = (await powerState(this.vi, vm.ref)) === 'poweredOn';
-    const memory = running && !(flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
+    const memory = power === 'poweredOn' && !(flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
     await this.job(ctx, 'snapshot-create', async (progress) => {
       const task = await this.vi.startTask('CreateSnapshot_Task', vm.ref,
         el('name', name) + el('description', def.description ?? '') + el('memory', memory) +
