@@ -76,20 +76,20 @@ export class ViClient {
     try {
       return await this.transport.call(method, envelope(method, inner));
     } catch (e) {
-      if (e instanceof SoapFaultError) throw faultToVirError(e.fault, notFound);
-      throw e;
+      throw e instanceof SoapFaultError ? faultToVirError(e.fault, notFound) : e;
     }
   }
 
   /** A call made in the session; logs in again once if the server forgot the session. */
   async call(method: string, inner: string, notFound?: NotFoundAs): Promise<XmlObj> {
     try {
-      return await this.raw(method, inner, notFound);
+      return await this.transport.call(method, envelope(method, inner));
     } catch (e) {
-      if (!(e instanceof VirError) || !e.message.includes('Fault: NotAuthenticated')) throw e;
-      await this.login();
-      return this.raw(method, inner, notFound);
+      if (!(e instanceof SoapFaultError)) throw e;
+      if (e.fault.faultType !== 'NotAuthenticated') throw faultToVirError(e.fault, notFound);
     }
+    await this.login();
+    return this.raw(method, inner, notFound);
   }
 
   async findByInventoryPath(path: string): Promise<MoRef | undefined> {

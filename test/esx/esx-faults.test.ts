@@ -63,6 +63,16 @@ describe.skipIf(unavailable !== undefined)('esx driver faults', () => {
       new RegExp(`^internal error: Could not verify the TLS certificate of 'https://127\\.0\\.0\\.1:${sim.port}/sdk' \\(DEPTH_ZERO_SELF_SIGNED_CERT: .*\\); add '\\?no_verify=1' to the URI to skip the check$`));
   });
 
+  it('nobody listening: VIR_ERR_INTERNAL_ERROR naming the call and the address', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    await expectVirError(v.virConnectOpen(`esx://127.0.0.1:${port}/?no_verify=1`, { socket: d.socket }), 'VIR_ERR_INTERNAL_ERROR',
+      `internal error: Could not call 'RetrieveServiceContent' on 'https://127.0.0.1:${port}/sdk': ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
+
   it('a wrong password: VIR_ERR_AUTH_FAILED with the server\'s fault', async () => {
     const other = await startVcsim('esx', { username: 'user', password: 'other' });
     try {
