@@ -38,7 +38,9 @@ export class EsxDriver implements Driver {
   readonly scheme: string;
   private readonly jobs = new Map<string, RunningJob>();
 
-  private constructor(readonly uri: string, private readonly vi: ViClient, private readonly domains: EsxDomains) {
+  private constructor(
+    readonly uri: string, private readonly vi: ViClient, private readonly domains: EsxDomains, private readonly opts: DriverOpenOptions,
+  ) {
     this.scheme = uri.slice(0, 3);
   }
 
@@ -51,7 +53,7 @@ export class EsxDriver implements Driver {
       const domains = new EsxDomains(vi, container, (m) => opts.log('warn', `${uri.canonical}: ${m}`));
       await domains.refresh();
       opts.log('info', `${uri.canonical}: connected to ${vi.apiType}`);
-      return new EsxDriver(uri.canonical, vi, domains);
+      return new EsxDriver(uri.canonical, vi, domains, opts);
     } catch (e) {
       await vi.close();
       throw e;
@@ -193,7 +195,7 @@ export class EsxDriver implements Driver {
     const flags = this.checkFlags(p.flags,
       CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE | CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA,
       'virDomainSnapshotCreateXML');
-    const def = parseSnapshotXml(p.xml, { redefine: false, internal: false, now: Math.floor(Date.now() / 1000) });
+    const def = parseSnapshotXml(p.xml, { redefine: false, internal: false, now: Math.floor(Date.now() / 1000), limits: this.opts.xmlLimits });
     if (def.disks.length > 0) throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', 'disk snapshots not supported yet', FROM);
     const name = def.name!;
     const vm = this.vm(ctx);
