@@ -100,6 +100,18 @@ describe.skipIf(unavailable !== undefined).each(MODELS)('virsh snapshot scenario
     await virsh('snapshot-delete', vm, 'r1');
   });
 
+  it('lists the VMs the URI names', async () => {
+    const names = async (u: string) => (await runCliProcess(['-c', u, 'list', '--all', '--name'], { socket: daemon.socket })).output.split('\n').filter((l) => l).sort();
+    if (model === 'esx') {
+      expect(await names(connect)).toEqual(['ha-host_VM0', 'ha-host_VM1']);
+      return;
+    }
+    expect(await names(connect)).toEqual(['DC0_H0_VM0', 'DC0_H0_VM1']);
+    expect(await names(`vpx://127.0.0.1:${sim.port}/DC0/DC0_C0?no_verify=1`)).toEqual(['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']);
+    const perHost = await Promise.all([0, 1, 2].map((h) => names(`vpx://127.0.0.1:${sim.port}/DC0/DC0_C0/DC0_C0_H${h}?no_verify=1`)));
+    expect(perHost.flat().sort()).toEqual(['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']);
+  });
+
   it('refuses a duplicate name and an unknown snapshot with libvirt esx messages', async () => {
     await virsh('snapshot-create-as', vm, 'dup');
     expect(await virsh('snapshot-create-as', vm, 'dup')).toEqual({
