@@ -5,7 +5,8 @@
  * with the same transport (ViClient): create = read the snapshot tree (the
  * duplicate-name check libvirt's esx driver makes too) + CreateSnapshot_Task +
  * task polling; revert and delete = read the tree (find the snapshot by name)
- * + the task + polling. The ratio isolates what virtsnapd adds.
+ * + the task + polling. The ratio isolates what virtsnapd adds; a one-round-trip
+ * read (SnapshotNum vs reading the tree) shows the hop through the daemon alone.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -63,7 +64,8 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
     const [daemonVm, rawVm] = (await listVms(vi, await findContainer(vi, parseEsxUri(new URL(uri))!)));
     const tree = async (vm: NonNullable<typeof rawVm>) =>
       new ViSnapshotTree((await vi.retrieve('VirtualMachine', [vm.ref], ['snapshot']))[0]?.props.get('snapshot'));
-    const times = { daemon: { create: [] as number[], revert: [] as number[], delete: [] as number[] }, raw: { create: [] as number[], revert: [] as number[], delete: [] as number[] } };
+    const ops = () => ({ create: [] as number[], revert: [] as number[], delete: [] as number[], read: [] as number[] });
+    const times = { daemon: ops(), raw: ops() };
     const timed = async (into: number[], fn: () => Promise<unknown>) => {
       const t0 = performance.now();
       await fn();
@@ -82,6 +84,9 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
         const s = (await tree(rawVm!)).get(name);
         await vi.waitTask(await vi.startTask('RevertToSnapshot_Task', s.ref, el('suppressPowerOn', false)), 'revert');
       });
+      // One round trip each way: what the hop through virtsnapd costs on its own.
+      await timed(times.daemon.read, () => c.ok('virDomainSnapshotNum', { domain: daemonVm!.name, flags: 0 }));
+      await timed(times.raw.read, () => tree(rawVm!));
       await timed(times.daemon.delete, () => c.ok('virDomainSnapshotDelete', { domain: daemonVm!.name, snapshot: name, flags: 0 }));
       await timed(times.raw.delete, async () => {
         const s = (await tree(rawVm!)).get(name);
@@ -89,11 +94,12 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
       });
     }
     const out: Record<string, unknown> = {};
-    for (const op of ['create', 'revert', 'delete'] as const) {
+    for (const op of ['create', 'revert', 'delete', 'read'] as const) {
       const d = median(times.daemon[op]);
       const r = median(times.raw[op]);
       out[op] = { daemonMs: d, rawMs: r, ratio: d / r, n };
-      row(`esx ${op} via virtsnapd vs raw SOAP, p50 (ms)`, d.toFixed(2), r.toFixed(2), `${(d / r).toFixed(2)}x`);
+      const what = op === 'read' ? 'SnapshotNum (1 round trip)' : op;
+      row(`esx ${what} via virtsnapd vs raw SOAP, p50 (ms)`, d.toFixed(2), r.toFixed(2), `${(d / r).toFixed(2)}x`);
     }
     return out;
   } finally {
