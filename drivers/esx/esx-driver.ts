@@ -5,17 +5,18 @@
  * call, so there is no second source of truth to drift.
  */
 import { EventEmitter } from 'node:events';
-import { VirError, exclusiveFlags, unsupportedFlags } from '../../protocol/errors.js';
+import { VirError } from '../../protocol/errors.js';
 import {
   DomainEvent as EV, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF,
 } from '../../protocol/flags.js';
-import type { CallContext, Driver, DriverFactory, DriverOpenOptions, DriverProcedures } from '../driver.js';
+import type { CallContext, Driver, DriverEventMap, DriverFactory, DriverOpenOptions, DriverProcedures } from '../driver.js';
+import { FlagCheck } from '../common/flag-check.js';
 import { parseSnapshotXml } from '../common/xml/snapshot-xml.js';
 import { lookupCredentials } from './auth-config.js';
 import { domainId, EsxDomains } from './esx-domains.js';
 import { domainState, powerState, requirePower, runPowerTask, type PowerState } from './esx-power.js';
 import { parseEsxUri, type EsxUri } from './esx-uri.js';
-import { el, text } from './soap-envelope.js';
+import { el, moEl, text, type MoRef } from './soap-envelope.js';
 import { ViClient, type TaskProgress } from './vi-client.js';
 import { findContainer, type ViVm } from './vi-inventory.js';
 import {
@@ -28,13 +29,16 @@ interface RunningJob {
   operation: string;
   started: number;
   progress?: number;
+  /** The vSphere task doing the work, once started: virDomainAbortJob cancels it. */
+  task?: MoRef;
 }
 
 const FROM = 'VIR_FROM_ESX' as const;
 
 export class EsxDriver implements Driver {
   readonly funcPrefix = 'esx';
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<DriverEventMap>();
+  private readonly flags = new FlagCheck('esx', FROM);
   readonly scheme: string;
   private readonly jobs = new Map<string, RunningJob>();
 
@@ -74,9 +78,7 @@ export class EsxDriver implements Driver {
   }
 
   private checkFlags(flags: number | undefined, allowed: number, method: string): number {
-    const f = flags ?? 0;
-    if (f & ~allowed) throw unsupportedFlags(f & ~allowed, `esx${method.slice(3)}`, FROM);
-    return f;
+    return this.flags.check(flags, allowed, method);
   }
 
   private async tree(vm: ViVm): Promise<ViSnapshotTree> {
@@ -111,6 +113,7 @@ export class EsxDriver implements Driver {
     this.jobs.set(ctx.domain.uuid, job);
     try {
       return await fn((p) => {
+        job.task = p.task;
         if (p.progress !== undefined && !Number.isNaN(p.progress)) job.progress = p.progress;
       });
     } finally {
@@ -162,6 +165,14 @@ export class EsxDriver implements Driver {
     };
   }
 
+  /** ShutdownGuest, as libvirt's esx driver: the guest's tools shut it down; the call does not wait. */
+  virDomainShutdown: Proc<'virDomainShutdown'> = async (_p, ctx) => {
+    const vm = this.vm(ctx);
+    requirePower(await powerState(this.vi, vm.ref), 'poweredOn');
+    await this.vi.call('ShutdownGuest', moEl('_this', vm.ref));
+    return 0;
+  };
+
   virDomainCreate = this.power('on', 'poweredOff', EV.VIR_DOMAIN_EVENT_STARTED, 'start');
   virDomainDestroy = this.power('off', 'poweredOn', EV.VIR_DOMAIN_EVENT_STOPPED, 'destroy');
   virDomainSuspend = this.power('suspend', 'poweredOn', EV.VIR_DOMAIN_EVENT_SUSPENDED, 'suspend');
@@ -183,11 +194,20 @@ export class EsxDriver implements Driver {
     const queue = ctx.queue?.();
     return {
       type: job ? (job.progress !== undefined ? 1 : 2) : 0,
-      ...(job ? { operation: job.operation, timeElapsed: Date.now() - job.started, abortable: 0 as const } : {}),
+      ...(job ? { operation: job.operation, timeElapsed: Date.now() - job.started, abortable: job.task ? 1 as const : 0 as const } : {}),
       ...(job?.progress !== undefined ? { dataTotal: 100, dataProcessed: job.progress, dataRemaining: 100 - job.progress } : {}),
       ...(queue?.holder ? { holder: queue.holder.method, holderSince: queue.holder.since } : {}),
       waiting: queue?.waiting ?? 0,
     };
+  };
+
+  /** CancelTask on the running vSphere task; the operation then fails with VIR_ERR_OPERATION_ABORTED. */
+  virDomainAbortJob: Proc<'virDomainAbortJob'> = async (_p, ctx) => {
+    const job = this.jobs.get(ctx.domain.uuid);
+    if (!job) throw new VirError('VIR_ERR_OPERATION_INVALID', 'no job is active on the domain', FROM);
+    if (!job.task) throw new VirError('VIR_ERR_OPERATION_INVALID', `cannot abort ${job.operation}: its task has not started yet`, FROM);
+    await this.vi.call('CancelTask', moEl('_this', job.task));
+    return 0;
   };
 
   // ---------------------------------------------------------------- snapshots
@@ -306,11 +326,9 @@ export class EsxDriver implements Driver {
     const flags = this.checkFlags(p.flags,
       RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED | RF.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE,
       'virDomainRevertToSnapshot');
+    // RUNNING with PAUSED is refused by dispatch (the table's flag rules).
     const wantRunning = (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING) !== 0;
     const wantPaused = (flags & RF.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) !== 0;
-    if (wantRunning && wantPaused) {
-      throw exclusiveFlags('VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED');
-    }
     const vm = this.vm(ctx);
     const s = (await this.tree(vm)).get(p.snapshot);
     await this.job(ctx, 'snapshot-revert', async (progress) => {

@@ -22,6 +22,7 @@ export interface ObjectContent {
 
 /** A task's state as polled: progress 0-100 while running. */
 export interface TaskProgress {
+  task: MoRef;
   state: 'queued' | 'running' | 'success' | 'error';
   progress?: number;
 }
@@ -151,7 +152,7 @@ export class ViClient {
       const i = obj(info?.props.get('info'));
       const state = (text(i?.state) ?? 'queued') as TaskProgress['state'];
       const progress = i?.progress !== undefined ? Number(text(i.progress)) : undefined;
-      onProgress?.({ state, progress });
+      onProgress?.({ task, state, progress });
       if (state === 'success') return i?.result;
       if (state === 'error') {
         const err = obj(i?.error);

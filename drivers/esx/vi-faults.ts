@@ -21,6 +21,7 @@ const BY_FAULT: Record<string, ErrorName> = {
   SnapshotFault: 'VIR_ERR_OPERATION_FAILED',
   NotSupported: 'VIR_ERR_OPERATION_UNSUPPORTED',
   InvalidArgument: 'VIR_ERR_INVALID_ARG',
+  RequestCanceled: 'VIR_ERR_OPERATION_ABORTED',
 };
 
 export function faultCode(faultType: string, notFound: NotFoundAs): ErrorName {

@@ -217,6 +217,51 @@ describe.skipIf(unavailable !== undefined)('esx driver faults', () => {
     await v.virDomainSnapshotDelete(s, 0);
   });
 
+  it('power operations, refused in the wrong state with libvirt esx\'s words; define/undefine are not provided', async () => {
+    const c = await direct();
+    const dom = await v.virDomainLookupByName(c, 'ha-host_VM1');
+    await expectVirError(v.virDomainCreate(dom), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: Domain is not powered off');
+    await v.virDomainShutdown(dom);
+    expect(await v.virDomainGetState(dom, 0)).toEqual({ state: v.DomainState.VIR_DOMAIN_SHUTOFF, reason: 0 });
+    expect((await v.virDomainLookupByName(c, 'ha-host_VM1')).id).toBe(-1);
+    await expectVirError(v.virDomainShutdown(dom), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: Domain is not powered on');
+    await expectVirError(v.virDomainResume(dom), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: Domain is not suspended');
+    await v.virDomainCreate(dom);
+    await v.virDomainSuspend(dom);
+    expect((await v.virDomainGetState(dom, 0)).state).toBe(v.DomainState.VIR_DOMAIN_PAUSED);
+    await v.virDomainResume(dom);
+    expect((await v.virDomainGetState(dom, 0)).state).toBe(v.DomainState.VIR_DOMAIN_RUNNING);
+    await expectVirError(v.virDomainUndefineFlags(dom, 0), 'VIR_ERR_NO_SUPPORT');
+    await expectVirError(v.virDomainDefineXML(c, "<domain type='vmware'><name>x</name></domain>"), 'VIR_ERR_NO_SUPPORT');
+  });
+
+  it('virDomainAbortJob cancels the running vSphere task: VIR_ERR_OPERATION_ABORTED', async () => {
+    const c = await faked();
+    const dom = await v.virDomainLookupByName(c, VM);
+    await expectVirError(v.virDomainAbortJob(dom), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: no job is active on the domain');
+    let canceled = false;
+    proxy.overrides.push(
+      (r) => r.method === 'CreateSnapshot_Task' ? { status: 200, body: taskResponse('CreateSnapshot_Task', 'task-slow') } : undefined,
+      (r) => {
+        if (r.method === 'CancelTask') {
+          canceled = true;
+          return { status: 200, body: envelope('<CancelTaskResponse xmlns="urn:vim25"></CancelTaskResponse>') };
+        }
+        if (r.method !== 'RetrieveProperties' || !r.body.includes('<obj type="Task">task-slow</obj>')) return undefined;
+        const info = recorded('task-info-error.xml', { TASK_ID: 'task-slow' });
+        return { status: 200, body: canceled
+          ? info.replace(/<fault [^>]*>.*<\/fault><localizedMessage>[^<]*</, '<fault XMLSchema-instance:type="RequestCanceled"></fault><localizedMessage>The task was canceled by a user.<')
+          : info.replace(/<state>error<\/state>.*<\/error>/, '<state>running</state><progress>10</progress>') };
+      },
+    );
+    const creating = v.virDomainSnapshotCreateXML(dom, '<domainsnapshot><name>ab1</name></domainsnapshot>', 0);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await v.virDomainGetJobStats(dom, 0)).abortable).toBe(1);
+    await v.virDomainAbortJob(dom);
+    await expectVirError(creating, 'VIR_ERR_OPERATION_ABORTED', 'operation aborted: Could not create snapshot: The task was canceled by a user.');
+    expect(proxy.calls('CancelTask')[0]!.body).toContain('<_this type="Task">task-slow</_this>');
+  });
+
   it('task progress feeds virDomainGetJobInfo while the task runs', async () => {
     const c = await faked();
     const dom = await v.virDomainLookupByName(c, VM);
