@@ -71,10 +71,10 @@ export const procedures = {
   virConnectOpen: proc({
     args: ['uri'],
     id: 1, scope: 'connect', access: 'read', job: false,
-    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session...).',
+    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session, esx://host/...).',
     params: Params({ uri: Type.Optional(Type.String()), flags: Flags }),
     result: Type.Object({ uri: Type.String() }, { additionalProperties: false }),
-    errors: ['VIR_ERR_NO_SUPPORT', 'VIR_ERR_INVALID_ARG'],
+    errors: ['VIR_ERR_NO_SUPPORT', 'VIR_ERR_INVALID_ARG', 'VIR_ERR_AUTH_FAILED', 'VIR_ERR_INTERNAL_ERROR'],
   }),
   virConnectClose: proc({
     args: [],

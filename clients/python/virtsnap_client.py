@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 27dba01bbb47600f97e96404b7b7250b3c59a643774d0545c41642834729dbbe)
+#   input:     protocol/openrpc.json (sha256 3798f2d69c1c97739765aa72321eff19f53d7400064f0efdd1f2f6375fb47e01)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
@@ -762,7 +762,7 @@ class Connection:
 
     def virConnectOpen(self, uri: Optional[str] = None, flags: int = 0) -> VirConnectOpenResult:
         """Open the connection to a hypervisor URI (test:///default,
-        qemu:///session...).
+        qemu:///session, esx://host/...).
 
         Args:
             uri (Optional[str]): Optional: not sent when None.
@@ -773,7 +773,8 @@ class Connection:
             VirConnectOpenResult
 
         Raises:
-            VIR_ERR_NO_SUPPORT (3), VIR_ERR_INVALID_ARG (8)
+            VIR_ERR_NO_SUPPORT (3), VIR_ERR_INVALID_ARG (8), VIR_ERR_AUTH_FAILED
+            (45), VIR_ERR_INTERNAL_ERROR (1)
 
         Protocol: id 1, access read, scope connect, job no.
         """
