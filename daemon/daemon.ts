@@ -52,6 +52,7 @@ export interface DaemonOptions {
 export const DEFAULT_LIMITS: ConnectionLimits = {
   maxFrameBytes: 4 * 1024 * 1024,
   maxInFlight: 32,
+  maxUnreadReplyBytes: 1024 * 1024,
   idleTimeoutMs: 600_000,
   keepaliveIntervalMs: 30_000,
   slowClientTimeoutMs: 30_000,

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     listeners: systemdListeners(process.env),
     limits: {
       maxInFlight: num('max-requests'),
+      maxUnreadReplyBytes: num('max-unread-reply-bytes'),
       maxFrameBytes: num('max-frame-bytes'),
       idleTimeoutMs: ms('idle-timeout'),
       keepaliveIntervalMs: ms('keepalive'),

@@ -30,6 +30,7 @@ import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { buildOpenRpc } from '../protocol/openrpc.js';
 import { isMethodName, type MethodName } from '../protocol/procedures.js';
 import { dispatch, INVALID_PARAMS, RpcFault, type ConnectionState, type DispatchDeps } from './dispatch.js';
+import { exactId, idKey, idText, stringifyMessage, type RequestId } from './exact-id.js';
 import type { Notify } from './session.js';
 
 export const PARSE_ERROR = -32700;
@@ -39,8 +40,10 @@ export const METHOD_NOT_FOUND = -32601;
 export interface ConnectionLimits {
   /** Largest frame body accepted (bytes). */
   maxFrameBytes: number;
-  /** Requests of one connection being processed at once. */
+  /** Requests of one connection being processed at once; more wait unread in the socket. */
   maxInFlight: number;
+  /** Stop reading a connection's requests while more than this many bytes of its replies are unread. */
+  maxUnreadReplyBytes: number;
   /** Close a connection silent this long (no request, no keepalive answer) while nothing is in flight; 0: never. */
   idleTimeoutMs: number;
   /** Send a `$/keepalive` request after this much silence; 0: never. */
@@ -58,11 +61,11 @@ export interface Session extends ConnectionState {
   dispose(): void;
 }
 
-type Id = string | number | null;
+type Id = RequestId | null;
 
 /** A request the screen let through, waiting for its turn. */
 interface Request {
-  id: string | number;
+  id: RequestId;
   method: MethodName | 'rpc.discover';
   params: unknown;
 }
@@ -76,8 +79,14 @@ interface WireError {
   data?: unknown;
 }
 
-function idKey(id: Id): string {
-  return `${typeof id}:${String(id)}`;
+/** Anything the daemon writes: a reply, a notification, or a request of its own (keepalive). */
+interface OutMessage {
+  jsonrpc: '2.0';
+  id?: Id;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: WireError;
 }
 
 export class RpcEndpoint {
@@ -88,6 +97,10 @@ export class RpcEndpoint {
   private readonly waiting: Request[] = [];
   /** The turn that starts the next waiting request. */
   private turn?: NodeJS.Immediate;
+  /** Frames read while the in-flight limit was reached: screened when a slot frees. */
+  private readonly held: Buffer[] = [];
+  /** Reading is stopped: too many requests in flight, or too many reply bytes unread. */
+  private paused = false;
   private disposed = false;
   private lastActivity = Date.now();
   private lastPing = 0;
@@ -109,7 +122,7 @@ export class RpcEndpoint {
     private readonly refusal?: VirError,
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: refusal ? 64 * 1024 : deps.limits.maxFrameBytes, maxHeaderBytes: 8192 }, {
-      message: (body) => this.onBody(body),
+      message: (body) => this.onFrame(body),
       oversized: (length, id) => this.oversized(length, id),
       fatal: (reason) => this.framingBroken(reason),
     });
@@ -121,6 +134,44 @@ export class RpcEndpoint {
   }
 
   // ---------------------------------------------------------------- reading
+  /**
+   * A complete frame. At the in-flight limit it waits (and so does everything
+   * after it, in order) and the socket stops being read: the client is made to
+   * wait, as libvirtd does, rather than refused.
+   */
+  private onFrame(body: Buffer): void {
+    if (this.held.length > 0 || this.inFlight.size >= this.deps.limits.maxInFlight) {
+      this.held.push(body);
+      this.updateReading();
+    } else {
+      this.onBody(body);
+    }
+  }
+
+  /** A request finished: screen what waited for its slot, and read again when there is room. */
+  private release(): void {
+    while (this.held.length > 0 && this.inFlight.size < this.deps.limits.maxInFlight) this.onBody(this.held.shift()!);
+    if (this.waiting.length > 0 && this.turn === undefined) this.turn = setImmediate(this.nextRequest);
+    this.updateReading();
+  }
+
+  /**
+   * Read from the socket only while the connection has room: a slot for another
+   * request, and its unread replies within the bound. Otherwise the kernel's
+   * socket buffers fill and the client's writes block; nothing more is buffered here.
+   */
+  private updateReading(): void {
+    const { maxInFlight, maxUnreadReplyBytes } = this.deps.limits;
+    const full = this.held.length > 0 || this.inFlight.size >= maxInFlight || this.socket.writableLength > maxUnreadReplyBytes;
+    if (full && !this.paused && !this.disposed) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!full && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
   private onBody(body: Buffer): void {
     let text: string;
     try {
@@ -134,13 +185,13 @@ export class RpcEndpoint {
     } catch (e) {
       return this.reply(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`);
     }
-    const request = this.screen(msg);
+    const request = this.screen(msg, text);
     if (request) this.waiting.push(request);
   }
 
   // ---------------------------------------------------------------- screening
-  /** A complete, parsed message: return it to run it, or answer it here. */
-  screen(msg: unknown): Request | undefined {
+  /** A complete, parsed message (and its text): return it to run it, or answer it here. */
+  screen(msg: unknown, text: string): Request | undefined {
     if (Array.isArray(msg)) {
       this.reply(null, INVALID_REQUEST, msg.length === 0
         ? 'Invalid Request: empty batch'
@@ -154,7 +205,7 @@ export class RpcEndpoint {
     const m = msg as Record<string, unknown>;
     const hasId = Object.prototype.hasOwnProperty.call(m, 'id');
     const idOk = typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id));
-    const replyId: Id = idOk ? (m.id as string | number) : null;
+    const replyId: Id = idOk ? exactId(m.id as string | number, text) : null;
     if (m.jsonrpc !== '2.0') {
       this.reply(replyId, INVALID_REQUEST, 'Invalid Request: "jsonrpc" must be "2.0"');
       return undefined;
@@ -189,7 +240,7 @@ export class RpcEndpoint {
       this.deps.log('debug', `${this.peer}: ignored notification ${JSON.stringify(m.method.slice(0, 100))}`);
       return undefined;
     }
-    const id = replyId as string | number;
+    const id = replyId as RequestId;
     if (this.refusal) {
       this.replyVir(id, this.refusal);
       this.flushThenEnd();
@@ -207,13 +258,7 @@ export class RpcEndpoint {
     }
     const key = idKey(id);
     if (this.inFlight.has(key)) {
-      this.reply(id, INVALID_REQUEST, `Invalid Request: id ${JSON.stringify(id)} is already used by a request in flight`);
-      return undefined;
-    }
-    if (this.inFlight.size >= this.deps.limits.maxInFlight) {
-      this.deps.log('warn', `${this.peer}: refused ${m.method}: ${this.inFlight.size} requests already in flight (limit ${this.deps.limits.maxInFlight})`);
-      this.replyVir(id, new VirError('VIR_ERR_RPC',
-        `too many requests in flight on this connection (limit ${this.deps.limits.maxInFlight}); wait for replies before sending more`, 'VIR_FROM_RPC'));
+      this.reply(id, INVALID_REQUEST, `Invalid Request: id ${idText(id)} is already used by a request in flight`);
       return undefined;
     }
     this.inFlight.add(key);
@@ -232,19 +277,21 @@ export class RpcEndpoint {
    * now (Node queues it behind earlier writes, so messages leave in call order).
    * Nothing is written once our end is closed (a reply to a client that left).
    */
-  private send(msg: object): void {
+  private send(msg: OutMessage): void {
     if (!this.socket.writable) return;
     let body: string;
     try {
-      body = JSON.stringify(msg);
+      body = stringifyMessage(msg);
     } catch (e) {
       // A result that cannot be serialised is a bug: say so instead of leaving the caller waiting.
-      const id = (msg as { id?: Id }).id ?? null;
-      this.deps.log('error', `${this.peer}: cannot serialise a message (id ${JSON.stringify(id)}): ${(e as Error).message}`);
+      const id = msg.id ?? null;
+      this.deps.log('error', `${this.peer}: cannot serialise a message (id ${idText(id)}): ${(e as Error).message}`);
       const err = new VirError('VIR_ERR_INTERNAL_ERROR', 'reply cannot be serialised', 'VIR_FROM_NONE');
-      body = JSON.stringify({ jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.toWireData() } });
+      const fallback: OutMessage = { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.toWireData() } };
+      body = stringifyMessage(fallback);
     }
     this.socket.write(encodeFrame(body));
+    if (!this.paused && this.socket.writableLength > this.deps.limits.maxUnreadReplyBytes) this.updateReading();
   }
 
   private replyVir(id: Id, e: VirError): void {
@@ -279,10 +326,13 @@ export class RpcEndpoint {
   /** Called about once a second by the daemon: idle, keepalive and slow-client deadlines. */
   tick(now: number): void {
     if (this.ending) return;
+    // 'drain' comes only after a write the socket refused; a bound below its high-water mark needs this.
+    if (this.paused) this.updateReading();
     const { idleTimeoutMs, keepaliveIntervalMs, slowClientTimeoutMs } = this.deps.limits;
     if (slowClientTimeoutMs > 0) {
       const decoder = this.decoder;
-      if (decoder.midFrame) {
+      // A frame left half-read because the daemon stopped reading is not the client's stall.
+      if (decoder.midFrame && !this.paused) {
         // A big message arriving steadily is not slow: every 64 KiB of progress restarts the clock.
         if (this.frameSince === undefined || decoder.consumed - this.frameMark >= 64 * 1024) {
           this.frameSince = now;
@@ -380,11 +430,12 @@ export class RpcEndpoint {
   }
 
   /** The one reply to a request in flight. */
-  private respond(id: string | number, result: unknown, error?: WireError): void {
+  private respond(id: RequestId, result: unknown, error?: WireError): void {
     this.inFlight.delete(idKey(id));
     if (this.disposed) return;
     // JSON-RPC: a reply has a result or an error; an undefined result is sent as null.
     this.send(error ? { jsonrpc: '2.0', id, error } : { jsonrpc: '2.0', id, result: result === undefined ? null : result });
+    this.release();
   }
 
   /** Start reading requests. */
@@ -394,6 +445,8 @@ export class RpcEndpoint {
       this.decoder.feed(chunk);
       if (this.waiting.length > 0 && this.turn === undefined) this.nextRequest();
     });
+    // The client took its replies: read its requests again (when the in-flight limit allows).
+    this.socket.on('drain', () => this.updateReading());
     this.socket.on('close', () => {
       if (this.decoder.end()) this.halfFrame();
     });
@@ -403,6 +456,7 @@ export class RpcEndpoint {
   dispose(): void {
     this.disposed = true;
     this.waiting.length = 0;
+    this.held.length = 0;
     if (this.turn) clearImmediate(this.turn);
     this.turn = undefined;
     this.session.dispose();

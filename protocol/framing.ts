@@ -161,7 +161,12 @@ export class FrameDecoder {
     while (i < stop && this.matched < 4) {
       const b = chunk[i++]!;
       if (b === HEADER_END[this.matched]) this.matched++;
-      else this.matched = b === 0x0d ? 1 : 0;
+      else if (b === 0x0a) {
+        // An LF not right after a CR: the sender ends lines in bare LF, and will never
+        // send the CRLF CRLF that ends the header block. Say so now instead of waiting.
+        this.die('header line ends in a bare LF; the base protocol needs CRLF (\\r\\n) line ends');
+        return chunk.length;
+      } else this.matched = b === 0x0d ? 1 : 0;
     }
     this.header.push(chunk.subarray(off, i));
     this.headerLen += i - off;

@@ -182,6 +182,7 @@ const cases: Case[] = [
   { name: 'header line without a colon', send: Buffer.from('GET / HTTP/1.1\r\n\r\n'), expect: { code: PARSE, closes: true } },
   { name: 'bare JSON without a header', send: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"virConnectGetURI"}\r\n\r\n'), expect: { code: PARSE, closes: true } },
   { name: '100 KiB of header without a blank line', send: Buffer.alloc(100 * 1024, 0x41), expect: { code: PARSE, closes: true, message: /header block larger/ } },
+  { name: 'header lines ending in bare LF', send: Buffer.from('Content-Length: 2\n\n{}'), expect: { code: PARSE, closes: true, message: /bare LF/ } },
   { name: 'unsupported charset', send: Buffer.from('Content-Length: 2\r\nContent-Type: application/json; charset=latin1\r\n\r\n{}'), expect: { code: PARSE, closes: true } },
 ];
 
