@@ -3,8 +3,8 @@
  * drivers, jobs, and a clean stop.
  */
 import net from 'node:net';
-import { chmod, chown, mkdir, unlink } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readOnlySocketPath } from '../protocol/paths.js';
 import type { DriverFactory } from '../drivers/driver.js';
@@ -19,6 +19,7 @@ import { DomainJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import { formatCred, peerCred, peerCredSupport } from './peercred.js';
 import { LibvirtSession } from './session.js';
+import { lockStateDir, type StateLock } from './state-lock.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -72,6 +73,7 @@ export class Daemon {
   private readonly limits: ConnectionLimits;
   private readonly counts = { rw: 0, ro: 0 };
   private refusing = 0;
+  private lock?: StateLock;
 
   constructor(private readonly opts: DaemonOptions, private readonly logger: Logger) {
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => logger.log(level, msg);
@@ -104,6 +106,8 @@ export class Daemon {
     }
     const group = this.opts.socketGroup !== undefined ? resolveGroup(this.opts.socketGroup) : undefined;
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    // Before any driver opens its store: a second daemon must not replay or truncate a live log.
+    this.lock = await lockStateDir(this.opts.stateDir, 'daemon');
     // Open the default driver now: a broken state dir should fail the start, not the first call.
     await this.registry.get(this.opts.defaultUri);
     const inherited = this.opts.listeners;
@@ -220,6 +224,7 @@ export class Daemon {
     for (const s of this.sockets) s.destroy();
     await Promise.all(closed);
     await this.registry.closeAll();
+    this.lock?.release();
     // Inherited sockets belong to systemd, which keeps them for the next activation.
     if (!this.opts.listeners) {
       for (const p of [this.opts.socket, readOnlySocketPath(this.opts.socket)]) await unlink(p).catch(() => undefined);
@@ -246,10 +251,17 @@ export function resolveGroup(group: string): number {
 
 /**
  * Refuse to start when a live daemon owns the socket; remove a stale one left by
- * a daemon that died.
+ * a daemon that died. Anything else at the path (a file, a symlink) is not ours
+ * to delete: refuse.
  */
 async function claimSocket(socketPath: string): Promise<void> {
-  if (!existsSync(socketPath)) return;
+  let st;
+  try {
+    st = await lstat(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket; refusing to replace it`);
   const live = await new Promise<boolean>((resolve) => {
     const probe = net.connect(socketPath);
     probe.once('connect', () => {

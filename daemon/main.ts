@@ -9,6 +9,7 @@ import { createLogger } from './logger.js';
 import { runCheck } from './check.js';
 import { helpText, parseArgsOptions, resolveOptions } from './options.js';
 import { systemdListeners } from './socket-activation.js';
+import { lockStateDirIfPresent } from './state-lock.js';
 import type { DriverFactory } from '../drivers/driver.js';
 
 /** The drivers: one line each, the only place daemon/ names a concrete driver. */
@@ -58,7 +59,9 @@ async function main(): Promise<void> {
   const drivers = await registeredDrivers();
   if (file) logger.info(`settings read from ${file.path}`);
   if (values.check) {
+    const lock = await lockStateDirIfPresent(str('state-dir')!, 'check');
     process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'));
+    lock.release();
     return;
   }
   if (num('job-timeout') <= 0) throw new Error(`--job-timeout must be a number of seconds > 0, not '${num('job-timeout')}'`);

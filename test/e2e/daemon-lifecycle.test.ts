@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as v from '../../client/index.js';
@@ -39,17 +39,32 @@ describe('daemon lifecycle', () => {
   it('removes a stale socket left by a killed daemon and starts', async () => {
     const dir = tempDir();
     const sock = path.join(dir, 'sock');
-    // A socket file nobody listens on: bind, then destroy the server without unlinking.
-    const stale = net.createServer();
-    await new Promise<void>((r) => stale.listen(sock, () => r()));
-    // Closing a listening server unlinks its path; re-create the stale file by hand instead.
-    await new Promise<void>((r) => stale.close(() => r()));
-    writeFileSync(sock, '');
+    // A socket file nobody listens on: a process that bound it and was killed.
+    await run(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`])
+      .catch(() => undefined);
+    expect(statSync(sock).isSocket()).toBe(true);
     const d = await startDaemon({ dir });
     cleanups.push(async () => { await d.stop(); await d.cleanup(); });
     const conn = await v.virConnectOpen(undefined, { socket: d.socket });
     expect((await v.virConnectListAllDomains(conn, 0)).length).toBe(1);
     await v.virConnectClose(conn);
+  });
+
+  it('refuses a --socket path that is a regular file, and leaves the file alone', async () => {
+    const dir = tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'precious.txt');
+    writeFileSync(file, 'keep me');
+    const r = await runDaemon(['--socket', file, '--state-dir', path.join(dir, 'state')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`virtsnapd: ${file} exists and is not a socket; refusing to replace it`);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+    // The read-only socket's path is checked the same way.
+    const ro = path.join(dir, 'sock');
+    writeFileSync(`${ro}-ro`, 'keep me too');
+    const r2 = await runDaemon(['--socket', ro, '--state-dir', path.join(dir, 'state')]);
+    expect(r2.out).toContain(`virtsnapd: ${ro}-ro exists and is not a socket; refusing to replace it`);
+    expect(readFileSync(`${ro}-ro`, 'utf8')).toBe('keep me too');
   });
 
   it('SIGTERM stops it cleanly: exit 0, sockets removed, state intact', async () => {
