@@ -19,6 +19,7 @@ import { DomainJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import { formatCred, peerCred, peerCredSupport } from './peercred.js';
 import { LibvirtSession } from './session.js';
+import { prepareRuntimeDir } from './runtime-dir.js';
 import { lockStateDir, type StateLock } from './state-lock.js';
 
 export interface DaemonOptions {
@@ -116,7 +117,7 @@ export class Daemon {
       if (inherited.ro !== undefined) this.servers.push(await this.listenFd(inherited.ro, true));
       if (inherited.rw !== undefined) this.servers.push(await this.listenFd(inherited.rw, false));
     } else {
-      await mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o755 });
+      await prepareRuntimeDir(path.dirname(this.opts.socket));
       await claimSocket(this.opts.socket);
       await claimSocket(readOnlySocketPath(this.opts.socket));
       const rwMode = this.opts.socketMode ?? (group !== undefined ? 0o660 : 0o600);

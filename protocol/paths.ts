@@ -5,14 +5,28 @@
 import os from 'node:os';
 import path from 'node:path';
 
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
+function currentUid(): number | undefined {
+  return typeof process.getuid === 'function' ? process.getuid() : undefined;
 }
 
-export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (isRoot()) return '/run/virtsnap/virtsnap-sock';
-  const runtime = env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `virtsnap-${os.userInfo().uid}`);
-  return path.join(runtime, 'virtsnap', 'virtsnap-sock');
+function isRoot(): boolean {
+  return currentUid() === 0;
+}
+
+/**
+ * The directory of the daemon's sockets. Without $XDG_RUNTIME_DIR it is the
+ * user's cache directory, as libvirt does (virGetUserRuntimeDirectory), never a
+ * predictable name in a shared /tmp that another user could create first.
+ */
+export function defaultRuntimeDir(env: NodeJS.ProcessEnv = process.env, uid = currentUid()): string {
+  if (uid === 0) return '/run/virtsnap';
+  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'virtsnap');
+  const cache = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(cache, 'virtsnap');
+}
+
+export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env, uid = currentUid()): string {
+  return path.join(defaultRuntimeDir(env, uid), 'virtsnap-sock');
 }
 
 export function readOnlySocketPath(socket: string): string {
