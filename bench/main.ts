@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: virtsnapd against its physical floors, measured in the same run.
  *
- *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale,esx] [--sizes 1000,10000,100000]
+ *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale,esx,slow] [--sizes 1000,10000,100000]
  *
  * Every figure is also given as a ratio to its floor:
  *  - RPC floor: a minimal Node JSON-RPC echo server (bench/echo-server.ts) over a
@@ -34,6 +34,7 @@ import { generateStore, type Shape } from './store-gen.js';
 import { esxBench } from './esx.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 import { spawnDaemon } from '../tools/daemon-process.js';
+import { slowReaders } from './slow-reader.js';
 import { defaultTestDomainXml } from '../drivers/common/xml/domain-xml.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -49,7 +50,7 @@ const { values: opts } = parseArgs({
   },
 });
 const quick = opts.quick ?? false;
-const only = new Set((opts.only ?? 'rpc,mut,scale').split(','));
+const only = new Set((opts.only ?? 'rpc,mut,scale,slow').split(','));
 const sizes = (opts.sizes ?? (quick ? '1000,10000' : '1000,10000,100000')).split(',').map(Number);
 const extraDaemonArgs = opts['daemon-args'] ? opts['daemon-args'].split(' ') : [];
 
@@ -440,12 +441,32 @@ async function scale(): Promise<void> {
   }
 }
 
+// ------------------------------------------------------------------ slow readers
+async function slowReaderRows(): Promise<void> {
+  const dir = tmp('virtsnap-bench-slow-');
+  const daemon = await startDaemon(dir);
+  try {
+    const r = await slowReaders(daemon.socket, daemon.proc.pid!, quick ? 4000 : 10_000);
+    results.slowReaders = { ...r, aloneUs: summary(r.aloneUs), withSlowUs: summary(r.withSlowUs) };
+    const mb = (k: number) => (k / 1024).toFixed(1);
+    row('4 slow readers: daemon RSS peak (MB)', mb(r.rssPeakKiB), `${mb(r.rssBaselineKiB)} before`, `+${mb(r.rssPeakKiB - r.rssBaselineKiB)} MB`);
+    const alone = summary(r.aloneUs);
+    const withSlow = summary(r.withSlowUs);
+    row('4 slow readers: bystander p50 (µs)', f1(withSlow.p50), `${f1(alone.p50)} alone`, fx(withSlow.p50 / alone.p50));
+    row('4 slow readers: bystander p99 (µs)', f1(withSlow.p99), `${f1(alone.p99)} alone`, fx(withSlow.p99 / alone.p99));
+  } finally {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ main
 async function main(): Promise<void> {
   const t0 = performance.now();
   if (only.has('rpc') || only.has('mut')) await rpcAndMutations();
   if (only.has('scale')) await scale();
   if (only.has('esx')) results.esx = await esxBench(row, quick);
+  if (only.has('slow')) await slowReaderRows();
   results.table = table;
   results.elapsedSec = (performance.now() - t0) / 1000;
   const file = opts.json ?? 'bench-results.json';

@@ -148,10 +148,18 @@ export class RpcEndpoint {
     }
   }
 
-  /** A request finished: screen what waited for its slot, and read again when there is room. */
+  /** More of this connection's replies wait unread than the bound allows: start nothing, read nothing. */
+  private backlogged(): boolean {
+    return this.socket.writableLength > this.deps.limits.maxUnreadReplyBytes;
+  }
+
+  /**
+   * A request finished, or the client took its replies: screen what waited for a
+   * slot, start what waited for the backlog to clear, and read again when there is room.
+   */
   private release(): void {
     while (this.held.length > 0 && this.inFlight.size < this.deps.limits.maxInFlight) this.onBody(this.held.shift()!);
-    if (this.waiting.length > 0 && this.turn === undefined) this.turn = setImmediate(this.nextRequest);
+    if (this.waiting.length > 0 && this.turn === undefined && !this.backlogged()) this.turn = setImmediate(this.nextRequest);
     this.updateReading();
   }
 
@@ -161,8 +169,8 @@ export class RpcEndpoint {
    * socket buffers fill and the client's writes block; nothing more is buffered here.
    */
   private updateReading(): void {
-    const { maxInFlight, maxUnreadReplyBytes } = this.deps.limits;
-    const full = this.held.length > 0 || this.inFlight.size >= maxInFlight || this.socket.writableLength > maxUnreadReplyBytes;
+    const { maxInFlight } = this.deps.limits;
+    const full = this.held.length > 0 || this.inFlight.size >= maxInFlight || this.backlogged();
     if (full && !this.paused && !this.disposed) {
       this.paused = true;
       this.socket.pause();
@@ -291,7 +299,7 @@ export class RpcEndpoint {
       body = stringifyMessage(fallback);
     }
     this.socket.write(encodeFrame(body));
-    if (!this.paused && this.socket.writableLength > this.deps.limits.maxUnreadReplyBytes) this.updateReading();
+    if (!this.paused && this.backlogged()) this.updateReading();
   }
 
   private replyVir(id: Id, e: VirError): void {
@@ -327,7 +335,7 @@ export class RpcEndpoint {
   tick(now: number): void {
     if (this.ending) return;
     // 'drain' comes only after a write the socket refused; a bound below its high-water mark needs this.
-    if (this.paused) this.updateReading();
+    if (this.paused) this.release();
     const { idleTimeoutMs, keepaliveIntervalMs, slowClientTimeoutMs } = this.deps.limits;
     if (slowClientTimeoutMs > 0) {
       const decoder = this.decoder;
@@ -408,6 +416,8 @@ export class RpcEndpoint {
       this.waiting.length = 0;
       return;
     }
+    // Replies pile up unread: the rest start once the client takes them (release()).
+    if (this.backlogged()) return;
     const request = this.waiting.shift();
     if (this.waiting.length > 0) this.turn = setImmediate(this.nextRequest);
     if (request) this.start(request);
@@ -446,7 +456,7 @@ export class RpcEndpoint {
       if (this.waiting.length > 0 && this.turn === undefined) this.nextRequest();
     });
     // The client took its replies: read its requests again (when the in-flight limit allows).
-    this.socket.on('drain', () => this.updateReading());
+    this.socket.on('drain', () => this.release());
     this.socket.on('close', () => {
       if (this.decoder.end()) this.halfFrame();
     });

@@ -549,26 +549,23 @@ def error_from_wire(code: int, message: str, data: Any = None) -> Exception:
     return cls(code, message, name, domain)
 
 
-def _node_tmpdir(env: Mapping[str, str]) -> str:
-    # Node's os.tmpdir() on POSIX.
-    tmp = env.get("TMPDIR") or env.get("TMP") or env.get("TEMP") or "/tmp"
-    if len(tmp) > 1 and tmp.endswith("/"):
-        tmp = tmp[:-1]
-    return tmp
-
-
 def default_socket_path(env: Optional[Mapping[str, str]] = None) -> str:
     """The daemon's default read-write socket, the rule of protocol/paths.ts:
     /run/virtsnap/virtsnap-sock for root, else
-    $XDG_RUNTIME_DIR/virtsnap/virtsnap-sock ($XDG_RUNTIME_DIR defaulting to
-    <tmpdir>/virtsnap-<uid>)."""
+    $XDG_RUNTIME_DIR/virtsnap/virtsnap-sock, or without $XDG_RUNTIME_DIR (as
+    libvirt does) $XDG_CACHE_HOME/virtsnap/virtsnap-sock, $XDG_CACHE_HOME
+    defaulting to $HOME/.cache."""
     if env is None:
         env = os.environ
     uid = os.getuid()
     if uid == 0:
         return "/run/virtsnap/virtsnap-sock"
-    runtime = env.get("XDG_RUNTIME_DIR") or os.path.join(_node_tmpdir(env), "virtsnap-%d" % uid)
-    return os.path.normpath(os.path.join(runtime, "virtsnap", "virtsnap-sock"))
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime:
+        base = runtime
+    else:
+        base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    return os.path.normpath(os.path.join(base, "virtsnap", "virtsnap-sock"))
 
 
 def read_only_socket_path(socket_path: str) -> str:

@@ -203,8 +203,9 @@ describe('python3 runs the generated client', () => {
       {},
       { XDG_RUNTIME_DIR: '/run/user/1000' },
       { XDG_RUNTIME_DIR: '/run/user/1000/' },
-      { TMPDIR: '/var/tmp/' },
-      { XDG_RUNTIME_DIR: '', TMP: '/scratch' },
+      { HOME: '/home/u' },
+      { HOME: '/home/u/', XDG_CACHE_HOME: '/c/' },
+      { XDG_RUNTIME_DIR: '', HOME: '/scratch' },
     ];
     for (const uid of [0, 1000]) {
       const getuid = vi.spyOn(process, 'getuid').mockReturnValue(uid);
