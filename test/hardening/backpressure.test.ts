@@ -4,20 +4,11 @@
  * wait, and a client that never reads its replies stops being read, so the
  * daemon's memory stays flat and other clients keep being served.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { daemonForFile } from '../helpers/daemon.js';
 import { frame, RawClient, rssKiB, type WireMessage } from '../../tools/raw-client.js';
 
-let d: RunningDaemon;
-
-beforeAll(async () => {
-  d = await startDaemon();
-});
-
-afterAll(async () => {
-  await d.stop();
-  await d.cleanup();
-});
+const daemon = daemonForFile();
 
 const request = (id: number, method: string, params: unknown) => frame(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
 
@@ -34,7 +25,7 @@ async function repliesUpTo(c: RawClient, n: number, timeoutMs: number): Promise<
 
 describe('backpressure', () => {
   it('200 pipelined requests (limit 32 in flight) are all answered, in order, none refused', async () => {
-    const c = await RawClient.connect(d.socket);
+    const c = await RawClient.connect(daemon().socket);
     try {
       c.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => request(i + 1, 'virDomainGetXMLDesc', { domain: 'test' }))));
       const replies = await repliesUpTo(c, 200, 30_000);
@@ -50,22 +41,22 @@ describe('backpressure', () => {
 
   it('clients that never read (read-only socket): memory stays flat, a bystander is served, the replies come when they read', async () => {
     // A snapshot whose XML is ~256 KiB: every GetXMLDesc of it is a big reply.
-    const t = await RawClient.connect(d.socket);
+    const t = await RawClient.connect(daemon().socket);
     const description = 'd'.repeat(256 * 1024);
     expect((await t.call('virDomainSnapshotCreateXML', {
       domain: 'test', xml: `<domainsnapshot><name>big</name><description>${description}</description></domainsnapshot>`, flags: 0,
     })).result).toMatchObject({ name: 'big' });
     t.close();
-    const bystander = await RawClient.connect(d.socket);
+    const bystander = await RawClient.connect(daemon().socket);
     bystander.answerKeepalive = true;
-    const slow = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(`${d.socket}-ro`)));
+    const slow = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(`${daemon().socket}-ro`)));
     try {
       // Requests padded with whitespace to 16 KiB, so the kernel's socket buffers hold only a few.
       const padding = ' '.repeat(16 * 1024);
       const getBig = (id: number) => frame(JSON.stringify({
         jsonrpc: '2.0', id, method: 'virDomainSnapshotGetXMLDesc', params: { domain: 'test', snapshot: 'big', flags: 0 },
       }) + padding);
-      const baseline = rssKiB(d.proc.pid!);
+      const baseline = rssKiB(daemon().proc.pid!);
       const sent = slow.map(() => 0);
       for (const c of slow) c.socket.pause();
       // First a burst the daemon reads in one chunk: past the in-flight limit, the excess
@@ -90,7 +81,7 @@ describe('backpressure', () => {
           const t0 = performance.now();
           expect((await bystander.call('virDomainGetState', { domain: 'test', flags: 0 })).result).toMatchObject({ state: expect.any(Number) });
           latencies.push(performance.now() - t0);
-          peak = Math.max(peak, rssKiB(d.proc.pid!));
+          peak = Math.max(peak, rssKiB(daemon().proc.pid!));
           await new Promise((r) => setTimeout(r, 20));
         }
       } finally {

@@ -4,26 +4,17 @@
  * ...992. Replies are read as raw text: JSON.parse in the test would round them too.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../../protocol/framing.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { daemonForFile } from '../helpers/daemon.js';
 
-let d: RunningDaemon;
-
-beforeAll(async () => {
-  d = await startDaemon();
-});
-
-afterAll(async () => {
-  await d.stop();
-  await d.cleanup();
-});
+const daemon = daemonForFile();
 
 /** Send raw request bodies on one connection; resolve with the first `n` reply bodies as text. */
 function exchange(bodies: string[], n: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const out: string[] = [];
-    const s = net.connect(d.socket);
+    const s = net.connect(daemon().socket);
     const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20, maxHeaderBytes: 8192 }, {
       message: (b) => {
         out.push(b.toString('utf8'));

@@ -3,6 +3,7 @@
  * and state directory, for end-to-end tests.
  */
 import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -76,4 +77,20 @@ export async function closeTestDomain(f: TestDomainFixture | undefined): Promise
   await v.virConnectClose(f.conn).catch(() => undefined);
   await f.d.stop();
   await f.d.cleanup();
+}
+
+/** One daemon for a whole test file: started before its tests, stopped and removed after. */
+export function daemonForFile(args?: string[]): () => RunningDaemon {
+  let d: RunningDaemon | undefined;
+  beforeAll(async () => {
+    d = await startDaemon({ args });
+  });
+  afterAll(async () => {
+    await d?.stop();
+    await d?.cleanup();
+  });
+  return () => {
+    if (!d) throw new Error('the daemon is not started yet');
+    return d;
+  };
 }
