@@ -263,6 +263,10 @@ async function claimSocket(socketPath: string): Promise<void> {
     return;
   }
   if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket; refusing to replace it`);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && st.uid !== uid) {
+    throw new Error(`${socketPath} is a socket of uid ${st.uid}, not of this user (uid ${uid}); refusing to replace it`);
+  }
   const live = await new Promise<boolean>((resolve) => {
     const probe = net.connect(socketPath);
     probe.once('connect', () => {

@@ -94,7 +94,7 @@ describe('runtime directory', () => {
       .toContain(`virtsnapd: socket directory ${dir} is owned by uid 0, not by this user (uid ${NOBODY}); refusing to put sockets where another user controls them`);
     chownSync(dir, NOBODY, NOBODY);
     expect(await refused([], { uid: NOBODY, env }))
-      .toContain(`virtsnapd: socket directory ${dir} has mode 0777: other users can write to it; make it 0700`);
+      .toContain(`virtsnapd: socket directory ${dir} has mode 0777: other users can write to it; use a directory only this user can write to (mode 0700)`);
   });
 
   it('checks an explicit --socket directory the same way (owner, mode, not a symlink)', async () => {
@@ -108,9 +108,36 @@ describe('runtime directory', () => {
     const open = path.join(base, 'open');
     mkdirSync(open);
     chmodSync(open, 0o775);
-    expect(await refused(['--socket', path.join(open, 'sock'), ...state])).toContain(`socket directory ${open} has mode 0775: other users can write to it; make it 0755`);
+    expect(await refused(['--socket', path.join(open, 'sock'), ...state])).toContain(`socket directory ${open} has mode 0775: other users can write to it; use a directory only this user can write to (mode 0755)`);
     const link = path.join(base, 'link');
     symlinkSync(theirs, link);
     expect(await refused(['--socket', path.join(link, 'sock'), ...state])).toContain(`socket directory ${link} is not a directory (a symlink?)`);
+  });
+
+  it('accepts a root-owned sticky directory such as /tmp for --socket, but never replaces a socket of another user there', async () => {
+    const base = scratch();
+    const sticky = path.join(base, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const sock = path.join(sticky, 'sock');
+    const child = spawn(process.execPath, [daemonMain, '--socket', sock, '--state-dir', path.join(base, 'state')], { stdio: 'ignore' });
+    try {
+      let up = false;
+      for (let i = 0; i < 200 && !up; i++) {
+        up = await canConnect(sock);
+        if (!up) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(up).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    // A stale socket left there by someone else is theirs, not ours to unlink.
+    const stale = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.exit(0))`], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
+    await new Promise((r) => stale.once('exit', r));
+    expect(statSync(sock).uid).toBe(NOBODY);
+    expect(await refused(['--socket', sock, '--state-dir', path.join(base, 'state')]))
+      .toContain(`${sock} is a socket of uid ${NOBODY}, not of this user (uid 0); refusing to replace it`);
+    expect(statSync(sock).uid).toBe(NOBODY);
   });
 });
