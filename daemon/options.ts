@@ -6,6 +6,7 @@
  */
 import { DEFAULT_URI, defaultSocketPath, defaultStateDir } from '../protocol/paths.js';
 import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH } from '../protocol/xml-limits.js';
+import { optionLines, paragraphLines } from './help-format.js';
 import { ConfigError, parseConfig, type ConfigType, type ConfigValue } from './config-file.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './daemon.js';
 
@@ -114,24 +115,23 @@ export function helpText(): string {
   for (const section of ['General', 'Access', 'Limits', 'Events'] as const) {
     lines.push(`${section}:`);
     if (section === 'General') {
-      lines.push('  --config FILE            virtsnapd.conf: the settings below as `key = value` (key: the option with _ for -);');
-      lines.push('                           the command line wins. Default: /etc/virtsnap/virtsnapd.conf as root, else');
-      lines.push('                           $XDG_CONFIG_HOME/virtsnap/virtsnapd.conf, if the file exists');
-      lines.push('  --check                  check (and safely repair) the state directory, then exit');
-      lines.push('  --version                print the version and exit');
-      lines.push('  --help                   this text');
+      lines.push(...optionLines('  --config FILE', 'virtsnapd.conf: the settings below as `key = value` (key: the option with _ for -); '
+        + 'the command line wins. Default: /etc/virtsnap/virtsnapd.conf as root, else '
+        + '$XDG_CONFIG_HOME/virtsnap/virtsnapd.conf, if the file exists'));
+      lines.push(...optionLines('  --check', 'check (and safely repair) the state directory, then exit'));
+      lines.push(...optionLines('  --version', 'print the version and exit'));
+      lines.push(...optionLines('  --help', 'this text'));
     }
     for (const o of OPTIONS.filter((x) => x.section === section)) {
-      const left = `  --${o.flag} ${o.arg}`.padEnd(27);
-      lines.push(`${left}${o.help}${o.default !== undefined ? ` (default ${o.default})` : ''}`);
+      lines.push(...optionLines(`  --${o.flag} ${o.arg}`, `${o.help}${o.default !== undefined ? ` (default ${o.default})` : ''}`));
     }
     lines.push('');
   }
-  lines.push('Socket activation: started by systemd with LISTEN_FDS, the daemon uses the sockets it is given');
-  lines.push('(FileDescriptorName=virtsnap-rw / virtsnap-ro) instead of creating its own.');
+  lines.push(...paragraphLines('Socket activation: started by systemd with LISTEN_FDS, the daemon uses the sockets it is given '
+    + '(FileDescriptorName=virtsnap-rw / virtsnap-ro) instead of creating its own.'));
   lines.push('');
-  lines.push('JSON-RPC: one request per frame. Batches (arrays) are refused with a single -32600 error (id null);');
-  lines.push('notifications (no id) are never answered and have no effect ($/cancelRequest included); by-position params: -32602.');
+  lines.push(...paragraphLines('JSON-RPC: one request per frame. Batches (arrays) are refused with a single -32600 error (id null); '
+    + 'notifications (no id) are never answered and have no effect ($/cancelRequest included); by-position params: -32602.'));
   return lines.join('\n') + '\n';
 }
 
