@@ -133,6 +133,7 @@ export class Daemon {
     }, tickMs);
     this.ticker.unref();
     this.logger.info(`virtsnapd listening on ${this.opts.socket} (read-only: ${readOnlySocketPath(this.opts.socket)}), state in ${this.opts.stateDir}, default URI ${this.opts.defaultUri}`);
+    this.logger.info(`virtsnapd pid ${process.pid}: stop it with Ctrl-C or \`kill ${process.pid}\` (SIGTERM: running jobs finish, the sockets are removed)`);
   }
 
   private listenFd(fd: number, readonly: boolean): Promise<net.Server> {
