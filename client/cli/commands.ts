@@ -12,6 +12,7 @@ const shell = () => import('./shell-cmds.js');
 const events = () => import('./event-cmds.js');
 const jobs = () => import('./job-cmds.js');
 const power = () => import('./power-cmds.js');
+const graph = () => import('./graph-cmds.js');
 
 const DOMAIN: OptDef = { name: 'domain', type: 'string', required: true, data: true, help: 'domain name, id or uuid' };
 const JSON_OPT: OptDef = { name: 'json', type: 'bool', help: 'print the result as JSON (virtsnap extension)' };
@@ -94,6 +95,16 @@ export const commands: CmdDef[] = [
     bool('rename', 'allow renaming an existing snapshot'),
     bool('clone', 'allow cloning to new name'),
   ], () => snap().then((m) => m.cmdSnapshotEdit)),
+
+  def('snapshot-graph', 'snapshot', 'Draw the snapshot tree as SVG or Graphviz DOT',
+    'Draw the domain\'s snapshot tree (virtsnap extension): one box per snapshot with its name, the state it ' +
+    'captured and its creation time, an edge from each parent to its children, the current snapshot highlighted. ' +
+    'SVG by default (no Graphviz needed), or Graphviz DOT with --format dot or an --output file ending in .dot or ' +
+    '.gv. Written to stdout, or to --output FILE.', [
+    DOMAIN,
+    str('format', 'svg (default) or dot', { named: true }),
+    str('output', 'write to this file instead of stdout', { named: true }),
+  ], () => graph().then((m) => m.cmdSnapshotGraph)),
 
   def('snapshot-info', 'snapshot', 'snapshot information', 'Returns basic information about a snapshot.', [
     DOMAIN,
