@@ -41,6 +41,13 @@ interface Pending {
 /** Page size for list procedures: keeps every reply far below the daemon's frame limit. */
 export const LIST_PAGE = 4096;
 
+/**
+ * Requests on the wire at once. The daemon refuses more than --max-requests
+ * (default 32) in flight on one connection, so calls beyond this window wait
+ * here for replies: a caller may fire a whole list at once (Promise.all).
+ */
+export const MAX_IN_FLIGHT = 16;
+
 export type PagedMethod = 'virDomainListAllSnapshots' | 'virDomainSnapshotListAllChildren';
 
 /**
@@ -57,6 +64,9 @@ export class Transport {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder: FrameDecoder;
+  /** Requests written and not answered yet, and the ones waiting for the window. */
+  private onWire = 0;
+  private readonly waiting: Array<() => void> = [];
   private closedError?: VirError;
   private readonly notificationListeners = new Set<(method: string, params: unknown) => void>();
   private readonly closeListeners = new Set<(reason: VirError) => void>();
@@ -97,6 +107,7 @@ export class Transport {
       p.reject(new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${p.method}: ${why}`, 'VIR_FROM_RPC'));
     }
     this.pending.clear();
+    this.waiting.length = 0;
   }
 
   private broken(why: string): void {
@@ -115,6 +126,8 @@ export class Transport {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
+    this.onWire--;
+    this.waiting.shift()?.();
     if (msg.error) p.reject(VirError.fromWire(msg.error.code, msg.error.message, msg.error.data));
     else p.resolve(msg.result);
   }
@@ -125,7 +138,12 @@ export class Transport {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { method, resolve, reject });
-      this.socket.write(frame({ jsonrpc: '2.0', id, method, params }));
+      const send = () => {
+        this.onWire++;
+        this.socket.write(frame({ jsonrpc: '2.0', id, method, params }));
+      };
+      if (this.onWire < MAX_IN_FLIGHT) send();
+      else this.waiting.push(send);
     });
   }
 
