@@ -21,6 +21,8 @@ import { formatCred, peerCred, peerCredSupport } from './peercred.js';
 import { LibvirtSession } from './session.js';
 import { prepareRuntimeDir } from './runtime-dir.js';
 import { lockStateDir, type StateLock } from './state-lock.js';
+import type { HttpAddress } from './web/address.js';
+import { WebServer } from './web/server.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -49,6 +51,8 @@ export interface DaemonOptions {
   eventBuffer?: number;
   /** Listening sockets inherited from systemd (socket activation), by file descriptor. */
   listeners?: InheritedListeners;
+  /** Serve the read-only web page here (a loopback address; see daemon/web/). */
+  http?: HttpAddress;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
@@ -75,6 +79,7 @@ export class Daemon {
   private readonly counts = { rw: 0, ro: 0 };
   private refusing = 0;
   private lock?: StateLock;
+  private web?: WebServer;
 
   constructor(private readonly opts: DaemonOptions, private readonly logger: Logger) {
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => logger.log(level, msg);
@@ -133,6 +138,10 @@ export class Daemon {
     }, tickMs);
     this.ticker.unref();
     this.logger.info(`virtsnapd listening on ${this.opts.socket} (read-only: ${readOnlySocketPath(this.opts.socket)}), state in ${this.opts.stateDir}, default URI ${this.opts.defaultUri}`);
+    if (this.opts.http) {
+      this.web = new WebServer({ address: this.opts.http, readOnlySocket: readOnlySocketPath(this.opts.socket), log: (level, msg) => this.logger.log(level, msg) });
+      this.logger.info(`web page (read-only, live) on ${await this.web.start()}`);
+    }
     this.logger.info(`virtsnapd pid ${process.pid}: stop it with Ctrl-C or \`kill ${process.pid}\` (SIGTERM: running jobs finish, the sockets are removed)`);
   }
 
@@ -215,6 +224,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.logger.info('virtsnapd stopping');
     if (this.ticker) clearInterval(this.ticker);
+    await this.web?.stop();
     // Stop accepting. close()'s callback only fires once every client has gone,
     // so it is not awaited: connected clients are cut below, after the jobs end.
     const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));

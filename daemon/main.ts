@@ -10,6 +10,7 @@ import { runCheck } from './check.js';
 import { helpText, parseArgsOptions, resolveOptions } from './options.js';
 import { systemdListeners } from './socket-activation.js';
 import { lockStateDirIfPresent } from './state-lock.js';
+import { parseHttpAddress } from './web/address.js';
 import type { DriverFactory } from '../drivers/driver.js';
 
 /** The drivers: one line each, the only place daemon/ names a concrete driver. */
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     lock.release();
     return;
   }
+  const http = str('http') !== undefined ? parseHttpAddress(str('http')!) : undefined;
   if (num('job-timeout') <= 0) throw new Error(`--job-timeout must be a number of seconds > 0, not '${num('job-timeout')}'`);
   const daemon = new Daemon({
     socket: str('socket')!,
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     maxXmlDepth: num('max-xml-depth'),
     eventBuffer: num('event-buffer'),
     listeners: systemdListeners(process.env),
+    http,
     limits: {
       maxInFlight: num('max-requests'),
       maxUnreadReplyBytes: num('max-unread-reply-bytes'),

@@ -30,6 +30,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'default-uri', type: 'string', section: 'General', arg: 'URI', default: DEFAULT_URI, help: 'driver URI for connections that do not open one' },
   { flag: 'log-level', type: 'string', section: 'General', arg: 'LEVEL', default: 'info', help: 'error|warn|info|debug (or $VIRTSNAPD_LOG_LEVEL); every write is logged at info with the peer\'s uid, gid and pid' },
   { flag: 'log-file', type: 'string', section: 'General', arg: 'FILE', help: 'log to FILE instead of stdout (stdout suits the journal)', example: '"/var/log/virtsnap/virtsnapd.log"' },
+  { flag: 'http', type: 'string', section: 'General', arg: 'ADDR:PORT', help: 'serve a read-only web page of every domain\'s snapshot tree, live, on this loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0: any free one); off by default', example: '"127.0.0.1:8080"' },
   { flag: 'socket-group', type: 'string', section: 'Access', arg: 'GROUP', help: 'group (name or gid) owning the read-write socket; its mode then defaults to 0660', example: '"virtsnap"' },
   { flag: 'socket-mode', type: 'octal', section: 'Access', arg: 'MODE', help: 'mode of the read-write socket, octal (default 0600, or 0660 with --socket-group)', example: '"0660"' },
   { flag: 'allow-uid', type: 'ids', section: 'Access', arg: 'UIDS', help: 'only these uids (comma-separated, repeatable) may use the read-write socket', example: '[0, 1000]' },

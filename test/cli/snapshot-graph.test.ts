@@ -7,7 +7,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
@@ -15,6 +14,7 @@ import { renderDot } from '../../client/graph/dot.js';
 import { layoutTree } from '../../client/graph/layout.js';
 import { renderSvg } from '../../client/graph/svg.js';
 import { startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { readSvg } from '../helpers/svg.js';
 
 let d: CliDaemon;
 let tmp: string;
@@ -23,27 +23,6 @@ async function cli(...args: string[]): Promise<{ out: string; stdout: string; st
   const sink = new MemorySink();
   const status = await runCli(args, { sink, env: { ...process.env, VIRTSNAP_SOCKET: d.socket }, cwd: tmp, stdinIsTTY: false });
   return { out: sink.text, stdout: sink.stdout, stderr: sink.stderr, status };
-}
-
-interface SvgBox { name: string; state: string; parent?: string; current: boolean; texts: string[]; time?: number }
-
-/** Read the picture back: boxes (with their texts) and edges, from the SVG alone. */
-export function readSvg(svg: string): { domain: string; boxes: SvgBox[]; edges: Array<[string, string]>; heading: string } {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['g', 'path', 'text'].includes(name) });
-  const doc = parser.parse(svg) as { svg: Record<string, any> };
-  const root = doc.svg;
-  const text = (t: any) => (typeof t === 'object' ? String(t['#text'] ?? '') : String(t));
-  const boxes: SvgBox[] = (root.g ?? []).map((g: any) => ({
-    name: g['data-name'],
-    state: g['data-state'],
-    parent: g['data-parent'],
-    current: String(g.class).split(' ').includes('current'),
-    texts: (g.text ?? []).map(text),
-    time: g['data-creation-time'] === undefined ? undefined : Number(g['data-creation-time']),
-  }));
-  const edges = (root.path ?? []).filter((p: any) => p.class === 'edge').map((p: any) => [p['data-from'], p['data-to']] as [string, string]);
-  const heading = text((root.text ?? []).find((t: any) => t.class === 'heading'));
-  return { domain: root['data-domain'], boxes, edges, heading };
 }
 
 beforeAll(async () => {
