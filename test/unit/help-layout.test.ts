@@ -9,7 +9,7 @@ import { HELP_DESC_COLUMN, HELP_WIDTH, optionLines, wrapWords } from '../../daem
 import { OPTIONS } from '../../daemon/options.js';
 import { daemonMain } from '../helpers/daemon.js';
 
-const OPTION_LINE = /^ {2}(--[a-z][a-z-]*)(?: ([A-Z]+))?(?: {2,}(\S.*))?$/;
+const OPTION_LINE = /^ {2}(--[a-z][a-z-]*)(?: ([A-Z][A-Z0-9:_.-]*))?(?: {2,}(\S.*))?$/;
 
 function checkLayout(text: string): Map<string, string> {
   const lines = text.split('\n');
