@@ -8,16 +8,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
-import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { runCliProcess, runCliInProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 let d: CliDaemon;
 let tmp: string;
 
-async function cli(...args: string[]): Promise<{ out: string; stdout: string; stderr: string; status: number }> {
-  const sink = new MemorySink();
-  const status = await runCli(args, { sink, env: { ...process.env, VIRTSNAP_SOCKET: d.socket }, cwd: tmp, stdinIsTTY: false });
-  return { out: sink.text, stdout: sink.stdout, stderr: sink.stderr, status };
-}
+const cli = (...args: string[]) => runCliInProcess(d.socket, tmp, args);
 
 beforeAll(async () => {
   d = await startCliDaemon();

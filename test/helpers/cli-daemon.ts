@@ -69,3 +69,20 @@ export function runCliProcess(args: string[], opts: { socket?: string; cwd?: str
     });
   });
 }
+
+export interface InProcessResult {
+  /** stdout and stderr merged in write order, and each alone. */
+  out: string;
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+/** Run the CLI in this process (runCli with a recording sink) against `socket`, relative files under `cwd`. */
+export async function runCliInProcess(socket: string, cwd: string, args: string[]): Promise<InProcessResult> {
+  const { runCli } = await import('../../client/cli/cli.js');
+  const { MemorySink } = await import('../../client/cli/output.js');
+  const sink = new MemorySink();
+  const status = await runCli(args, { sink, env: { ...process.env, VIRTSNAP_SOCKET: socket }, cwd, stdinIsTTY: false });
+  return { out: sink.text, stdout: sink.stdout, stderr: sink.stderr, status };
+}
