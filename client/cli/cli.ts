@@ -83,6 +83,10 @@ export class CliCtl implements Ctl {
   }
 }
 
+/** After a connection refused or a missing socket: the first thing a new user runs into. */
+export const NO_DAEMON_HINT = '(is virtsnapd running? Start it with `npx virtsnapd` or `npm start`, '
+  + 'or point --socket or $VIRTSNAP_SOCKET at its socket)';
+
 /** vshReportError for whatever a handler threw. */
 export function reportError(ctl: Ctl, e: unknown): void {
   const err = e as { message?: string; messages?: string[]; hint?: string };
@@ -109,6 +113,7 @@ export async function runCommands(ctl: CliCtl, cmds: ParsedCmd[]): Promise<boole
         connected = false;
         ctl.error('failed to connect to the hypervisor');
         reportError(ctl, e);
+        if (/^Failed to connect socket to /.test((e as Error).message ?? '')) ctl.hint(NO_DAEMON_HINT);
       }
     }
     if (connected) {

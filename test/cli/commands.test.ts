@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../client/cli/cli.js';
+import { NO_DAEMON_HINT, runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
 import { runCliProcess, runCliInProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
@@ -145,7 +145,7 @@ describe('error paths: exact messages and non-zero status', () => {
   it('a daemon that is not there', async () => {
     const sink = new MemorySink();
     const status = await runCli(['--socket', path.join(tmp, 'nope'), 'snapshot-list test'], { sink, stdinIsTTY: false });
-    expect(sink.text).toBe(`error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${path.join(tmp, 'nope')}': No such file or directory\n\n`);
+    expect(sink.text).toBe(`error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${path.join(tmp, 'nope')}': No such file or directory\n${NO_DAEMON_HINT}\n\n`);
     expect(status).toBe(1);
   });
 });
