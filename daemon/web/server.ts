@@ -75,8 +75,13 @@ export class WebServer {
     const conn = this.conn;
     this.conn = undefined;
     await conn?.then((c) => c.close(), () => undefined);
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    this.server?.closeAllConnections();
+    const server = this.server;
+    if (server) {
+      // close() waits for every connection to end: browsers keep theirs alive, so end them.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+    }
   }
 
   /** The read-only connection, (re)opened on demand and subscribed to every domain's events. */

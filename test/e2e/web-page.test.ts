@@ -62,6 +62,29 @@ describe('--http address', () => {
   });
 });
 
+describe('virtsnapd --http: stopping', () => {
+  it('SIGTERM stops the daemon promptly with a page\'s event stream and a keep-alive connection open', async () => {
+    const d = await startDaemon({ args: ['--http', '127.0.0.1:0', '--log-level', 'info'] });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!/web page \(read-only, live\) on (\S+)/.test(d.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const base = /web page \(read-only, live\) on (\S+)/.exec(d.output())![1];
+      const agent = new http.Agent({ keepAlive: true });
+      await new Promise<void>((resolve, reject) => http.get(`${base}api/domains`, { agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+      const stream = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${base}events`, resolve).on('error', reject));
+      stream.resume();
+      const ended = new Promise<void>((r) => stream.on('close', () => r()));
+      const started = Date.now();
+      expect(await d.stop()).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5000);
+      await ended;
+      agent.destroy();
+    } finally {
+      await d.cleanup();
+    }
+  });
+});
+
 describe('virtsnapd --http 127.0.0.1:0', () => {
   let d: RunningDaemon;
   let base: string;
@@ -203,7 +226,7 @@ describe('virtsnapd --http 127.0.0.1:0', () => {
         ['live-grandchild', 'live-child', 'paused', false],
       ]);
       expect(pic.edges.sort()).toEqual([['before-load', 'live-child'], ['live-child', 'live-grandchild']]);
-      expect(html).toMatch(/last event: test (current|reverted)/);
+      expect(html).toMatch(/last event: test (current|reverted|lifecycle)/);
 
       const png = await browser.screenshot();
       writeFileSync(path.join(shots, 'web-page.png'), png);
