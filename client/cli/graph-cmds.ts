@@ -40,6 +40,7 @@ export async function cmdSnapshotGraph(ctl: Ctl, cmd: ParsedCmd): Promise<boolea
   } catch (e) {
     throw new CliError(`Failed to write file '${output}': ${(e as Error).message}`);
   }
-  ctl.printExtra(`Snapshot graph of domain '${dom.name}' (${graph.nodes.length} snapshots, ${format}) written to ${output}`);
+  const n = graph.nodes.length;
+  ctl.printExtra(`Snapshot graph of domain '${dom.name}' (${n} snapshot${n === 1 ? '' : 's'}, ${format}) written to ${output}`);
   return true;
 }

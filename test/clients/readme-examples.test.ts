@@ -34,7 +34,8 @@ async function runCli(): Promise<string[]> {
   for (const line of cliExample()) {
     expect(line.startsWith('npx virtsnap ')).toBe(true);
     const { stdout } = await run('sh', ['-c', line.replace(/^npx virtsnap /, `${cli} `)], {
-      cwd: repoRoot, env: { ...process.env, VIRTSNAP_SOCKET: d!.socket }, timeout: 60_000,
+      // Files the example writes (tree.svg) land in the daemon's temp dir.
+      cwd: d!.dir, env: { ...process.env, VIRTSNAP_SOCKET: d!.socket }, timeout: 60_000,
     });
     outs.push(stdout);
   }

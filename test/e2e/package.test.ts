@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canConnect, repoRoot, tempDir } from '../helpers/daemon.js';
 import { cliExample, libraryExample } from '../helpers/readme-examples.js';
+import { readSvg } from '../helpers/svg.js';
 
 const run = promisify(execFile);
 const dir = tempDir('virtsnap-pkg-');
@@ -109,6 +110,8 @@ describe('the packed package', () => {
     expect(outs[2]).toBe('Domain snapshot s1 reverted\n\npaused\n\n');
     expect(JSON.parse(outs[3])).toEqual([expect.objectContaining({ name: 's1', parent: null, state: expect.stringMatching(/^(running|paused)$/) })]);
     expect(outs[4]).toMatch(/Job type: +None/);
+    expect(outs[5]).toBe("Snapshot graph of domain 'test' (1 snapshot, svg) written to tree.svg\n");
+    expect(readSvg(readFileSync(path.join(proj, 'tree.svg'), 'utf8')).boxes.map((b) => [b.name, b.current])).toEqual([['s1', true]]);
     expect(outs.at(-1)).toBe('Domain snapshot s1 deleted\n\n');
     // Both examples leave nothing behind: in any order, again.
     for (const line of lines) await sh(line);
