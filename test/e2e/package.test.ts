@@ -77,7 +77,8 @@ describe('the packed package', () => {
     daemon.stdout!.on('data', (d) => (daemonOut += d));
     daemon.stderr!.on('data', (d) => (daemonOut += d));
     const deadline = Date.now() + 20_000;
-    while (!(await canConnect(socket))) {
+    // Listening comes first, then the log line that says so.
+    while (!(await canConnect(socket)) || !daemonOut.includes('stop it with')) {
       if (daemon.exitCode !== null || Date.now() > deadline) throw new Error(`virtsnapd did not start: ${daemonOut}`);
       await new Promise((r) => setTimeout(r, 50));
     }
