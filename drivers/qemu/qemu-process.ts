@@ -245,10 +245,11 @@ export class QemuProcess {
     let exitInfo: string | undefined;
     let spawnError: Error | undefined;
     child.once('error', (e) => { spawnError = e; abort.abort(e.message); });
-    child.once('exit', (code, signal) => {
+    const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
       exitInfo = signal ? `killed by ${signal}` : `exit status ${code}`;
       abort.abort(exitInfo);
-    });
+      resolve();
+    }));
     child.unref();
 
     let qmp: QmpClient;
@@ -262,12 +263,14 @@ export class QemuProcess {
           : `cannot start QEMU: ${spawnError.message}`, 'VIR_FROM_QEMU');
       }
       // QEMU may close the monitor (it has already bound it) a moment before its exit is
-      // reported: give the exit status a moment to arrive so the error names it.
-      for (let i = 0; i < 50 && exitInfo === undefined && child.pid && isAlive(child.pid); i++) await sleep(10);
-      if (exitInfo === undefined && child.pid && isAlive(child.pid)) {
+      // reported, and on a loaded machine that moment can be long: wait for the exit
+      // itself (bounded), so the error names the status; a QEMU still running is killed.
+      const within = (ms: number) => Promise.race([exited, sleep(ms)]);
+      await within(2_000);
+      if (exitInfo === undefined && child.pid) {
         try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
+        await within(5_000);
       }
-      for (let i = 0; i < 50 && exitInfo === undefined; i++) await sleep(10);
       const log = readTail(logFile);
       throw new VirError('VIR_ERR_OPERATION_FAILED',
         `QEMU for '${config.name}' failed to start${exitInfo ? ` (${exitInfo})` : ''}: ${log || (err as Error).message}`,
