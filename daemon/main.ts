@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       ...parseArgsOptions(),
       config: { type: 'string' },
       check: { type: 'boolean' },
+      salvage: { type: 'boolean' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,9 +60,11 @@ async function main(): Promise<void> {
   const logger = createLogger(str('log-level')!, str('log-file'));
   const drivers = await registeredDrivers();
   if (file) logger.info(`settings read from ${file.path}`);
+  if (values.salvage && !values.check) throw new Error('--salvage only goes with --check');
   if (values.check) {
     const lock = await lockStateDirIfPresent(str('state-dir')!, 'check');
-    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'));
+    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '
+'), { salvage: values.salvage });
     lock.release();
     return;
   }

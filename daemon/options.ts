@@ -120,6 +120,8 @@ export function helpText(): string {
         + 'the command line wins. Default: /etc/virtsnap/virtsnapd.conf as root, else '
         + '$XDG_CONFIG_HOME/virtsnap/virtsnapd.conf, if the file exists'));
       lines.push(...optionLines('  --check', 'check (and safely repair) the state directory, then exit'));
+      lines.push(...optionLines('  --salvage', 'with --check: cut a corrupt redo log at its damage (the original is kept '
+        + 'aside as wal.log.corrupt-<time>) and list the changes dropped'));
       lines.push(...optionLines('  --version', 'print the version and exit'));
       lines.push(...optionLines('  --help', 'this text'));
     }

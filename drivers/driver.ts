@@ -83,6 +83,13 @@ export interface InspectReport {
   repaired: string[];
   /** What needs a human. */
   problems: string[];
+  /** With InspectOptions.salvage: per damaged log salvaged, what was kept and dropped. */
+  salvaged?: string[][];
+}
+
+export interface InspectOptions {
+  /** Cut corrupt state back to what can be proven good, setting the original aside (`--check --salvage`). */
+  salvage?: boolean;
 }
 
 type DriverMethodName = {
@@ -127,5 +134,5 @@ export interface DriverFactory {
    * repair what is safe, report the rest, without touching a hypervisor. One
    * report per instance, keyed by its URI. Absent for a driver with no local state.
    */
-  inspect?(stateDir: string): Promise<Array<{ uri: string; report: InspectReport }>>;
+  inspect?(stateDir: string, opts?: InspectOptions): Promise<Array<{ uri: string; report: InspectReport }>>;
 }

@@ -24,45 +24,27 @@
  * So an acknowledged change is always in the log or in the files; an
  * unacknowledged one is at most a torn or failed record at the log's tail,
  * which a failed append truncates away at once (or, after a crash, start-up
- * discards: its CRC does not match), and which never reached the files — a
- * multi-file change is there whole or not at all.
+ * discards), and which never reached the files — a multi-file change is there
+ * whole or not at all. Damage anywhere else in a log is corruption: the store
+ * refuses to open (log-damage.ts; the rule is in redo-log-format.ts). Deletes
+ * get space kept aside for a full disk (space-reserve.ts).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { isTempFile, writeFileAtomic } from './atomic-file.js';
 import { fsOpen, fsRename, fsSync, fsTruncate, fsUnlink, fsWrite, fsyncDir } from './fs-sync.js';
+import { checkedPath, encodeFrame, scanLog, type FileChange } from './redo-log-format.js';
+import { findDamagedLogs, LOG, StoreCorruptError } from './log-damage.js';
+import { RESERVE_FILE, SpaceReserve } from './space-reserve.js';
+import { readStoredDomain, SNAPSHOT_DIR, type StoreCheckReport, type StoredDomain } from './stored-domain.js';
 
-export interface FileChange {
-  /** Relative to the domain directory: 'domain.xml', 'status.json' or 'snapshots/<enc>.xml'. */
-  file: string;
-  /** New content, or null to delete the file. */
-  content: string | null;
-}
-
-export interface StoredDomain {
-  uuid: string;
-  domainXml: string;
-  statusJson?: string;
-  /** Snapshot file names (inside snapshots/), as they are once the log is applied. */
-  snapshotFiles: string[];
-  /**
-   * Visit every snapshot file's bytes. The buffer is only valid during the call
-   * (files are read into one reused buffer: a start-up with 100k snapshots does
-   * not allocate 100k buffers).
-   */
-  readSnapshots(visit: (file: string, data: Buffer) => void): void;
-}
-
-export interface StoreCheckReport {
-  /** Things found and repaired (safe repairs only: temp files, torn log tails, empty dirs). */
-  repaired: string[];
-  /** Things that need a human: never dropped silently. */
-  problems: string[];
-}
+export type { FileChange } from './redo-log-format.js';
+export type { StoreCheckReport, StoredDomain } from './stored-domain.js';
+export { LOG, StoreCorruptError } from './log-damage.js';
+export { SNAPSHOT_DIR } from './stored-domain.js';
 
 /** Checkpoint thresholds (tests lower them to exercise checkpoints). */
 export const storeTuning = {
@@ -72,17 +54,23 @@ export const storeTuning = {
   checkpointBytes: 8 << 20,
   /** Files a checkpoint writes at once. */
   checkpointParallel: 16,
+  /** Space kept aside so that deletes work on a full disk (space-reserve.ts). */
+  reserveBytes: 1 << 20,
 };
 
-
-export const LOG = 'wal.log';
 const TRASH_PREFIX = '.trash-';
-export const SNAPSHOT_DIR = 'snapshots';
-const MAGIC = 0x31575356; // 'VSW1' little-endian
-const HEADER = 12;
+
+export interface CommitOptions {
+  /**
+   * The change only frees space (a delete): on a full disk it may use the
+   * space kept aside, and it does not wait for that space to be restored.
+   */
+  frees?: boolean;
+}
 
 interface Pending {
   changes: FileChange[];
+  frees: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -108,51 +96,15 @@ interface DomainLog {
   failed?: Error;
 }
 
-const crc32: (b: Buffer) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-  ? (b) => (zlib as unknown as { crc32(b: Buffer): number }).crc32(b)
-  : (b) => createHash('sha1').update(b).digest().readUInt32LE(0);
-
-/** Encode one log record per change set. */
-export function encodeRecords(sets: FileChange[][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const changes of sets) {
-    const payload = Buffer.from(JSON.stringify(changes.map((c) => [c.file, c.content])));
-    const header = Buffer.alloc(HEADER);
-    header.writeUInt32LE(MAGIC, 0);
-    header.writeUInt32LE(payload.length, 4);
-    header.writeUInt32LE(crc32(payload) >>> 0, 8);
-    parts.push(header, payload);
-  }
-  return Buffer.concat(parts);
-}
-
-/** Decode the good records of a log; `size` is where they end (anything after is a torn tail). */
-export function decodeRecords(buf: Buffer): { sets: FileChange[][]; size: number } {
-  const sets: FileChange[][] = [];
-  let off = 0;
-  while (off + HEADER <= buf.length) {
-    if (buf.readUInt32LE(off) !== MAGIC) break;
-    const len = buf.readUInt32LE(off + 4);
-    if (off + HEADER + len > buf.length) break;
-    const payload = buf.subarray(off + HEADER, off + HEADER + len);
-    if ((crc32(payload) >>> 0) !== buf.readUInt32LE(off + 8)) break;
-    let entries: Array<[string, string | null]>;
-    try {
-      entries = JSON.parse(payload.toString('utf8')) as Array<[string, string | null]>;
-    } catch {
-      break;
-    }
-    sets.push(entries.map(([file, content]) => ({ file: checkedPath(file), content })));
-    off += HEADER + len;
-  }
-  return { sets, size: off };
-}
-
 export class DomainStore {
   private chains = new Map<string, Promise<void>>();
   private logs = new Map<string, DomainLog>();
 
-  constructor(readonly root: string) {}
+  private readonly reserve: SpaceReserve;
+
+  constructor(readonly root: string) {
+    this.reserve = new SpaceReserve(root, () => storeTuning.reserveBytes);
+  }
 
   domainDir(uuid: string): string {
     if (!/^[0-9a-f-]{36}$/.test(uuid)) throw new Error(`refusing a non-uuid domain directory name: ${uuid}`);
@@ -184,12 +136,17 @@ export class DomainStore {
    * Open the store: roll back unacknowledged changes (torn log
    * tails), remove temp files and trash, read every domain (files plus its log),
    * and checkpoint logs that hold records. Linear in the number of files.
+   * A log damaged anywhere but its torn tail fails the load with a
+   * StoreCorruptError before anything is touched.
    */
   async load(report: StoreCheckReport = { repaired: [], problems: [] }): Promise<StoredDomain[]> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const damaged = findDamagedLogs(this.root);
+    if (damaged.length > 0) throw new StoreCorruptError(damaged);
     const out: StoredDomain[] = [];
     for (const entry of readdirSync(this.root, { withFileTypes: true })) {
       const full = path.join(this.root, entry.name);
+      if (entry.name === RESERVE_FILE) continue;
       if (entry.name.startsWith(TRASH_PREFIX) || isTempFile(entry.name)) {
         await rm(full, { recursive: true, force: true });
         report.repaired.push(`removed leftover ${entry.name}`);
@@ -206,6 +163,7 @@ export class DomainStore {
       const dom = await this.serial(entry.name, () => this.openDomainDir(entry.name, report));
       if (dom) out.push(dom);
     }
+    await this.reserve.tryRestore();
     return out;
   }
 
@@ -216,7 +174,7 @@ export class DomainStore {
       // Commits queued from here on are computed from what is read now: accepted again.
       if (st) st.failed = undefined;
       if (!st || !existsSync(this.domainDir(uuid))) return undefined;
-      return this.readDomain(uuid, st.unapplied, { repaired: [], problems: [] });
+      return readStoredDomain(this.domainDir(uuid), st.unapplied, { repaired: [], problems: [] });
     });
   }
 
@@ -244,20 +202,22 @@ export class DomainStore {
     st.size = 0;
     st.records = 0;
     if (logBuf) {
-      const { sets, size } = decodeRecords(logBuf);
+      const { sets, size, damage } = scanLog(logBuf);
+      // load() refused corrupt logs before touching anything; one damaged since is refused too.
+      if (damage?.kind === 'corrupt') throw new StoreCorruptError(findDamagedLogs(this.root));
       for (const changes of sets) for (const c of changes) st.unapplied.set(c.file, c.content);
       st.size = size;
       st.records = sets.length;
-      if (size < logBuf.length) {
-        // A record that was being appended when the daemon died (or whose append
-        // failed): never acknowledged, so it is dropped.
+      if (damage) {
+        // The append that was in flight when the daemon died (or whose
+        // failure could not be cut off): never acknowledged, so it is dropped.
         const fh = await this.logHandle(uuid, st);
         await fsTruncate(fh, logPath, size);
         await fsSync(fh, logPath, true);
-        report.repaired.push(`${uuid}: discarded ${logBuf.length - size} byte(s) of an unacknowledged change at the end of ${LOG}`);
+        report.repaired.push(`${uuid}: discarded ${logBuf.length - size} byte(s) of an unacknowledged change at the end of ${LOG} (${damage.reason})`);
       }
     }
-    const stored = this.readDomain(uuid, st.unapplied, report);
+    const stored = readStoredDomain(this.domainDir(uuid), st.unapplied, report);
     if (!stored) {
       if (!existsSync(dir)) this.logs.delete(uuid);
       return undefined;
@@ -269,72 +229,6 @@ export class DomainStore {
       await this.createLog(uuid, st);
     }
     return stored;
-  }
-
-  /** The domain's files as they are with `overlay` (the log's unapplied changes) on top. */
-  private readDomain(uuid: string, overlay: Map<string, string | null>, report: StoreCheckReport): StoredDomain | undefined {
-    const dir = path.join(this.root, uuid);
-    const readText = (file: string): string | undefined => {
-      if (overlay.has(file)) return overlay.get(file) ?? undefined;
-      try {
-        return readFileSync(path.join(dir, file), 'utf8');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
-      }
-    };
-    const domainXml = readText('domain.xml');
-    const names = new Set(readdirSync(path.join(dir, SNAPSHOT_DIR)).filter((n) => n.endsWith('.xml') && !isTempFile(n)));
-    const prefix = `${SNAPSHOT_DIR}/`;
-    for (const [file, content] of overlay) {
-      if (!file.startsWith(prefix)) continue;
-      if (content === null) names.delete(file.slice(prefix.length));
-      else names.add(file.slice(prefix.length));
-    }
-    if (domainXml === undefined) {
-      if (names.size === 0) {
-        // A define that crashed before its first write: nothing to lose.
-        rmSyncQuiet(dir);
-        report.repaired.push(`${uuid}: removed an empty domain directory`);
-      } else {
-        report.problems.push(`${uuid}: ${names.size} snapshot file(s) but no domain.xml; left in place`);
-      }
-      return undefined;
-    }
-    const snapshotFiles = [...names];
-    return {
-      uuid,
-      domainXml,
-      statusJson: readText('status.json'),
-      snapshotFiles,
-      readSnapshots(visit) {
-        let buf = Buffer.allocUnsafe(64 << 10);
-        for (const name of snapshotFiles) {
-          const rel = prefix + name;
-          if (overlay.has(rel)) {
-            visit(name, Buffer.from(overlay.get(rel)!));
-            continue;
-          }
-          const fd = openSync(path.join(dir, SNAPSHOT_DIR, name), 'r');
-          try {
-            let len = 0;
-            for (;;) {
-              const n = readSync(fd, buf, len, buf.length - len, len);
-              if (n === 0) break;
-              len += n;
-              if (len === buf.length) {
-                const bigger = Buffer.allocUnsafe(buf.length * 2);
-                buf.copy(bigger);
-                buf = bigger;
-              }
-            }
-            visit(name, buf.subarray(0, len));
-          } finally {
-            closeSync(fd);
-          }
-        }
-      },
-    };
   }
 
   private async logHandle(uuid: string, st: DomainLog): Promise<FileHandle> {
@@ -376,7 +270,7 @@ export class DomainStore {
    * every commit queued behind it fails with it, and so does every commit until
    * loadDomain() (see DomainLog.failed).
    */
-  commit(uuid: string, changes: FileChange[]): Promise<void> {
+  commit(uuid: string, changes: FileChange[], opts: CommitOptions = {}): Promise<void> {
     const st = this.logOf(uuid);
     if (st.failed) return Promise.reject(new Error(`an earlier change of this domain failed: ${st.failed.message}`));
     if (changes.length === 0) return Promise.resolve();
@@ -386,14 +280,14 @@ export class DomainStore {
       return Promise.reject(e);
     }
     return new Promise<void>((resolve, reject) => {
-      st.pending.push({ changes, resolve, reject });
+      st.pending.push({ changes, frees: opts.frees === true, resolve, reject });
       if (st.scheduled) return;
       st.scheduled = true;
       void this.serial(uuid, async () => {
         st.scheduled = false;
         const batch = st.pending.splice(0);
         try {
-          await this.append(uuid, st, batch.map((b) => b.changes));
+          await this.appendWithReserve(uuid, st, batch);
         } catch (e) {
           st.failed = e as Error;
           for (const b of batch) b.reject(e);
@@ -418,6 +312,27 @@ export class DomainStore {
     });
   }
 
+  /**
+   * Append a batch, with the space kept for deletes (space-reserve.ts): a batch
+   * of deletes may spend it on a full disk; anything else first restores it.
+   */
+  private async appendWithReserve(uuid: string, st: DomainLog, batch: Pending[]): Promise<void> {
+    const sets = batch.map((b) => b.changes);
+    const frees = batch.every((b) => b.frees);
+    if (!frees) await this.reserve.restore();
+    try {
+      await this.append(uuid, st, sets);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC' || !frees || !(await this.reserve.release())) throw e;
+      try {
+        await this.append(uuid, st, sets);
+      } catch (e2) {
+        await this.reserve.tryRestore();
+        throw e2;
+      }
+    }
+  }
+
   private async append(uuid: string, st: DomainLog, sets: FileChange[][]): Promise<void> {
     const logPath = path.join(this.domainDir(uuid), LOG);
     const fh = await this.logHandle(uuid, st);
@@ -430,7 +345,7 @@ export class DomainStore {
         throw new Error(`${LOG} needs repair after an earlier failure (${(e as Error).message})`);
       }
     }
-    const buf = encodeRecords(sets);
+    const buf = encodeFrame(sets);
     try {
       await fsWrite(fh, logPath, buf, st.size);
       await fsSync(fh, logPath, true);
@@ -492,6 +407,8 @@ export class DomainStore {
     st.size = 0;
     st.records = 0;
     st.unapplied.clear();
+    // The checkpoint may have freed what a delete took from the reserve.
+    await this.reserve.tryRestore();
   }
 
   /** Remove a domain directory: one atomic rename makes it disappear, then clean up. */
@@ -516,20 +433,6 @@ export class DomainStore {
         await st.fh?.close().catch(() => undefined);
         st.fh = undefined;
       })));
+    await this.reserve.close();
   }
 }
-
-function rmSyncQuiet(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
-
-/** The only files a domain directory holds; anything else is refused before it reaches the log. */
-const STORE_PATH = /^(?:domain\.xml|status\.json|snapshots\/[^/\0]+)$/;
-
-function checkedPath(file: string): string {
-  if (typeof file !== 'string' || !STORE_PATH.test(file) || file === 'snapshots/..' || file === 'snapshots/.' || isTempFile(file)) {
-    throw new Error(`bad store path ${file}`);
-  }
-  return file;
-}
-

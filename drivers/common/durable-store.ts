@@ -9,7 +9,7 @@ import { VirError, type ErrorDomainName } from '../../protocol/errors.js';
 import type { DriverOpenOptions } from '../driver.js';
 import type { DomainObj, DomainStatus } from './domain-obj.js';
 import type { DomainRegistry } from './domain-registry.js';
-import { DomainStore, SNAPSHOT_DIR, type FileChange, type StoreCheckReport } from './domain-store.js';
+import { DomainStore, SNAPSHOT_DIR, StoreCorruptError, type CommitOptions, type FileChange, type StoreCheckReport } from './domain-store.js';
 import { encodeName } from './name-encoding.js';
 import type { TreeChanges } from './snapshot-tree.js';
 import { domainFromStore, loadStore } from './store-loader.js';
@@ -43,7 +43,11 @@ export class DurableStore {
 
   /** Read every domain from the store. Linear in the number of files. */
   async loadAll(): Promise<void> {
-    const { domains, report } = await loadStore(this.store);
+    const { domains, report } = await loadStore(this.store).catch((e: unknown) => {
+      // Acknowledged changes are at stake: the driver does not open (see log-damage.ts).
+      if (e instanceof StoreCorruptError) this.opts.log('error', `store: ${e.message}`);
+      throw e;
+    });
     for (const dom of domains) this.domains.setLoaded(dom);
     this.loadReport = report;
     for (const r of report.repaired) this.opts.log('info', `store: ${r}`);
@@ -95,17 +99,17 @@ export class DurableStore {
    * hypervisor work to roll back if it fails) is kept for the recovery; without,
    * the caller's own error path does that.
    */
-  async persist(dom: DomainObj, changes: FileChange[], undo?: () => Promise<void>): Promise<void> {
+  async persist(dom: DomainObj, changes: FileChange[], undo?: () => Promise<void>, opts?: CommitOptions): Promise<void> {
     const deferral = this.deferrals.get(dom.uuid);
     if (deferral) {
-      const commit = this.store.commit(dom.uuid, changes);
+      const commit = this.store.commit(dom.uuid, changes, opts);
       commit.catch(() => undefined);
       deferral.commits.push(commit);
       if (undo) deferral.undo.push(undo);
       return;
     }
     try {
-      await this.store.commit(dom.uuid, changes);
+      await this.store.commit(dom.uuid, changes, opts);
     } catch (e) {
       this.opts.log('error', `store commit for domain ${dom.name} failed: ${(e as Error).message}; reloading its state from disk`);
       await this.reloadDomain(dom.uuid);

@@ -7,8 +7,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { InspectReport } from '../driver.js';
-import { DomainStore } from './domain-store.js';
+import type { InspectOptions, InspectReport } from '../driver.js';
+import { DomainStore, StoreCorruptError } from './domain-store.js';
+import { describeDamage, findDamagedLogs, salvageLog } from './log-damage.js';
 import { loadStore } from './store-loader.js';
 
 /** Where a store-backed driver instance keeps its domains. */
@@ -16,23 +17,34 @@ export function storeRoot(stateDir: string, scheme: string, instance: string): s
   return path.join(stateDir, scheme, instance, 'domains');
 }
 
-/** Load the store at `root` and return what the load repaired and found. */
-export async function inspectStore(root: string): Promise<InspectReport> {
+/**
+ * Load the store at `root` and return what the load repaired and found. A
+ * corrupt redo log is a problem (left as it is), or with `salvage` is cut back
+ * to what precedes the damage first (log-damage.ts).
+ */
+export async function inspectStore(root: string, opts: InspectOptions = {}): Promise<InspectReport> {
+  const salvaged: string[][] = [];
+  if (opts.salvage) for (const damaged of findDamagedLogs(root)) salvaged.push(await salvageLog(damaged));
   const store = new DomainStore(root);
-  const { report } = await loadStore(store);
-  await store.flush();
-  return report;
+  try {
+    const { report } = await loadStore(store);
+    await store.flush();
+    return { ...report, salvaged };
+  } catch (e) {
+    if (!(e instanceof StoreCorruptError)) throw e;
+    return { repaired: [], problems: e.damaged.map(describeDamage), salvaged };
+  }
 }
 
 /** Every instance of `scheme` under `stateDir`, in name order. */
-export async function inspectStores(stateDir: string, scheme: string): Promise<Array<{ uri: string; report: InspectReport }>> {
+export async function inspectStores(stateDir: string, scheme: string, opts: InspectOptions = {}): Promise<Array<{ uri: string; report: InspectReport }>> {
   const dir = path.join(stateDir, scheme);
   const instances = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
   const out: Array<{ uri: string; report: InspectReport }> = [];
   for (const instance of instances.sort()) {
     const root = storeRoot(stateDir, scheme, instance);
     if (!existsSync(root)) continue;
-    out.push({ uri: `${scheme}:///${instance}`, report: await inspectStore(root) });
+    out.push({ uri: `${scheme}:///${instance}`, report: await inspectStore(root, opts) });
   }
   return out;
 }

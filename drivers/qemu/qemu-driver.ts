@@ -146,7 +146,7 @@ export const qemuDriverFactory: DriverFactory = {
   open(uri, opts) {
     return QemuDriver.open(uri, uri === 'qemu:///system' ? 'system' : 'session', opts);
   },
-  inspect(stateDir) {
-    return inspectStores(stateDir, 'qemu');
+  inspect(stateDir, opts) {
+    return inspectStores(stateDir, 'qemu', opts);
   },
 };

@@ -150,7 +150,7 @@ export const testDriverFactory: DriverFactory = {
   open(uri, opts) {
     return TestDriver.open(uri, 'default', opts);
   },
-  inspect(stateDir) {
-    return inspectStores(stateDir, 'test');
+  inspect(stateDir, opts) {
+    return inspectStores(stateDir, 'test', opts);
   },
 };

@@ -2,7 +2,9 @@ import { describe, expect, it, afterEach } from 'vitest';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { DomainStore, encodeRecords, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
+import { DomainStore, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
+import { encodeFrame } from '../../drivers/common/redo-log-format.js';
+import { RESERVE_FILE } from '../../drivers/common/space-reserve.js';
 import { failNth, setFaultPlan } from '../../drivers/common/fs-sync.js';
 import { writeFileAtomic } from '../../drivers/common/atomic-file.js';
 import { tempDir } from '../helpers/daemon.js';
@@ -95,7 +97,7 @@ describe('durable domain store', () => {
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }]);
     const log = path.join(store.root, UUID, 'wal.log');
-    const torn = encodeRecords([[{ file: 'snapshots/b.xml', content: 'B' }, { file: 'snapshots/a.xml', content: null }]]);
+    const torn = encodeFrame([[{ file: 'snapshots/b.xml', content: 'B' }, { file: 'snapshots/a.xml', content: null }]]);
     appendFileSync(log, torn.subarray(0, torn.length - 3));
     const report = { repaired: [] as string[], problems: [] as string[] };
     const [dom] = await new DomainStore(store.root).load(report);
@@ -156,7 +158,7 @@ describe('durable domain store', () => {
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await store.removeDomain(UUID);
-    expect(readdirSync(store.root)).toEqual([]);
+    expect(readdirSync(store.root).filter((n) => n !== RESERVE_FILE)).toEqual([]);
   });
 
   it('writeFileAtomic leaves no temp file behind on failure', async () => {

@@ -71,14 +71,15 @@ export class SnapshotRevertDeleteProcedures {
         if (gone.length > 0) {
           const partial = newChanges();
           for (const n of gone) tree.remove(n, partial);
-          await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, partial));
+          await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, partial), undefined, { frees: true });
           for (const n of gone) this.parts.events.snapshot(dom, 'deleted', n.name);
         }
         throw e;
       }
     }
     const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
-    await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, changes));
+    // A delete must work on a full disk (it is how space is freed): it may use the reserve.
+    await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, changes), undefined, { frees: true });
     for (const d of doomed) this.parts.events.snapshot(dom, 'deleted', d.name);
     return 0;
   };
