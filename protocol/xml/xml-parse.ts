@@ -13,6 +13,7 @@
  */
 import { VirError, type ErrorDomainName } from '../errors.js';
 import type { XmlElement } from './xml-element.js';
+import { rootName as rootNameOf } from './xml-namespace.js';
 
 export interface ParseXmlOptions {
   /** Refuse documents larger than this many UTF-8 bytes (default 4 MiB, libvirt's RPC string cap). */
@@ -443,11 +444,17 @@ export function parseXmlDocument(text: string, what: string, options: ParseXmlOp
   }
 }
 
-/** Parse and require a given root element name, as virXMLParse does (error from VIR_FROM_XML). */
-export function parseXmlDocumentWithRoot(text: string, what: string, rootName: string, options: ParseXmlOptions = {}): XmlElement {
+/**
+ * Parse and require a given root element name, as virXMLParse does (error from VIR_FROM_XML).
+ * With `localName`, the root's name is compared without a declared prefix, as
+ * libxml2 gives it to libvirt (xml-namespace.ts); the root keeps its name as written.
+ */
+export function parseXmlDocumentWithRoot(text: string, what: string, rootName: string, options: ParseXmlOptions = {},
+  localName = false): XmlElement {
   const root = parseXmlDocument(text, what, options);
-  if (root.name !== rootName) {
-    throw new VirError('VIR_ERR_XML_ERROR', `expecting root element of '${rootName}', not '${root.name}'`, 'VIR_FROM_XML');
+  const name = localName ? rootNameOf(root).local : root.name;
+  if (name !== rootName) {
+    throw new VirError('VIR_ERR_XML_ERROR', `expecting root element of '${rootName}', not '${name}'`, 'VIR_FROM_XML');
   }
   return root;
 }

@@ -15,6 +15,7 @@
 import { VirError } from '../../../protocol/errors.js';
 import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { parseXmlDocumentWithRoot, type ParseXmlOptions } from '../../../protocol/xml/xml-parse.js';
+import { rootName } from '../../../protocol/xml/xml-namespace.js';
 import { childElements, getAttr, textContent } from './xml-query.js';
 
 export const SNAPSHOT_SCHEMA_FILE = '/usr/share/libvirt/schemas/domainsnapshot.rng';
@@ -57,6 +58,8 @@ function contentFailure(el: XmlElement, first: string): never {
 /** Only these attributes; `required` ones must be present; `values` restricts some. */
 function checkAttrs(el: XmlElement, allowed: Record<string, ((v: string) => boolean) | true>, required: string[] = []): void {
   for (const [k, v] of el.attrs) {
+    // Namespace declarations are not attributes to libxml2 (nor to RelaxNG).
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
     const rule = allowed[k];
     if (rule === undefined) fail(`Invalid attribute ${k} for element ${el.name}`);
     if (rule !== true && !rule(v)) fail(`Element ${el.name} failed to validate attributes`);
@@ -198,8 +201,9 @@ function checkParent(el: XmlElement): void {
 }
 
 /** Check a parsed `<domainsnapshot>` tree against the schema; throws VIR_ERR_XML_INVALID_SCHEMA. */
-export function validateSnapshotElement(root: XmlElement): void {
+export function validateSnapshotElement(root: XmlElement, namespaced = false): void {
   try {
+    if (namespaced) fail('Expecting no namespace for element domainsnapshot');
     if (root.name !== 'domainsnapshot') fail(`Expecting element domainsnapshot, got ${root.name}`);
     checkAttrs(root, {});
     checkInterleave(root, {
@@ -230,5 +234,7 @@ export function validateSnapshotElement(root: XmlElement): void {
 
 /** CREATE_VALIDATE entry point: parse (usual parse errors first), then check the schema. */
 export function validateSnapshotSchema(xml: string, limits: Omit<ParseXmlOptions, 'errorDomain'> = {}): void {
-  validateSnapshotElement(parseXmlDocumentWithRoot(xml, 'domain_snapshot', 'domainsnapshot', limits));
+  const root = parseXmlDocumentWithRoot(xml, 'domain_snapshot', 'domainsnapshot', limits, true);
+  // The schema has no namespace: libxml2's RelaxNG validator says so of a namespaced root.
+  validateSnapshotElement(root, rootName(root).uri !== undefined);
 }

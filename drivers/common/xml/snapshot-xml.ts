@@ -11,9 +11,13 @@ import type {
 import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { escapeLibvirt, formatXmlElement } from './xml-format.js';
 import { parseXmlDocumentWithRoot, type ParseXmlOptions } from '../../../protocol/xml/xml-parse.js';
+import { libvirtView } from '../../../protocol/xml/xml-namespace.js';
 import { childElements, cloneElement, firstChild, getAttr, textContent, xpathString } from './xml-query.js';
 import { domainDefFromElement, formatDomainElement, parseUuid, sourcePathOf } from './domain-xml.js';
 import { parseCInteger, scaleInteger, ULLONG_MAX } from './scaled-integer.js';
+
+/** Parsed by the domain parser, which keeps its tree whole. */
+const EMBEDDED_DOMAINS = new Set(['domain', 'inactiveDomain']);
 
 export interface ParseSnapshotOptions {
   /** VIR_DOMAIN_SNAPSHOT_PARSE_REDEFINE: honour the read-only fields (state, parent, creationTime, domain...). */
@@ -279,8 +283,8 @@ export function snapshotDefFromElement(root: XmlElement, opts: ParseSnapshotOpti
 
 /** virDomainSnapshotDefParseString: parse `<domainsnapshot>` XML (errors name it `(domain_snapshot)`). */
 export function parseSnapshotXml(xml: string, opts: ParseSnapshotOptions): SnapshotDef {
-  const root = parseXmlDocumentWithRoot(xml, 'domain_snapshot', 'domainsnapshot', opts.limits ?? {});
-  return snapshotDefFromElement(root, opts);
+  const root = parseXmlDocumentWithRoot(xml, 'domain_snapshot', 'domainsnapshot', opts.limits ?? {}, true);
+  return snapshotDefFromElement(libvirtView(root, EMBEDDED_DOMAINS), opts);
 }
 
 function pad(indent: number): string {
