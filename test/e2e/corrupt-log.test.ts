@@ -7,29 +7,16 @@
  * A torn final record is still dropped silently.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as v from '../../client/index.js';
 import { scanLog, encodeFrame } from '../../drivers/common/redo-log-format.js';
-import { daemonMain, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { runDaemon, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 
-const run = promisify(execFile);
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
 });
-
-async function runDaemon(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [daemonMain, ...args], { timeout: 20_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout + err.stderr };
-  }
-}
 
 const UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
 

@@ -2,12 +2,13 @@
  * Runs the real virtsnapd (the compiled dist/daemon/main.js) on a temporary socket
  * and state directory, for end-to-end tests.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { repoRoot as findRepoRoot, spawnDaemon } from '../../tools/daemon-process.js';
 
 export { canConnect } from '../../tools/daemon-process.js';
@@ -28,6 +29,17 @@ export interface RunningDaemon {
   restart(): Promise<RunningDaemon>;
   /** Remove the temp dir (after stop/kill). */
   cleanup(): Promise<void>;
+}
+
+/** Run virtsnapd once to completion (--check, --version, a start that must fail): exit code and output. */
+export async function runDaemon(args: string[], timeoutMs = 30_000): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [daemonMain, ...args], { timeout: timeoutMs });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout + err.stderr };
+  }
 }
 
 export function tempDir(prefix = 'virtsnap-test-'): string {
