@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
+import { VirError } from '../../protocol/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { fsOpen, fsSync, fsTruncate } from './fs-sync.js';
 import { scanLog, type LogDamage, type LogFrame } from './redo-log-format.js';
@@ -24,10 +25,10 @@ export interface DamagedLog {
   damage: LogDamage;
 }
 
-export class StoreCorruptError extends Error {
+/** A libvirt-style error, so that a driver opened on demand answers its client with it. */
+export class StoreCorruptError extends VirError {
   constructor(readonly damaged: DamagedLog[]) {
-    super(damaged.map(describeDamage).join('\n'));
-    this.name = 'StoreCorruptError';
+    super('VIR_ERR_OPERATION_FAILED', damaged.map(describeDamage).join('\n'));
   }
 }
 

@@ -65,6 +65,9 @@ describe('corrupt redo log (real daemon)', () => {
     const start = await runDaemon(['--socket', path.join(d.dir, 'sock'), '--state-dir', d.stateDir]);
     expect(start.code).toBe(1);
     expect(start.out).toContain(`${log}: corrupt redo log record at byte offset ${target} of ${bad.length}`);
+    // Logged as what it is: an error, not an info line about an "unacknowledged change".
+    expect(start.out).toMatch(/ error: store: operation failed: .*wal\.log: corrupt redo log record/);
+    expect(start.out).not.toMatch(/unacknowledged/);
     expect(readFileSync(log)).toEqual(bad);
 
     const check = await runDaemon(['--check', '--state-dir', d.stateDir]);
