@@ -1,5 +1,5 @@
 import { describe, expect, it, afterEach } from 'vitest';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { DomainStore, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
@@ -151,6 +151,41 @@ describe('durable domain store', () => {
     await expect(store.commit(UUID, [{ file: '/etc/x', content: 'x' }, { file: 'a', content: 'b' }])).rejects.toThrow(/bad store path/);
     await expect(store.commit(UUID, [{ file: 'domain.xml/x', content: 'x' }])).rejects.toThrow(/bad store path/);
     await expect(store.commit(UUID, [{ file: 'snapshots/..', content: 'x' }])).rejects.toThrow(/bad store path/);
+  });
+
+  it('a delete that meets ENOSPC spends the space reserve; other changes wait for it to be restored', async () => {
+    const saved = storeTuning.reserveBytes;
+    storeTuning.reserveBytes = 8192;
+    try {
+      const store = new DomainStore(root());
+      await store.load();
+      const reserve = path.join(store.root, RESERVE_FILE);
+      expect(statSync(reserve).size).toBe(8192);
+      await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
+      await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }, { file: 'snapshots/b.xml', content: 'B' }]);
+      const full = (op: string, file: string) => (op === 'write' && (file.endsWith('wal.log') || file.endsWith(RESERVE_FILE)) ? 'ENOSPC' as const : undefined);
+      // The disk is full for the log: only the first attempt of the delete meets it.
+      let first = true;
+      setFaultPlan({ decide: (op, file) => (first && full(op, file) ? ((first = false), 'ENOSPC') : undefined) });
+      await store.commit(UUID, [{ file: 'snapshots/a.xml', content: null }], { frees: true });
+      expect(statSync(reserve).size).toBe(0);
+      // Still full: a change that is not a delete cannot restore the reserve, and fails leaving the log as it was.
+      const log = path.join(store.root, UUID, 'wal.log');
+      const before = readFileSync(log);
+      setFaultPlan({ decide: full });
+      await expect(store.commit(UUID, [{ file: 'snapshots/c.xml', content: 'C' }])).rejects.toThrow(/no space left on device: the space kept for deletes .* cannot be restored/);
+      expect(readFileSync(log)).toEqual(before);
+      await store.loadDomain(UUID);
+      // Space is back: the reserve is restored first, then the change is made.
+      setFaultPlan(null);
+      await store.commit(UUID, [{ file: 'snapshots/c.xml', content: 'C' }]);
+      expect(statSync(reserve).size).toBe(8192);
+      const [dom] = await new DomainStore(store.root).load();
+      expect(snaps(dom!)).toEqual([{ file: 'b.xml', xml: 'B' }, { file: 'c.xml', xml: 'C' }]);
+    } finally {
+      setFaultPlan(null);
+      storeTuning.reserveBytes = saved;
+    }
   });
 
   it('removeDomain makes the whole directory disappear', async () => {
