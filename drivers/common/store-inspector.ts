@@ -25,14 +25,15 @@ export function storeRoot(stateDir: string, scheme: string, instance: string): s
 export async function inspectStore(root: string, opts: InspectOptions = {}): Promise<InspectReport> {
   const salvaged: string[][] = [];
   if (opts.salvage) for (const damaged of findDamagedLogs(root)) salvaged.push(await salvageLog(damaged));
+  const extra = salvaged.length > 0 ? { salvaged } : {};
   const store = new DomainStore(root);
   try {
     const { report } = await loadStore(store);
     await store.flush();
-    return { ...report, salvaged };
+    return { ...report, ...extra };
   } catch (e) {
     if (!(e instanceof StoreCorruptError)) throw e;
-    return { repaired: [], problems: e.damaged.map(describeDamage), salvaged };
+    return { repaired: [], problems: e.damaged.map(describeDamage), ...extra };
   }
 }
 
