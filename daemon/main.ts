@@ -63,8 +63,7 @@ async function main(): Promise<void> {
   if (values.salvage && !values.check) throw new Error('--salvage only goes with --check');
   if (values.check) {
     const lock = await lockStateDirIfPresent(str('state-dir')!, 'check');
-    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '
-'), { salvage: values.salvage });
+    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'), { salvage: values.salvage });
     lock.release();
     return;
   }
