@@ -49,12 +49,14 @@ describe('crash safety', () => {
       for (const name of deleted) expect(parents.has(name), `acknowledged delete of ${name} survived`).toBe(false);
       // A burst of writes from four concurrent writers; kill the daemon in the middle.
       let stop = false;
+      let ackedThisRound = 0;
       const writer = async (w: number) => {
         while (!stop) {
           const name = `r${round}w${w}n${seq++}`;
           try {
             await v.virDomainSnapshotCreateXML(dom, `<domainsnapshot><name>${name}</name></domainsnapshot>`, 0);
             created.add(name);
+            ackedThisRound++;
             if (seq % 3 === 0) {
               const victim = [...created][Math.floor(Math.random() * created.size)]!;
               // Until the delete is acknowledged its outcome is unknown: expect neither.
@@ -69,7 +71,10 @@ describe('crash safety', () => {
         }
       };
       const writers = [0, 1, 2, 3].map(writer);
-      await new Promise((r) => setTimeout(r, 40 + Math.random() * 120));
+      // Kill mid-burst, but only once the round has acknowledged some work: a
+      // fixed delay killed before the first reply on a loaded machine.
+      for (let i = 0; i < 4000 && ackedThisRound < 4; i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, Math.random() * 80));
       await d.kill();
       stop = true;
       await Promise.all(writers);
