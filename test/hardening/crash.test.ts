@@ -15,5 +15,5 @@ describe('crash harness', () => {
     expect(acked).toBeGreaterThan(20);
     expect(r.acknowledged.create).toBeGreaterThan(0);
     expect(r.acknowledged.delete + r.acknowledged.revert + r.acknowledged.redefine).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000); // ~12 s alone; generous because a loaded machine restarts daemons slowly
 });
