@@ -8,7 +8,8 @@
 import type { MethodName, ParamsOf, Procedures, ResultOf } from '../protocol/procedures.js';
 import { VirConnect, VirDomain, VirDomainSnapshot } from './handles.js';
 import { methodDoc, type MethodDoc } from './protocol-document.js';
-import { LIST_PAGE, Transport, type PagedMethod, type TransportOptions } from './transport.js';
+import { openConnection } from './connect.js';
+import { LIST_PAGE, type PagedMethod, type TransportOptions } from './transport.js';
 
 type Spec<M extends MethodName> = Procedures[M];
 
@@ -100,16 +101,14 @@ function stub<M extends MethodName>(method: M): Stub<M> {
   }) as unknown as Stub<M>;
 }
 
-/** Open a connection to virtsnapd and to the hypervisor `uri` (default: the daemon's). */
+/**
+ * Open a connection to virtsnapd and to the hypervisor `uri` (default: the
+ * daemon's): `test:///default` on the local socket, or a remote daemon with
+ * `test+ssh://user@host/default?keyfile=...` or `test+tls://host/default`.
+ */
 export async function virConnectOpen(uri?: string, opts: TransportOptions = {}): Promise<VirConnect> {
-  const transport = await Transport.connect(opts);
-  try {
-    const { uri: canonical } = await transport.call('virConnectOpen', uri ? { uri } : {});
-    return new VirConnect(transport, canonical);
-  } catch (e) {
-    transport.close();
-    throw e;
-  }
+  const { transport, uri: canonical } = await openConnection(uri, opts);
+  return new VirConnect(transport, canonical);
 }
 
 /** virConnectOpenReadOnly: the same, on the daemon's read-only socket. */

@@ -1,11 +1,13 @@
 /**
  * The client end of the wire: JSON-RPC 2.0 with `Content-Length` framing (the
- * LSP framing vscode-jsonrpc speaks) over a Unix socket, on node:net alone:
+ * LSP framing vscode-jsonrpc speaks) over any byte stream (the Unix socket, a
+ * TLS socket, an ssh child's stdio: see connect.ts), on node:net alone:
  * loading vscode-jsonrpc (and TypeBox) costs more start-up than node itself,
  * and every `virtsnap` command would pay it. Calls are typed from the protocol
  * table by type-only imports.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { VirError, type VirErrorData } from '../protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { defaultSocketPath, readOnlySocketPath } from '../protocol/paths.js';
@@ -71,15 +73,24 @@ export class Transport {
   private readonly notificationListeners = new Set<(method: string, params: unknown) => void>();
   private readonly closeListeners = new Set<(reason: VirError) => void>();
 
-  private constructor(private readonly socket: net.Socket) {
+  /**
+   * A stream may fail with a VirError of its own (ssh's authentication failure,
+   * a refused certificate): that error is what every pending call gets.
+   */
+  private constructor(private readonly socket: Duplex) {
     this.decoder = new FrameDecoder({ maxFrameBytes: MAX_REPLY_BYTES, maxHeaderBytes: 8192 }, {
       message: (body) => this.onMessage(JSON.parse(body.toString('utf8')) as Incoming),
       oversized: (length) => this.broken(`a reply of ${length} bytes from virtsnapd`),
       fatal: (reason) => this.broken(`malformed frame from virtsnapd (${reason})`),
     });
     socket.on('data', (d: Buffer) => this.decoder.feed(d));
-    socket.on('error', (e) => this.fail(`Cannot recv data: ${e.message}`));
+    socket.on('error', (e) => this.fail(e instanceof VirError ? e : `Cannot recv data: ${e.message}`));
     socket.on('close', () => this.fail('End of file while reading data: Input/output error'));
+  }
+
+  /** A transport over a connected stream. */
+  static over(stream: Duplex): Transport {
+    return new Transport(stream);
   }
 
   static connect(opts: TransportOptions = {}): Promise<Transport> {
@@ -99,12 +110,14 @@ export class Transport {
   }
 
   /** A daemon that goes away fails every pending call instead of leaving it hanging. */
-  private fail(why: string): void {
+  private fail(why: string | VirError): void {
     const first = this.closedError === undefined;
-    this.closedError ??= new VirError('VIR_ERR_RPC', why, 'VIR_FROM_RPC');
+    this.closedError ??= typeof why === 'string' ? new VirError('VIR_ERR_RPC', why, 'VIR_FROM_RPC') : why;
     if (first) for (const l of this.closeListeners) l(this.closedError);
     for (const p of this.pending.values()) {
-      p.reject(new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${p.method}: ${why}`, 'VIR_FROM_RPC'));
+      p.reject(typeof why === 'string'
+        ? new VirError('VIR_ERR_RPC', `connection to virtsnapd lost during ${p.method}: ${why}`, 'VIR_FROM_RPC')
+        : why);
     }
     this.pending.clear();
     this.waiting.length = 0;

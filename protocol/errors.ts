@@ -30,6 +30,8 @@ export const ErrorNumber = {
   VIR_ERR_OPERATION_UNSUPPORTED: 84,
   VIR_ERR_AGENT_UNRESPONSIVE: 86,
   VIR_ERR_XML_INVALID_SCHEMA: 92,
+  VIR_ERR_NO_CONNECT: 5,
+  VIR_ERR_SYSTEM_ERROR: 38,
 } as const;
 
 export type ErrorName = keyof typeof ErrorNumber;
@@ -61,6 +63,8 @@ const templates: Record<ErrorName, string> = {
   VIR_ERR_OPERATION_UNSUPPORTED: 'Operation not supported: %s',
   VIR_ERR_AGENT_UNRESPONSIVE: 'Guest agent is not responding: %s',
   VIR_ERR_XML_INVALID_SCHEMA: 'XML document failed to validate against schema: %s',
+  VIR_ERR_NO_CONNECT: 'no connection driver available for %s',
+  VIR_ERR_SYSTEM_ERROR: '%s',
 };
 
 export const ErrorDomain = {

@@ -40,3 +40,6 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const DEFAULT_URI = 'test:///default';
+
+/** virtsnapd's TLS port (libvirtd's is 16514: both daemons can run on one host). */
+export const DEFAULT_TLS_PORT = 16524;

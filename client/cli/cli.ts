@@ -55,9 +55,8 @@ export class CliCtl implements Ctl {
     if (!this.connP) {
       this.connP = (async () => {
         const { openConnection, defaultSocket } = await import('./rpc.js');
-        let socket = this.socket ?? this.env.VIRTSNAP_SOCKET ?? defaultSocket(this.env);
-        if (this.readonly) socket = `${socket}-ro`;
-        return openConnection(socket, this.uri);
+        const socket = this.socket ?? this.env.VIRTSNAP_SOCKET ?? defaultSocket(this.env);
+        return openConnection(socket, this.uri, this.readonly);
       })();
       this.connP.catch(() => (this.connP = undefined));
     }

@@ -2,18 +2,13 @@
  * The CLI's connection to virtsnapd: the client library's transport (lean
  * node:net JSON-RPC, typed from the protocol table), opened with virConnectOpen.
  */
-import { Transport } from '../transport.js';
+import { openConnection as open } from '../connect.js';
+import type { Transport } from '../transport.js';
 
 export type Conn = Transport;
 export { defaultSocketPath as defaultSocket } from '../../protocol/paths.js';
 
-export async function openConnection(socket: string, uri: string | undefined): Promise<Conn> {
-  const t = await Transport.connect({ socket });
-  try {
-    await t.call('virConnectOpen', uri ? { uri } : {});
-  } catch (e) {
-    t.close();
-    throw e;
-  }
-  return t;
+/** `uri` may be remote (`test+ssh://...`, `test+tls://...`); `readonly` picks the read-only access. */
+export async function openConnection(socket: string, uri: string | undefined, readonly = false): Promise<Conn> {
+  return (await open(uri, { socket, readonly })).transport;
 }
