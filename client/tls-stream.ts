@@ -10,28 +10,13 @@
  * $XDG_CONFIG_HOME/virtsnap/pki/ (default ~/.config/virtsnap/pki/) holding all three.
  */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import { VirError } from '../protocol/errors.js';
-import { DEFAULT_TLS_PORT } from '../protocol/paths.js';
+import { DEFAULT_TLS_PORT, defaultPkiFiles, pkiDirFiles, type PkiFiles } from '../protocol/paths.js';
 import { flagParam, type RemoteUri } from './remote-uri.js';
 
-export interface PkiFiles {
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-export function clientPkiFiles(pkipath: string | undefined, env: NodeJS.ProcessEnv = process.env): PkiFiles {
-  if (pkipath !== undefined) {
-    return { ca: path.join(pkipath, 'cacert.pem'), cert: path.join(pkipath, 'clientcert.pem'), key: path.join(pkipath, 'clientkey.pem') };
-  }
-  if (typeof process.getuid === 'function' && process.getuid() === 0) {
-    return { ca: '/etc/pki/CA/cacert.pem', cert: '/etc/pki/virtsnap/clientcert.pem', key: '/etc/pki/virtsnap/private/clientkey.pem' };
-  }
-  const dir = path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'virtsnap', 'pki');
-  return { ca: path.join(dir, 'cacert.pem'), cert: path.join(dir, 'clientcert.pem'), key: path.join(dir, 'clientkey.pem') };
+export function clientPkiFiles(pkipath: string | undefined): PkiFiles {
+  return pkipath !== undefined ? pkiDirFiles(pkipath, 'client') : defaultPkiFiles('client');
 }
 
 /** libvirt's "Cannot read CA certificate '%s': %s" and its siblings. */

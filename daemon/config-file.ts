@@ -3,9 +3,9 @@
  * in double quotes, bare integers, `[a, b]` lists), checked against the
  * daemon's option table at start-up. Every mistake is reported with its line.
  */
-export type ConfigType = 'string' | 'integer' | 'boolean' | 'integer-list';
+export type ConfigType = 'string' | 'integer' | 'boolean' | 'integer-list' | 'string-list';
 
-export type ConfigValue = string | number | boolean | number[];
+export type ConfigValue = string | number | boolean | number[] | string[];
 
 export class ConfigError extends Error {}
 
@@ -29,6 +29,12 @@ function parseValue(raw: string, type: ConfigType, where: string): ConfigValue {
       const items = m[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const i of items) if (!/^\d+$/.test(i)) throw new ConfigError(`${where}: expected a list of integers, got ${text}`);
       return items.map(Number);
+    }
+    case 'string-list': {
+      // ["C=GB,O=Example,CN=*", "..."]: commas inside the quotes belong to the strings.
+      const m = /^\[\s*((?:"(?:[^"\\]|\\.)*"\s*(?:,\s*)?)*)\]$/.exec(text);
+      if (!m) throw new ConfigError(`${where}: expected a list of strings like ["a", "b"], got ${text}`);
+      return [...m[1]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!.replace(/\\(.)/g, '$1'));
     }
   }
 }

@@ -23,6 +23,7 @@ import { prepareRuntimeDir } from './runtime-dir.js';
 import { lockStateDir, type StateLock } from './state-lock.js';
 import type { HttpAddress } from './web/address.js';
 import { WebServer } from './web/server.js';
+import { listenTls, type TlsListenOptions, type TlsPeer } from './tls-listener.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   listeners?: InheritedListeners;
   /** Serve the read-only web page here (a loopback address; see daemon/web/). */
   http?: HttpAddress;
+  /** The optional TLS listener (tls-listener.ts); none by default. */
+  tls?: TlsListenOptions;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
@@ -130,6 +133,12 @@ export class Daemon {
       this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
       this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
     }
+    if (this.opts.tls) {
+      const server = await listenTls(this.opts.tls, (socket, peer) => this.accept(socket, peer.readonly, peer));
+      this.servers.push(server);
+      const a = server.address() as net.AddressInfo;
+      this.logger.info(`listening for TLS on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    }
     const tickMs = Math.max(50, Math.min(1000, ...[this.limits.idleTimeoutMs, this.limits.keepaliveIntervalMs, this.limits.slowClientTimeoutMs]
       .filter((t) => t > 0).map((t) => t / 4)));
     this.ticker = setInterval(() => {
@@ -171,15 +180,16 @@ export class Daemon {
     });
   }
 
-  private accept(socket: net.Socket, readonly: boolean): void {
-    const cred = peerCred(socket);
-    const peer = `client#${this.nextConn++}${readonly ? '(ro)' : ''} ${formatCred(cred)}`;
+  /** `tls`: a TLS client, named by its certificate's DN and possibly already refused. */
+  private accept(socket: net.Socket, readonly: boolean, tls?: TlsPeer): void {
+    const cred = tls ? undefined : peerCred(socket);
+    const peer = `client#${this.nextConn++}${readonly ? '(ro)' : ''} ${tls ? tls.name : formatCred(cred)}`;
     this.sockets.add(socket);
     const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => this.logger.log(level, msg);
     const kind = readonly ? 'ro' : 'rw';
     const max = readonly ? this.opts.maxReadOnlyClients ?? DEFAULT_MAX_CLIENTS : this.opts.maxClients ?? DEFAULT_MAX_CLIENTS;
-    let refusal: VirError | undefined;
-    if (!readonly && (this.opts.allowUids?.length || this.opts.allowGids?.length)) {
+    let refusal: VirError | undefined = tls?.refusal;
+    if (!tls && !readonly && (this.opts.allowUids?.length || this.opts.allowGids?.length)) {
       const allowed = cred !== undefined
         && ((this.opts.allowUids ?? []).includes(cred.uid) || (this.opts.allowGids ?? []).includes(cred.gid));
       if (!allowed) {

@@ -87,6 +87,15 @@ async function main(): Promise<void> {
     eventBuffer: num('event-buffer'),
     listeners: systemdListeners(process.env),
     http,
+    tls: str('tls-listen') === undefined ? undefined : {
+      listen: str('tls-listen')!,
+      cert: str('tls-cert')!,
+      key: str('tls-key')!,
+      ca: str('tls-ca')!,
+      crl: str('tls-crl'),
+      allowedDn: (o['tls-allowed-dn-list'] as string[] | undefined) ?? [],
+      readonlyDn: (o['tls-readonly-dn-list'] as string[] | undefined) ?? [],
+    },
     limits: {
       maxInFlight: num('max-requests'),
       maxUnreadReplyBytes: num('max-unread-reply-bytes'),

@@ -4,19 +4,26 @@
  * `--help` are all read from this table, so a setting cannot be documented in
  * one place and missing from another. The command line wins over the file.
  */
-import { DEFAULT_URI, defaultSocketPath, defaultStateDir } from '../protocol/paths.js';
+import { DEFAULT_URI, defaultPkiFiles, defaultSocketPath, defaultStateDir } from '../protocol/paths.js';
 import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH } from '../protocol/xml-limits.js';
 import { optionLines, paragraphLines } from './help-format.js';
 import { ConfigError, parseConfig, type ConfigType, type ConfigValue } from './config-file.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './daemon.js';
 
-/** string: free text; count: integer ≥ 1; seconds: number ≥ 0 (0 = off); ids: numeric ids, comma-separated. */
-type OptionType = 'string' | 'count' | 'seconds' | 'ids' | 'octal';
+/**
+ * string: free text; count: integer ≥ 1; seconds: number ≥ 0 (0 = off); ids: numeric ids,
+ * comma-separated; patterns: strings (a repeatable flag, a list in the file).
+ */
+type OptionType = 'string' | 'count' | 'seconds' | 'ids' | 'octal' | 'patterns';
+
+type Section = 'General' | 'Access' | 'Limits' | 'Events' | 'TLS';
+const SECTIONS: readonly Section[] = ['General', 'Access', 'Limits', 'Events', 'TLS'];
+const serverPki = defaultPkiFiles('server');
 
 interface OptionSpec {
   flag: string;
   type: OptionType;
-  section: 'General' | 'Access' | 'Limits' | 'Events';
+  section: Section;
   arg: string;
   help: string;
   default?: string | number;
@@ -48,22 +55,29 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'job-timeout', type: 'seconds', section: 'Limits', arg: 'SEC', default: 30, help: 'how long a caller waits for a domain\'s job: VIR_ERR_OPERATION_TIMEOUT' },
   { flag: 'max-queued-jobs', type: 'count', section: 'Limits', arg: 'N', default: 64, help: 'jobs queued per domain before refusing more (destroy is exempt): VIR_ERR_OPERATION_FAILED' },
   { flag: 'event-buffer', type: 'count', section: 'Events', arg: 'N', default: 4096, help: 'events kept for replay to clients that reconnect (virConnectDomainEventRegisterAny since)' },
+  { flag: 'tls-listen', type: 'string', section: 'TLS', arg: 'ADDR:PORT', help: 'also listen for TLS clients there (port 0: any free one, logged); off when unset. There is no plain TCP', example: '"0.0.0.0:16524"' },
+  { flag: 'tls-cert', type: 'string', section: 'TLS', arg: 'FILE', default: serverPki.cert, help: 'the server certificate (PEM)' },
+  { flag: 'tls-key', type: 'string', section: 'TLS', arg: 'FILE', default: serverPki.key, help: 'its private key (PEM)' },
+  { flag: 'tls-ca', type: 'string', section: 'TLS', arg: 'FILE', default: serverPki.ca, help: 'the CA certificate: client certificates must be signed by it' },
+  { flag: 'tls-crl', type: 'string', section: 'TLS', arg: 'FILE', help: 'a certificate revocation list (PEM); revoked client certificates are refused', example: '"/etc/pki/CA/cacrl.pem"' },
+  { flag: 'tls-allowed-dn-list', type: 'patterns', section: 'TLS', arg: 'PATTERN', help: 'only client certificates whose subject DN matches one of these (* and ? wildcards; repeatable) may connect; unset: any certificate of the CA. Refused: VIR_ERR_AUTH_FAILED', example: '["C=GB,O=Example,CN=*"]' },
+  { flag: 'tls-readonly-dn-list', type: 'patterns', section: 'TLS', arg: 'PATTERN', help: 'client certificates whose DN matches one of these get read-only access, as the read-only socket (writes: VIR_ERR_OPERATION_DENIED)', example: '["C=GB,O=Example,CN=monitor-*"]' },
 ];
 
-export type OptionValues = Record<string, string | number | number[] | undefined>;
+export type OptionValues = Record<string, string | number | number[] | string[] | undefined>;
 
 /** virtsnapd.conf keys are the flags with '_' for '-'. */
 export const configKey = (flag: string) => flag.replace(/-/g, '_');
 
 const CONFIG_TYPES: Record<OptionType, ConfigType> = {
-  string: 'string', count: 'integer', seconds: 'integer', ids: 'integer-list', octal: 'string',
+  string: 'string', count: 'integer', seconds: 'integer', ids: 'integer-list', octal: 'string', patterns: 'string-list',
 };
 
 export function configSchema(): Record<string, ConfigType> {
   return Object.fromEntries(OPTIONS.map((o) => [configKey(o.flag), CONFIG_TYPES[o.type]]));
 }
 
-function convert(o: OptionSpec, raw: string | string[] | ConfigValue, from: string): string | number | number[] {
+function convert(o: OptionSpec, raw: string | string[] | ConfigValue, from: string): string | number | number[] | string[] {
   const bad = (what: string) => new ConfigError(`${from}: ${what}, not '${String(raw)}'`);
   switch (o.type) {
     case 'string':
@@ -83,6 +97,8 @@ function convert(o: OptionSpec, raw: string | string[] | ConfigValue, from: stri
       if (!/^0?[0-7]{3}$/.test(s)) throw bad('must be octal like 0660');
       return parseInt(s, 8);
     }
+    case 'patterns':
+      return (Array.isArray(raw) ? raw : [raw]).map(String);
     case 'ids': {
       const items = Array.isArray(raw) ? raw.flatMap((v) => String(v).split(',')) : String(raw).split(',');
       return items.map((v) => v.trim()).filter((v) => v !== '').map((v) => {
@@ -108,12 +124,12 @@ export function resolveOptions(cli: Record<string, string | string[] | boolean |
 }
 
 export function parseArgsOptions(): Record<string, { type: 'string'; multiple?: boolean }> {
-  return Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const, ...(o.type === 'ids' ? { multiple: true } : {}) }]));
+  return Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const, ...(o.type === 'ids' || o.type === 'patterns' ? { multiple: true } : {}) }]));
 }
 
 export function helpText(): string {
   const lines = ['Usage: virtsnapd [options]', ''];
-  for (const section of ['General', 'Access', 'Limits', 'Events'] as const) {
+  for (const section of SECTIONS) {
     lines.push(`${section}:`);
     if (section === 'General') {
       lines.push(...optionLines('  --config FILE', 'virtsnapd.conf: the settings below as `key = value` (key: the option with _ for -); '
@@ -144,14 +160,17 @@ export function helpText(): string {
  * are the system ones whoever generates it.
  */
 export function exampleConfig(): string {
-  const systemDefaults: Record<string, string> = { socket: '/run/virtsnap/virtsnap-sock', 'state-dir': '/var/lib/virtsnap' };
+  const systemDefaults: Record<string, string> = {
+    socket: '/run/virtsnap/virtsnap-sock', 'state-dir': '/var/lib/virtsnap',
+    'tls-cert': '/etc/pki/virtsnap/servercert.pem', 'tls-key': '/etc/pki/virtsnap/private/serverkey.pem', 'tls-ca': '/etc/pki/CA/cacert.pem',
+  };
   const lines = [
     '# virtsnapd.conf: settings of virtsnapd. Each key is a command-line option with _ for -;',
     '# the command line wins over this file. Strings in double quotes, numbers bare, lists [1, 2].',
     '# Generated from daemon/options.ts (a test keeps it in step).',
   ];
   const quote = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v}"`);
-  for (const section of ['General', 'Access', 'Limits', 'Events'] as const) {
+  for (const section of SECTIONS) {
     lines.push('', `# ---- ${section}`);
     for (const o of OPTIONS.filter((x) => x.section === section)) {
       lines.push('', `# ${o.help}`);

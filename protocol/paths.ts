@@ -43,3 +43,27 @@ export const DEFAULT_URI = 'test:///default';
 
 /** virtsnapd's TLS port (libvirtd's is 16514: both daemons can run on one host). */
 export const DEFAULT_TLS_PORT = 16524;
+
+export interface PkiFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * Where certificates live by default, libvirt's layout with our name: as root
+ * /etc/pki/CA/cacert.pem, /etc/pki/virtsnap/<role>cert.pem and
+ * /etc/pki/virtsnap/private/<role>key.pem; otherwise all three in
+ * $XDG_CONFIG_HOME/virtsnap/pki/ (default ~/.config/virtsnap/pki/).
+ */
+export function defaultPkiFiles(role: 'server' | 'client', env: NodeJS.ProcessEnv = process.env): PkiFiles {
+  if (isRoot()) {
+    return { ca: '/etc/pki/CA/cacert.pem', cert: `/etc/pki/virtsnap/${role}cert.pem`, key: `/etc/pki/virtsnap/private/${role}key.pem` };
+  }
+  return pkiDirFiles(path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'virtsnap', 'pki'), role);
+}
+
+/** A directory holding cacert.pem, <role>cert.pem and <role>key.pem (libvirt's `pkipath`). */
+export function pkiDirFiles(dir: string, role: 'server' | 'client'): PkiFiles {
+  return { ca: path.join(dir, 'cacert.pem'), cert: path.join(dir, `${role}cert.pem`), key: path.join(dir, `${role}key.pem`) };
+}

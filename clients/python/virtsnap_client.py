@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 3798f2d69c1c97739765aa72321eff19f53d7400064f0efdd1f2f6375fb47e01)
+#   input:     protocol/openrpc.json (sha256 eddc7df809d69b3fab871a815ec1388cff13ee707394f7f52b872e52e6b8e4db)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
@@ -233,6 +233,7 @@ VIR_ERR_OK = 0
 VIR_ERR_INTERNAL_ERROR = 1
 VIR_ERR_NO_MEMORY = 2
 VIR_ERR_NO_SUPPORT = 3
+VIR_ERR_NO_CONNECT = 5
 VIR_ERR_INVALID_CONN = 6
 VIR_ERR_INVALID_DOMAIN = 7
 VIR_ERR_INVALID_ARG = 8
@@ -240,6 +241,7 @@ VIR_ERR_OPERATION_FAILED = 9
 VIR_ERR_XML_ERROR = 27
 VIR_ERR_OPERATION_DENIED = 29
 VIR_ERR_XML_DETAIL = 35
+VIR_ERR_SYSTEM_ERROR = 38
 VIR_ERR_RPC = 39
 VIR_ERR_NO_DOMAIN = 42
 VIR_ERR_AUTH_FAILED = 45
@@ -261,6 +263,7 @@ ERROR_NAMES: Dict[int, str] = {
     VIR_ERR_INTERNAL_ERROR: "VIR_ERR_INTERNAL_ERROR",
     VIR_ERR_NO_MEMORY: "VIR_ERR_NO_MEMORY",
     VIR_ERR_NO_SUPPORT: "VIR_ERR_NO_SUPPORT",
+    VIR_ERR_NO_CONNECT: "VIR_ERR_NO_CONNECT",
     VIR_ERR_INVALID_CONN: "VIR_ERR_INVALID_CONN",
     VIR_ERR_INVALID_DOMAIN: "VIR_ERR_INVALID_DOMAIN",
     VIR_ERR_INVALID_ARG: "VIR_ERR_INVALID_ARG",
@@ -268,6 +271,7 @@ ERROR_NAMES: Dict[int, str] = {
     VIR_ERR_XML_ERROR: "VIR_ERR_XML_ERROR",
     VIR_ERR_OPERATION_DENIED: "VIR_ERR_OPERATION_DENIED",
     VIR_ERR_XML_DETAIL: "VIR_ERR_XML_DETAIL",
+    VIR_ERR_SYSTEM_ERROR: "VIR_ERR_SYSTEM_ERROR",
     VIR_ERR_RPC: "VIR_ERR_RPC",
     VIR_ERR_NO_DOMAIN: "VIR_ERR_NO_DOMAIN",
     VIR_ERR_AUTH_FAILED: "VIR_ERR_AUTH_FAILED",
@@ -358,6 +362,13 @@ class VirNoSupportError(VirError):
     NAME = "VIR_ERR_NO_SUPPORT"
 
 
+class VirNoConnectError(VirError):
+    """VIR_ERR_NO_CONNECT (5)."""
+
+    CODE = VIR_ERR_NO_CONNECT
+    NAME = "VIR_ERR_NO_CONNECT"
+
+
 class VirInvalidConnError(VirError):
     """VIR_ERR_INVALID_CONN (6)."""
 
@@ -405,6 +416,13 @@ class VirXmlDetailError(VirError):
 
     CODE = VIR_ERR_XML_DETAIL
     NAME = "VIR_ERR_XML_DETAIL"
+
+
+class VirSystemError(VirError):
+    """VIR_ERR_SYSTEM_ERROR (38)."""
+
+    CODE = VIR_ERR_SYSTEM_ERROR
+    NAME = "VIR_ERR_SYSTEM_ERROR"
 
 
 class VirRpcError(VirError):
@@ -510,6 +528,7 @@ ERROR_CLASSES: Dict[str, Type[VirError]] = {
     "VIR_ERR_INTERNAL_ERROR": VirInternalError,
     "VIR_ERR_NO_MEMORY": VirNoMemoryError,
     "VIR_ERR_NO_SUPPORT": VirNoSupportError,
+    "VIR_ERR_NO_CONNECT": VirNoConnectError,
     "VIR_ERR_INVALID_CONN": VirInvalidConnError,
     "VIR_ERR_INVALID_DOMAIN": VirInvalidDomainError,
     "VIR_ERR_INVALID_ARG": VirInvalidArgError,
@@ -517,6 +536,7 @@ ERROR_CLASSES: Dict[str, Type[VirError]] = {
     "VIR_ERR_XML_ERROR": VirXmlError,
     "VIR_ERR_OPERATION_DENIED": VirOperationDeniedError,
     "VIR_ERR_XML_DETAIL": VirXmlDetailError,
+    "VIR_ERR_SYSTEM_ERROR": VirSystemError,
     "VIR_ERR_RPC": VirRpcError,
     "VIR_ERR_NO_DOMAIN": VirNoDomainError,
     "VIR_ERR_AUTH_FAILED": VirAuthFailedError,
@@ -1834,6 +1854,7 @@ __all__ = [
     "VirInternalError",
     "VirNoMemoryError",
     "VirNoSupportError",
+    "VirNoConnectError",
     "VirInvalidConnError",
     "VirInvalidDomainError",
     "VirInvalidArgError",
@@ -1841,6 +1862,7 @@ __all__ = [
     "VirXmlError",
     "VirOperationDeniedError",
     "VirXmlDetailError",
+    "VirSystemError",
     "VirRpcError",
     "VirNoDomainError",
     "VirAuthFailedError",
@@ -1859,6 +1881,7 @@ __all__ = [
     "VIR_ERR_INTERNAL_ERROR",
     "VIR_ERR_NO_MEMORY",
     "VIR_ERR_NO_SUPPORT",
+    "VIR_ERR_NO_CONNECT",
     "VIR_ERR_INVALID_CONN",
     "VIR_ERR_INVALID_DOMAIN",
     "VIR_ERR_INVALID_ARG",
@@ -1866,6 +1889,7 @@ __all__ = [
     "VIR_ERR_XML_ERROR",
     "VIR_ERR_OPERATION_DENIED",
     "VIR_ERR_XML_DETAIL",
+    "VIR_ERR_SYSTEM_ERROR",
     "VIR_ERR_RPC",
     "VIR_ERR_NO_DOMAIN",
     "VIR_ERR_AUTH_FAILED",
