@@ -1,0 +1,138 @@
+/** The fixed Python of the generated client: the connection and its framing. */
+
+export const PY_CONNECTION = `class Connection:
+    """A connection to virtsnapd: JSON-RPC 2.0, Content-Length framing, over
+    the daemon's Unix socket. Calls are synchronous and serialised (one lock);
+    share a Connection between threads or open one per thread.
+
+    socket_path: default $VIRTSNAP_SOCKET, else default_socket_path().
+    readonly: use the read-only socket (<socket>-ro); writes raise
+        VirOperationDeniedError.
+    timeout: seconds per socket operation (None: wait forever); a timeout
+        raises VirOperationTimeoutError.
+
+    The daemon opens its default URI on the first call; call
+    virConnectOpen(uri) first to pick another one.
+    """
+
+    def __init__(self, socket_path: Optional[str] = None, readonly: bool = False,
+                 timeout: Optional[float] = None) -> None:
+        if socket_path is None:
+            socket_path = os.environ.get("VIRTSNAP_SOCKET")
+        if socket_path is None:
+            socket_path = default_socket_path()
+        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+        #: Called as handler(method, params) for each notification the daemon
+        #: sends while a call waits for its answer (None drops them). It runs
+        #: inside that call: it must not call this connection itself.
+        self.notification_handler: Optional[Callable[[str, Any], None]] = None
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._buf = b""
+        self._sock: Optional[socket.socket] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.connect(self.path)
+        except OSError as e:
+            self._sock.close()
+            self._sock = None
+            raise ERROR_CLASSES["VIR_ERR_INTERNAL_ERROR"](
+                VIR_ERR_INTERNAL_ERROR,
+                "Failed to connect socket to '%s': %s" % (self.path, e.strerror or e),
+                "VIR_ERR_INTERNAL_ERROR", "VIR_FROM_RPC") from None
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket (the daemon forgets the connection's state)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def call(self, method: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        """Send one request (params by name) and return its result, or raise
+        VirError / RpcError. The typed methods below all go through here."""
+        with self._lock:
+            sock = self._sock
+            if sock is None:
+                raise self._rpc_error("the connection is closed")
+            request_id = self._next_id
+            self._next_id += 1
+            request = {"jsonrpc": "2.0", "id": request_id, "method": method,
+                       "params": params if params is not None else {}}
+            try:
+                self._send(sock, request)
+                while True:
+                    msg = self._receive(sock)
+                    if "method" in msg:
+                        self._incoming(sock, msg)
+                        continue
+                    if msg.get("id") == request_id or (msg.get("id") is None and "error" in msg):
+                        break
+                    # an answer to a request that timed out earlier: drop it
+            except socket.timeout:
+                raise ERROR_CLASSES["VIR_ERR_OPERATION_TIMEOUT"](
+                    VIR_ERR_OPERATION_TIMEOUT, "Timed out during operation: %s" % method,
+                    "VIR_ERR_OPERATION_TIMEOUT", "VIR_FROM_RPC") from None
+            except OSError as e:
+                raise self._rpc_error("cannot talk to '%s': %s" % (self.path, e.strerror or e)) from None
+        if "error" in msg:
+            err = msg["error"] if isinstance(msg["error"], dict) else {}
+            code = err.get("code")
+            raise error_from_wire(code if isinstance(code, int) else -32603,
+                                  str(err.get("message", "")), err.get("data"))
+        return msg.get("result")
+
+    # ---- framing ----------------------------------------------------------------
+
+    @staticmethod
+    def _rpc_error(message: str) -> VirError:
+        return ERROR_CLASSES["VIR_ERR_RPC"](VIR_ERR_RPC, message, "VIR_ERR_RPC", "VIR_FROM_RPC")
+
+    def _send(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+        body = json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        sock.sendall(b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body)
+
+    def _fill(self, sock: socket.socket) -> None:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise self._rpc_error("End of file while reading data: the daemon closed the connection")
+        self._buf += chunk
+
+    def _receive(self, sock: socket.socket) -> Dict[str, Any]:
+        while b"\\r\\n\\r\\n" not in self._buf:
+            self._fill(sock)
+        head, _, rest = self._buf.partition(b"\\r\\n\\r\\n")
+        length = -1
+        for line in head.decode("ascii", "replace").split("\\r\\n"):
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == "content-length" and value.strip().isdigit():
+                length = int(value.strip())
+        if length < 0:
+            raise self._rpc_error("a message without a valid Content-Length header")
+        self._buf = rest
+        while len(self._buf) < length:
+            self._fill(sock)
+        body, self._buf = self._buf[:length], self._buf[length:]
+        try:
+            msg = json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise self._rpc_error("a message that is not JSON: %s" % e) from None
+        if not isinstance(msg, dict):
+            raise self._rpc_error("a message that is not a JSON object")
+        return msg
+
+    def _incoming(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+        if "id" in msg:
+            # A request from the daemon: this client serves none.
+            self._send(sock, {"jsonrpc": "2.0", "id": msg["id"],
+                              "error": {"code": -32601, "message": "Unhandled method %s" % msg.get("method")}})
+        elif self.notification_handler is not None:
+            self.notification_handler(str(msg.get("method")), msg.get("params"))
+
+    # ---- the procedures, generated from the OpenRPC methods -----------------------`;
+
