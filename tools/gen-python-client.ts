@@ -5,7 +5,7 @@
  *                                        [--out clients/python/virtsnap_client.py] [--check]
  *
  * The output is standard-library-only Python (3.8+): Content-Length framed JSON-RPC
- * 2.0 over AF_UNIX, a `Connection` with one method per procedure named exactly as
+ * 2.0 over AF_UNIX or ssh (driver+ssh:// URIs, through the `ssh` binary), a `Connection` with one method per procedure named exactly as
  * the C API, type hints from the JSON Schemas, flag and error constants, and
  * libvirt-style exceptions. Deterministic: the same input always gives the same
  * bytes (document order, no timestamps), so a test can byte-compare it.
@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PY_CONNECTION } from './python-client/python-connection.js';
+import { PY_REMOTE } from './python-client/python-remote.js';
 import { PY_ERROR_FROM_WIRE, PY_ERRORS_BASE, PY_PATHS } from './python-client/python-runtime.js';
 import { renderMethod } from './python-client/render-method.js';
 import { TypeMapper } from './python-client/type-mapper.js';
@@ -36,7 +37,10 @@ const GENERATOR = 'tools/gen-python-client.ts';
 const REGENERATE = 'node dist/tools/gen-python-client.js';
 
 /** Error names the client raises by itself (connection failures); must exist in x-errors. */
-const TRANSPORT_ERRORS = ['VIR_ERR_INTERNAL_ERROR', 'VIR_ERR_RPC', 'VIR_ERR_OPERATION_TIMEOUT'] as const;
+const TRANSPORT_ERRORS = [
+  'VIR_ERR_INTERNAL_ERROR', 'VIR_ERR_RPC', 'VIR_ERR_OPERATION_TIMEOUT',
+  'VIR_ERR_INVALID_ARG', 'VIR_ERR_AUTH_FAILED', 'VIR_ERR_NO_CONNECT', 'VIR_ERR_SYSTEM_ERROR',
+] as const;
 
 // ---- the module --------------------------------------------------------------------
 
@@ -124,6 +128,9 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
     "        snap = conn.virDomainSnapshotCreateXML('test', '<domainsnapshot/>')",
     "        conn.virDomainRevertToSnapshot(snap['domain'], snap['name'])",
     '',
+    "    # a remote host, through OpenSSH and virtsnap-ssh-helper there:",
+    "    conn = Connection(uri='test+ssh://root@host/default?keyfile=/root/.ssh/id_ed25519')",
+    '',
     'Every procedure is a method of `Connection` named as the libvirt C function;',
     'handles (virDomainPtr, virDomainSnapshotPtr) are plain dicts (DomainHandle,',
     'SnapshotHandle) and the methods take the domain and snapshot by name.',
@@ -133,13 +140,17 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
     '',
   );
 
-  const stdTyping = ['Any', 'Callable', 'Dict', 'Mapping', 'Optional', 'Type', 'cast'];
+  const stdTyping = ['Any', 'Callable', 'Dict', 'List', 'Mapping', 'Optional', 'Type', 'Union', 'cast'];
   const typingNames = [...new Set([...stdTyping, ...types.imports])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   emit(
     'import json',
     'import os',
+    'import select',
+    'import shlex',
     'import socket',
+    'import subprocess',
     'import threading',
+    'import urllib.parse',
     `from typing import ${typingNames.join(', ')}`,
     '',
     `PROTOCOL_VERSION = ${pyStr(doc.info.version)}`,
@@ -199,6 +210,9 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
     PY_PATHS,
     '',
     '',
+    PY_REMOTE,
+    '',
+    '',
   );
 
   // Procedure metadata.
@@ -221,7 +235,7 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
 
   const allNames = [
     'PROTOCOL_VERSION', 'Connection', 'VirError', 'RpcError', 'ERROR_NAMES', 'ERROR_CLASSES', 'PROCEDURES',
-    'error_from_wire', 'default_socket_path', 'read_only_socket_path',
+    'error_from_wire', 'default_socket_path', 'read_only_socket_path', 'parse_remote_uri', 'ssh_argv', 'ssh_error',
     ...types.typedDicts.map((t) => t.name),
     ...classes.map(([c]) => c),
     ...errorEntries.map(([n]) => n),

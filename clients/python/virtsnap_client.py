@@ -20,6 +20,9 @@ Standard library only. Usage::
         snap = conn.virDomainSnapshotCreateXML('test', '<domainsnapshot/>')
         conn.virDomainRevertToSnapshot(snap['domain'], snap['name'])
 
+    # a remote host, through OpenSSH and virtsnap-ssh-helper there:
+    conn = Connection(uri='test+ssh://root@host/default?keyfile=/root/.ssh/id_ed25519')
+
 Every procedure is a method of `Connection` named as the libvirt C function;
 handles (virDomainPtr, virDomainSnapshotPtr) are plain dicts (DomainHandle,
 SnapshotHandle) and the methods take the domain and snapshot by name.
@@ -29,9 +32,13 @@ a JSON-RPC protocol error (reserved codes -32768..-32000) raises `RpcError`.
 
 import json
 import os
+import select
+import shlex
 import socket
+import subprocess
 import threading
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Type, TypedDict, cast
+import urllib.parse
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Type, TypedDict, Union, cast
 
 PROTOCOL_VERSION = "1.0.0"
 
@@ -593,6 +600,160 @@ def read_only_socket_path(socket_path: str) -> str:
     return socket_path + "-ro"
 
 
+_REMOTE_PARAMS: Dict[str, List[str]] = {
+    "unix": ["socket", "mode"],
+    "ssh": ["socket", "keyfile", "no_verify", "known_hosts", "mode", "command", "helper"],
+}
+
+
+def parse_remote_uri(uri: str) -> Optional[Dict[str, Any]]:
+    """The parts of a remote URI (transport, driver_uri, user, host, port,
+    params), or None for a driver URI the local daemon takes as is
+    (test:///default). Raises VirInvalidArgError for a URI it cannot use."""
+    def invalid(why: str) -> VirError:
+        return ERROR_CLASSES["VIR_ERR_INVALID_ARG"](
+            VIR_ERR_INVALID_ARG, "invalid argument: remote URI '%s': %s" % (uri, why),
+            "VIR_ERR_INVALID_ARG", "VIR_FROM_RPC")
+    parts = urllib.parse.urlsplit(uri)
+    driver, plus, transport = parts.scheme.partition("+")
+    if not plus and not parts.netloc:
+        return None
+    if not plus:
+        transport = "tls"
+    if transport not in _REMOTE_PARAMS:
+        raise invalid("transport '%s' is not supported by this client (ssh, unix)" % transport)
+    try:
+        port = parts.port
+    except ValueError:
+        raise invalid("bad port") from None
+    host = parts.hostname or ""
+    if transport != "unix" and not host:
+        raise invalid("the %s transport needs a host" % transport)
+    params: Dict[str, str] = {}
+    for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _REMOTE_PARAMS[transport]:
+            raise invalid("unknown parameter '%s' for the %s transport" % (key, transport))
+        params[key] = value
+    if params.get("mode", "rw") not in ("ro", "rw"):
+        raise invalid("mode must be ro or rw, not '%s'" % params["mode"])
+    user = urllib.parse.unquote(parts.username) if parts.username is not None else None
+    return {"transport": transport, "driver_uri": "%s://%s" % (driver.lower(), parts.path or "/"),
+            "user": user, "host": host, "port": port, "params": params}
+
+
+def ssh_argv(remote: Dict[str, Any], readonly: bool) -> List[str]:
+    """The ssh command line for a parsed ssh URI: BatchMode, the keyfile, the
+    port, host key checking per no_verify / known_hosts, and the helper bridging
+    to the daemon's socket on the remote host."""
+    params: Dict[str, str] = remote["params"]
+    argv = [params.get("command", "ssh")]
+    if remote["port"] is not None:
+        argv += ["-p", str(remote["port"])]
+    if remote["user"] is not None:
+        argv += ["-l", remote["user"]]
+    if "keyfile" in params:
+        argv += ["-i", params["keyfile"], "-o", "IdentitiesOnly=yes"]
+    argv += ["-T", "-e", "none", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+    if params.get("no_verify", "0") not in ("", "0"):
+        argv += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    else:
+        argv += ["-o", "StrictHostKeyChecking=yes"]
+        if "known_hosts" in params:
+            argv += ["-o", "UserKnownHostsFile=" + params["known_hosts"]]
+    remote_cmd = [params.get("helper", "virtsnap-ssh-helper")]
+    if readonly:
+        remote_cmd.append("--readonly")
+    if "socket" in params:
+        remote_cmd += ["--socket", shlex.quote(params["socket"])]
+    return argv + ["--", remote["host"], " ".join(remote_cmd)]
+
+
+def ssh_error(status: Optional[int], stderr: str) -> Optional[VirError]:
+    """The libvirt error for an ssh child that ended (None: a clean end)."""
+    text = "; ".join(line.strip() for line in stderr.splitlines() if line.strip())
+    if status == 0 and not text:
+        return None
+    if "Failed to connect socket to" in text:
+        return ERROR_CLASSES["VIR_ERR_NO_CONNECT"](
+            VIR_ERR_NO_CONNECT, "no connection driver available for " + text, "VIR_ERR_NO_CONNECT", "VIR_FROM_RPC")
+    lowered = text.lower()
+    auth = ("permission denied", "too many authentication failures", "authentication failed",
+            "no matching host key", "host key verification failed")
+    if status == 255 and any(a in lowered for a in auth):
+        return ERROR_CLASSES["VIR_ERR_AUTH_FAILED"](
+            VIR_ERR_AUTH_FAILED, "authentication failed: " + text, "VIR_ERR_AUTH_FAILED", "VIR_FROM_RPC")
+    why = text or "ssh exited with status %s" % status
+    return ERROR_CLASSES["VIR_ERR_SYSTEM_ERROR"](
+        VIR_ERR_SYSTEM_ERROR, "End of file while reading data: %s: Input/output error" % why,
+        "VIR_ERR_SYSTEM_ERROR", "VIR_FROM_RPC")
+
+
+class _SshChannel:
+    """The ssh child's stdin/stdout, used as the connection's socket (sendall,
+    recv, settimeout, close). When ssh ends, recv raises the libvirt error
+    made from its exit status and stderr."""
+
+    def __init__(self, argv: List[str], timeout: Optional[float]) -> None:
+        try:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, bufsize=0)
+        except OSError as e:
+            raise ERROR_CLASSES["VIR_ERR_SYSTEM_ERROR"](
+                VIR_ERR_SYSTEM_ERROR, "Cannot run ssh: %s" % (e.strerror or e),
+                "VIR_ERR_SYSTEM_ERROR", "VIR_FROM_RPC") from None
+        self._timeout = timeout
+
+    def settimeout(self, timeout: Optional[float]) -> None:
+        self._timeout = timeout
+
+    def sendall(self, data: bytes) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(stdin.fileno(), view):]
+        except BrokenPipeError:
+            raise self._failure() from None
+
+    def recv(self, size: int) -> bytes:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        if self._timeout is not None:
+            ready, _, _ = select.select([stdout.fileno()], [], [], self._timeout)
+            if not ready:
+                raise socket.timeout("timed out")
+        chunk = os.read(stdout.fileno(), size)
+        if not chunk:
+            raise self._failure()
+        return chunk
+
+    def _failure(self) -> Exception:
+        try:
+            status: Optional[int] = self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            status = self._proc.wait()
+        stderr = self._proc.stderr.read().decode("utf-8", "replace") if self._proc.stderr else ""
+        err = ssh_error(status, stderr)
+        if err is None:
+            err = ERROR_CLASSES["VIR_ERR_RPC"](
+                VIR_ERR_RPC, "End of file while reading data: the daemon closed the connection",
+                "VIR_ERR_RPC", "VIR_FROM_RPC")
+        return err
+
+    def close(self) -> None:
+        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                stream.close()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        self._proc.wait()
+
+
+_Channel = Union[socket.socket, _SshChannel]
+
+
 #: Every procedure of the protocol: its stable id, access, scope, whether it runs
 #: as a domain job, and its parameter names in positional order.
 PROCEDURES: Dict[str, Dict[str, Any]] = {
@@ -643,26 +804,30 @@ PROCEDURES: Dict[str, Dict[str, Any]] = {
 
 class Connection:
     """A connection to virtsnapd: JSON-RPC 2.0, Content-Length framing, over
-    the daemon's Unix socket. Calls are synchronous and serialised (one lock);
-    share a Connection between threads or open one per thread.
+    the daemon's Unix socket or, for an ssh URI, over ssh to a remote host.
+    Calls are synchronous and serialised (one lock); share a Connection
+    between threads or open one per thread.
 
     socket_path: default $VIRTSNAP_SOCKET, else default_socket_path().
     readonly: use the read-only socket (<socket>-ro); writes raise
         VirOperationDeniedError.
     timeout: seconds per socket operation (None: wait forever); a timeout
         raises VirOperationTimeoutError.
+    uri: open this URI at once (virConnectOpen). A driver URI
+        (test:///default) uses the local socket; libvirt's remote form
+        driver+ssh://[user@]host[:port]/path?keyfile=...&socket=...&no_verify=1
+        runs `ssh` and virtsnap-ssh-helper on the host, and opens
+        driver:///path there (mode=ro: the read-only socket). ssh failures raise
+        VirAuthFailedError, VirNoConnectError (no daemon on the remote socket)
+        or VirSystemErrorError.
 
-    The daemon opens its default URI on the first call; call
-    virConnectOpen(uri) first to pick another one.
+    Without uri the daemon opens its default URI on the first call; call
+    virConnectOpen(uri) first to pick another one. A closed connection is
+    not reopened: open a new one.
     """
 
     def __init__(self, socket_path: Optional[str] = None, readonly: bool = False,
-                 timeout: Optional[float] = None) -> None:
-        if socket_path is None:
-            socket_path = os.environ.get("VIRTSNAP_SOCKET")
-        if socket_path is None:
-            socket_path = default_socket_path()
-        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+                 timeout: Optional[float] = None, uri: Optional[str] = None) -> None:
         #: Called as handler(method, params) for each notification the daemon
         #: sends while a call waits for its answer (None drops them). It runs
         #: inside that call: it must not call this connection itself.
@@ -670,17 +835,40 @@ class Connection:
         self._lock = threading.Lock()
         self._next_id = 1
         self._buf = b""
-        self._sock: Optional[socket.socket] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(timeout)
+        self._sock: Optional[_Channel] = None
+        remote = parse_remote_uri(uri) if uri is not None else None
+        if remote is not None:
+            readonly = readonly or remote["params"].get("mode") == "ro"
+            socket_path = remote["params"].get("socket", socket_path)
+        if remote is not None and remote["transport"] == "ssh":
+            self.path = str(uri)
+            self._sock = _SshChannel(ssh_argv(remote, readonly), timeout)
+        else:
+            self._connect_unix(socket_path, readonly, timeout)
+        if uri is not None:
+            try:
+                self.virConnectOpen(remote["driver_uri"] if remote is not None else uri)
+            except BaseException:
+                self.close()
+                raise
+
+    def _connect_unix(self, socket_path: Optional[str], readonly: bool, timeout: Optional[float]) -> None:
+        if socket_path is None:
+            socket_path = os.environ.get("VIRTSNAP_SOCKET")
+        if socket_path is None:
+            socket_path = default_socket_path()
+        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
         try:
-            self._sock.connect(self.path)
+            sock.connect(self.path)
         except OSError as e:
-            self._sock.close()
-            self._sock = None
+            sock.close()
             raise ERROR_CLASSES["VIR_ERR_INTERNAL_ERROR"](
                 VIR_ERR_INTERNAL_ERROR,
                 "Failed to connect socket to '%s': %s" % (self.path, e.strerror or e),
                 "VIR_ERR_INTERNAL_ERROR", "VIR_FROM_RPC") from None
+        self._sock = sock
 
     def __enter__(self) -> "Connection":
         return self
@@ -734,17 +922,17 @@ class Connection:
     def _rpc_error(message: str) -> VirError:
         return ERROR_CLASSES["VIR_ERR_RPC"](VIR_ERR_RPC, message, "VIR_ERR_RPC", "VIR_FROM_RPC")
 
-    def _send(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+    def _send(self, sock: _Channel, msg: Dict[str, Any]) -> None:
         body = json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
-    def _fill(self, sock: socket.socket) -> None:
+    def _fill(self, sock: _Channel) -> None:
         chunk = sock.recv(65536)
         if not chunk:
             raise self._rpc_error("End of file while reading data: the daemon closed the connection")
         self._buf += chunk
 
-    def _receive(self, sock: socket.socket) -> Dict[str, Any]:
+    def _receive(self, sock: _Channel) -> Dict[str, Any]:
         while b"\r\n\r\n" not in self._buf:
             self._fill(sock)
         head, _, rest = self._buf.partition(b"\r\n\r\n")
@@ -767,7 +955,7 @@ class Connection:
             raise self._rpc_error("a message that is not a JSON object")
         return msg
 
-    def _incoming(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+    def _incoming(self, sock: _Channel, msg: Dict[str, Any]) -> None:
         if "id" in msg:
             # A request from the daemon: this client serves none.
             self._send(sock, {"jsonrpc": "2.0", "id": msg["id"],
@@ -1843,6 +2031,9 @@ __all__ = [
     "error_from_wire",
     "default_socket_path",
     "read_only_socket_path",
+    "parse_remote_uri",
+    "ssh_argv",
+    "ssh_error",
     "VirConnectOpenResult",
     "DomainHandle",
     "DomainStateInfo",

@@ -65,9 +65,10 @@ describe('the committed Python client is generated from protocol/openrpc.json', 
     expect(head).toContain('node dist/tools/gen-python-client.js');
     expect(a).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/); // no timestamps
     expect(a).toMatch(/^import (json|os|socket|threading)$/m);
+    // standard library only (ssh URIs run the ssh binary through subprocess)
     // standard library only
     const imports = [...a.matchAll(/^(?:from (\S+) import|import (\S+))/gm)].map((m) => m[1] ?? m[2]);
-    expect(new Set(imports)).toEqual(new Set(['json', 'os', 'socket', 'threading', 'typing']));
+    expect(new Set(imports)).toEqual(new Set(['json', 'os', 'select', 'shlex', 'socket', 'subprocess', 'threading', 'typing', 'urllib.parse']));
   });
 
   it('--check reports a stale file', () => {

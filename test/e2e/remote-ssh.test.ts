@@ -11,16 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
 import { repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
-import { freePort, sshdAvailable, startSshd, type RunningSshd } from '../helpers/sshd.js';
+import { freePort, sshdAvailable, sshUri, startSshd, type RunningSshd } from '../helpers/sshd.js';
 import { expectVirError } from '../helpers/expect-error.js';
 
-const helper = `${process.execPath} ${path.join(repoRoot, 'dist', 'daemon', 'ssh-helper.js')}`;
 const dataDir = path.resolve(repoRoot, '../shared/conformance/libvirt/tests/virshtestdata');
-
-function sshUri(s: RunningSshd, socket: string, extra: Record<string, string> = {}, port = s.port): string {
-  const q = new URLSearchParams({ keyfile: s.keyfile, socket, no_verify: '1', helper, ...extra });
-  return `test+ssh://${s.user}@127.0.0.1:${port}/default?${q}`;
-}
 
 function filterLine(buffer: string, toRemove: string): string {
   let start: number;

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { tempDir } from './daemon.js';
+import { repoRoot, tempDir } from './daemon.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -113,4 +113,13 @@ export async function startSshd(): Promise<RunningSshd> {
       }
     },
   };
+}
+
+/** The helper as the remote shell runs it: this node and this tree's compiled ssh-helper. */
+export const SSH_HELPER = `${process.execPath} ${path.join(repoRoot, 'dist', 'daemon', 'ssh-helper.js')}`;
+
+/** `test+ssh://user@127.0.0.1:PORT/default?keyfile=...&socket=...&no_verify=1&helper=...` (+ extra). */
+export function sshUri(s: RunningSshd, socket: string, extra: Record<string, string> = {}, port = s.port): string {
+  const q = new URLSearchParams({ keyfile: s.keyfile, socket, no_verify: '1', helper: SSH_HELPER, ...extra });
+  return `test+ssh://${s.user}@127.0.0.1:${port}/default?${q}`;
 }

@@ -2,26 +2,30 @@
 
 export const PY_CONNECTION = `class Connection:
     """A connection to virtsnapd: JSON-RPC 2.0, Content-Length framing, over
-    the daemon's Unix socket. Calls are synchronous and serialised (one lock);
-    share a Connection between threads or open one per thread.
+    the daemon's Unix socket or, for an ssh URI, over ssh to a remote host.
+    Calls are synchronous and serialised (one lock); share a Connection
+    between threads or open one per thread.
 
     socket_path: default $VIRTSNAP_SOCKET, else default_socket_path().
     readonly: use the read-only socket (<socket>-ro); writes raise
         VirOperationDeniedError.
     timeout: seconds per socket operation (None: wait forever); a timeout
         raises VirOperationTimeoutError.
+    uri: open this URI at once (virConnectOpen). A driver URI
+        (test:///default) uses the local socket; libvirt's remote form
+        driver+ssh://[user@]host[:port]/path?keyfile=...&socket=...&no_verify=1
+        runs \`ssh\` and virtsnap-ssh-helper on the host, and opens
+        driver:///path there (mode=ro: the read-only socket). ssh failures raise
+        VirAuthFailedError, VirNoConnectError (no daemon on the remote socket)
+        or VirSystemErrorError.
 
-    The daemon opens its default URI on the first call; call
-    virConnectOpen(uri) first to pick another one.
+    Without uri the daemon opens its default URI on the first call; call
+    virConnectOpen(uri) first to pick another one. A closed connection is
+    not reopened: open a new one.
     """
 
     def __init__(self, socket_path: Optional[str] = None, readonly: bool = False,
-                 timeout: Optional[float] = None) -> None:
-        if socket_path is None:
-            socket_path = os.environ.get("VIRTSNAP_SOCKET")
-        if socket_path is None:
-            socket_path = default_socket_path()
-        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+                 timeout: Optional[float] = None, uri: Optional[str] = None) -> None:
         #: Called as handler(method, params) for each notification the daemon
         #: sends while a call waits for its answer (None drops them). It runs
         #: inside that call: it must not call this connection itself.
@@ -29,17 +33,40 @@ export const PY_CONNECTION = `class Connection:
         self._lock = threading.Lock()
         self._next_id = 1
         self._buf = b""
-        self._sock: Optional[socket.socket] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(timeout)
+        self._sock: Optional[_Channel] = None
+        remote = parse_remote_uri(uri) if uri is not None else None
+        if remote is not None:
+            readonly = readonly or remote["params"].get("mode") == "ro"
+            socket_path = remote["params"].get("socket", socket_path)
+        if remote is not None and remote["transport"] == "ssh":
+            self.path = str(uri)
+            self._sock = _SshChannel(ssh_argv(remote, readonly), timeout)
+        else:
+            self._connect_unix(socket_path, readonly, timeout)
+        if uri is not None:
+            try:
+                self.virConnectOpen(remote["driver_uri"] if remote is not None else uri)
+            except BaseException:
+                self.close()
+                raise
+
+    def _connect_unix(self, socket_path: Optional[str], readonly: bool, timeout: Optional[float]) -> None:
+        if socket_path is None:
+            socket_path = os.environ.get("VIRTSNAP_SOCKET")
+        if socket_path is None:
+            socket_path = default_socket_path()
+        self.path = read_only_socket_path(socket_path) if readonly else socket_path
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
         try:
-            self._sock.connect(self.path)
+            sock.connect(self.path)
         except OSError as e:
-            self._sock.close()
-            self._sock = None
+            sock.close()
             raise ERROR_CLASSES["VIR_ERR_INTERNAL_ERROR"](
                 VIR_ERR_INTERNAL_ERROR,
                 "Failed to connect socket to '%s': %s" % (self.path, e.strerror or e),
                 "VIR_ERR_INTERNAL_ERROR", "VIR_FROM_RPC") from None
+        self._sock = sock
 
     def __enter__(self) -> "Connection":
         return self
@@ -93,17 +120,17 @@ export const PY_CONNECTION = `class Connection:
     def _rpc_error(message: str) -> VirError:
         return ERROR_CLASSES["VIR_ERR_RPC"](VIR_ERR_RPC, message, "VIR_ERR_RPC", "VIR_FROM_RPC")
 
-    def _send(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+    def _send(self, sock: _Channel, msg: Dict[str, Any]) -> None:
         body = json.dumps(msg, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         sock.sendall(b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body)
 
-    def _fill(self, sock: socket.socket) -> None:
+    def _fill(self, sock: _Channel) -> None:
         chunk = sock.recv(65536)
         if not chunk:
             raise self._rpc_error("End of file while reading data: the daemon closed the connection")
         self._buf += chunk
 
-    def _receive(self, sock: socket.socket) -> Dict[str, Any]:
+    def _receive(self, sock: _Channel) -> Dict[str, Any]:
         while b"\\r\\n\\r\\n" not in self._buf:
             self._fill(sock)
         head, _, rest = self._buf.partition(b"\\r\\n\\r\\n")
@@ -126,7 +153,7 @@ export const PY_CONNECTION = `class Connection:
             raise self._rpc_error("a message that is not a JSON object")
         return msg
 
-    def _incoming(self, sock: socket.socket, msg: Dict[str, Any]) -> None:
+    def _incoming(self, sock: _Channel, msg: Dict[str, Any]) -> None:
         if "id" in msg:
             # A request from the daemon: this client serves none.
             self._send(sock, {"jsonrpc": "2.0", "id": msg["id"],
