@@ -16,6 +16,8 @@
  *    daemon and the echo server could land in different placements and the
  *    unpinned ratio then measures the scheduler, not the server. Pinned, both
  *    are measured in the same placement.
+ *  - TLS: the same call over the TLS listener against the Unix socket of the same
+ *    daemon (bench/tls-rpc.ts): what the remote transport adds per call.
  *  - fsync floor: write + fsync + rename + fsync of the directory, of a file the
  *    size of a snapshot file, on the same filesystem as the state directory
  *    (also reported without the directory fsync).
@@ -29,6 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RawRpcClient } from './rpc-client.js';
+import { tlsLatency } from './tls-rpc.js';
 import { echoParams } from './echo-server.js';
 import { generateStore, type Shape } from './store-gen.js';
 import { esxBench } from './esx.js';
@@ -290,6 +293,14 @@ async function rpcAndMutations(): Promise<void> {
         rpc[label] = entry;
       }
       results.rpcLatency = rpc;
+
+      // The TLS transport against the Unix socket, on one daemon with a TLS listener.
+      const tlsSamples = await tlsLatency(dir, 'virDomainSnapshotNum', { domain: 'test', flags: 0 }, n, timeCalls);
+      const viaUnix = summary(tlsSamples.unix);
+      const viaTls = summary(tlsSamples.tls);
+      results.rpcTls = { unix: viaUnix, tls: viaTls, ratioP50: viaTls.p50 / viaUnix.p50, ratioP99: viaTls.p99 / viaUnix.p99 };
+      row('Num p50 over TLS, floor: Unix socket (µs)', f1(viaTls.p50), f1(viaUnix.p50), fx(viaTls.p50 / viaUnix.p50));
+      row('Num p99 over TLS, floor: Unix socket (µs)', f1(viaTls.p99), f1(viaUnix.p99), fx(viaTls.p99 / viaUnix.p99));
 
       const durationMs = quick ? 1500 : 3000;
       const probe = await c.call('virDomainSnapshotLookupByName', calls[0]![2]);

@@ -37,6 +37,12 @@ export class RawRpcClient {
     socket.on('error', () => socket.destroy());
   }
 
+  /** Over a socket already connected (a TLS socket after its handshake). */
+  static over(socket: net.Socket): RawRpcClient {
+    socket.setNoDelay?.(true);
+    return new RawRpcClient(socket);
+  }
+
   static connect(path: string): Promise<RawRpcClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(path);

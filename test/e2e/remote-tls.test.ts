@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
 import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { makeTestPki, type TestPki } from '../../tools/test-pki.js';
 import { freePort } from '../helpers/sshd.js';
 
 /** The port the daemon logged (it listens on port 0). */

@@ -1,13 +1,13 @@
 /**
- * Certificates for the TLS tests, made with the openssl CLI in a temp dir: a CA,
+ * Certificates for the TLS tests and the TLS benchmark, made with the openssl CLI in a temp dir: a CA,
  * a server certificate for 127.0.0.1, client certificates (each in a libvirt
  * `pkipath` directory: cacert.pem, clientcert.pem, clientkey.pem), one expired
  * and one signed by another CA.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { tempDir } from './daemon.js';
 
 export interface TestPki {
   dir: string;
@@ -48,7 +48,7 @@ function issue(dir: string, name: string, subject: string, ca: { cert: string; k
 }
 
 export function makeTestPki(): TestPki {
-  const dir = tempDir('virtsnap-pki-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-pki-'));
   const ca = makeCa(dir, 'ca');
   const other = makeCa(dir, 'other-ca');
   const server = issue(dir, 'server', '/O=Example/CN=127.0.0.1', ca, 2, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
