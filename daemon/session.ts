@@ -5,7 +5,8 @@
  * endpoint (rpc-endpoint.ts) hands it the `connect`-scope calls through dispatch,
  * and it hands events back through `notify`.
  */
-import { VirError } from '../protocol/errors.js';
+import { unsupportedFlags, VirError } from '../protocol/errors.js';
+import { ConnectOpenFlags } from '../protocol/flags.js';
 import type { MethodName } from '../protocol/procedures.js';
 import type { Driver } from '../drivers/driver.js';
 import type { ConnectionState } from './dispatch.js';
@@ -29,12 +30,16 @@ export class LibvirtSession implements ConnectionState {
   private closed = false;
   private readonly subscriptions: EventSubscriptions;
 
+  /** Read-only: from the socket or certificate, or asked for by virConnectOpen(VIR_CONNECT_RO); never undone. */
+  readonly: boolean;
+
   constructor(
-    readonly readonly: boolean,
+    readonly_: boolean,
     readonly peer: string,
     private readonly deps: SessionDeps,
     notify: Notify,
   ) {
+    this.readonly = readonly_;
     this.subscriptions = new EventSubscriptions(deps.events, (callbackID, event) =>
       notify('virConnectDomainEvent', { callbackID, event }));
   }
@@ -55,8 +60,11 @@ export class LibvirtSession implements ConnectionState {
         if (this.explicitlyOpened && !this.closed) {
           throw new VirError('VIR_ERR_OPERATION_INVALID', 'connection is already open', 'VIR_FROM_NONE');
         }
+        const flags = (params.flags as number | undefined) ?? 0;
+        if ((flags & ~ConnectOpenFlags.VIR_CONNECT_RO) !== 0) throw unsupportedFlags(flags & ~ConnectOpenFlags.VIR_CONNECT_RO, method, 'VIR_FROM_NONE');
         const uri = (params.uri as string | undefined) || this.deps.defaultUri;
         const driver = await this.deps.registry.get(uri);
+        if (flags & ConnectOpenFlags.VIR_CONNECT_RO) this.readonly = true;
         this.driverPromise = Promise.resolve(driver);
         this.uri = driver.uri;
         this.explicitlyOpened = true;

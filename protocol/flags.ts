@@ -85,6 +85,11 @@ export const DomainDefineFlags = {
   VIR_DOMAIN_DEFINE_VALIDATE: 1,
 } as const;
 
+/** virConnectOpenAuth's flags (libvirt.h); VIR_CONNECT_RO makes the connection read-only. */
+export const ConnectOpenFlags = {
+  VIR_CONNECT_RO: 1,
+} as const;
+
 export const ConnectListAllDomainsFlags = {
   VIR_CONNECT_LIST_DOMAINS_ACTIVE: 1,
   VIR_CONNECT_LIST_DOMAINS_INACTIVE: 2,

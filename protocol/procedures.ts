@@ -10,7 +10,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ErrorName } from './errors.js';
 import type { FlagRule } from './flag-rules.js';
 import {
-  ConnectListAllDomainsFlags, DomainRebootFlags, DomainShutdownFlags, DomainUndefineFlags, DomainXMLFlags, SnapshotCreateFlags,
+  ConnectListAllDomainsFlags, ConnectOpenFlags, DomainRebootFlags, DomainShutdownFlags, DomainUndefineFlags, DomainXMLFlags,
+  SnapshotCreateFlags,
   SnapshotDeleteFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotXMLFlags,
 } from './flags.js';
 import {
@@ -71,9 +72,10 @@ export const procedures = {
   virConnectOpen: proc({
     args: ['uri'],
     id: 1, scope: 'connect', access: 'read', job: false,
-    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session, esx://host/...).',
+    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only.',
     params: Params({ uri: Type.Optional(Type.String()), flags: Flags }),
     result: Type.Object({ uri: Type.String() }, { additionalProperties: false }),
+    flags: ConnectOpenFlags,
     errors: ['VIR_ERR_NO_SUPPORT', 'VIR_ERR_INVALID_ARG', 'VIR_ERR_AUTH_FAILED', 'VIR_ERR_INTERNAL_ERROR'],
   }),
   virConnectClose: proc({

@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 eddc7df809d69b3fab871a815ec1388cff13ee707394f7f52b872e52e6b8e4db)
+#   input:     protocol/openrpc.json (sha256 984a028e655314126ad80a7c905273b74f80ab2e6311b806fffaf325e1f0e7f0)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
@@ -141,6 +141,9 @@ class DomainInfo(TypedDict):
 
 # ---- flags (x-flags), OR them into `flags` --------------------------------
 
+
+# Flags of virConnectOpen.
+VIR_CONNECT_RO = 1
 
 # Flags of virConnectListAllDomains.
 VIR_CONNECT_LIST_DOMAINS_ACTIVE = 1
@@ -967,12 +970,15 @@ class Connection:
 
     def virConnectOpen(self, uri: Optional[str] = None, flags: int = 0) -> VirConnectOpenResult:
         """Open the connection to a hypervisor URI (test:///default,
-        qemu:///session, esx://host/...).
+        qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only.
 
         Args:
             uri (Optional[str]): Optional: not sent when None.
             flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
                 Default 0.
+
+        Flags:
+            VIR_CONNECT_RO (1)
 
         Returns:
             VirConnectOpenResult
@@ -2095,6 +2101,7 @@ __all__ = [
     "VIR_ERR_OPERATION_UNSUPPORTED",
     "VIR_ERR_AGENT_UNRESPONSIVE",
     "VIR_ERR_XML_INVALID_SCHEMA",
+    "VIR_CONNECT_RO",
     "VIR_CONNECT_LIST_DOMAINS_ACTIVE",
     "VIR_CONNECT_LIST_DOMAINS_INACTIVE",
     "VIR_CONNECT_LIST_DOMAINS_PERSISTENT",

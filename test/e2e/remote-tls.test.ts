@@ -10,6 +10,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
+import { Transport } from '../../client/transport.js';
 import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { makeTestPki, type TestPki } from '../../tools/test-pki.js';
@@ -99,6 +100,19 @@ describe('test+tls:// to the TLS listener', () => {
       'VIR_ERR_OPERATION_DENIED');
     await v.virConnectClose(conn);
   }, 30_000);
+
+  it('virConnectOpen flags: VIR_CONNECT_RO on the Unix socket too; unknown bits refused', async () => {
+    const t = await Transport.connect({ socket: d.socket });
+    await expectVirError(t.call('virConnectOpen', { flags: 2 }), 'VIR_ERR_INVALID_ARG',
+      'invalid argument: unsupported flags (0x2) in function virConnectOpen');
+    await t.call('virConnectOpen', { uri: 'test:///default', flags: 1 });
+    await expectVirError(t.call('virDomainSnapshotCreateXML', { domain: 'test', xml: '<domainsnapshot/>' }), 'VIR_ERR_OPERATION_DENIED');
+    // Closing and reopening without the flag does not give write access back.
+    await t.call('virConnectClose', {});
+    await t.call('virConnectOpen', { uri: 'test:///default' });
+    await expectVirError(t.call('virDomainSnapshotCreateXML', { domain: 'test', xml: '<domainsnapshot/>' }), 'VIR_ERR_OPERATION_DENIED');
+    t.close();
+  });
 
   it('a DN not on tls_allowed_dn_list: VIR_ERR_AUTH_FAILED', async () => {
     await expectVirError(v.virConnectOpen(uri('stranger')), 'VIR_ERR_AUTH_FAILED',
