@@ -145,9 +145,18 @@ export class Transport {
     else p.resolve(msg.result);
   }
 
-  /** A raw call by method name (rpc.discover, or procedures newer than this client). */
+  /**
+   * A raw call by method name (rpc.discover, or procedures newer than this client).
+   * There is no automatic reconnect, as in libvirt: once the stream is gone every
+   * call fails with libvirt's "internal error: client socket is closed" (after
+   * close(): VIR_ERR_INVALID_CONN); open a new connection.
+   */
   raw(method: string, params: object = {}): Promise<unknown> {
-    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.closedError) {
+      return Promise.reject(this.closedError.errName === 'VIR_ERR_INVALID_CONN'
+        ? this.closedError
+        : new VirError('VIR_ERR_INTERNAL_ERROR', 'client socket is closed', 'VIR_FROM_RPC'));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { method, resolve, reject });

@@ -119,6 +119,14 @@ export class Daemon {
     this.lock = await lockStateDir(this.opts.stateDir, 'daemon');
     // Open the default driver now: a broken state dir should fail the start, not the first call.
     await this.registry.get(this.opts.defaultUri);
+    // TLS before the Unix sockets: bad certificate files stop the start before any socket file
+    // exists, and once the read-write socket accepts, every listener is up.
+    if (this.opts.tls) {
+      const server = await listenTls(this.opts.tls, (socket, peer) => this.accept(socket, peer.readonly, peer));
+      this.servers.push(server);
+      const a = server.address() as net.AddressInfo;
+      this.logger.info(`listening for TLS on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    }
     const inherited = this.opts.listeners;
     if (inherited) {
       // Socket activation: systemd owns the socket files (paths, modes, groups).
@@ -132,12 +140,6 @@ export class Daemon {
       // Read-only first: once the read-write socket accepts, the daemon is fully up.
       this.servers.push(await this.listen(readOnlySocketPath(this.opts.socket), true, 0o666));
       this.servers.push(await this.listen(this.opts.socket, false, rwMode, group));
-    }
-    if (this.opts.tls) {
-      const server = await listenTls(this.opts.tls, (socket, peer) => this.accept(socket, peer.readonly, peer));
-      this.servers.push(server);
-      const a = server.address() as net.AddressInfo;
-      this.logger.info(`listening for TLS on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
     }
     const tickMs = Math.max(50, Math.min(1000, ...[this.limits.idleTimeoutMs, this.limits.keepaliveIntervalMs, this.limits.slowClientTimeoutMs]
       .filter((t) => t > 0).map((t) => t / 4)));

@@ -120,6 +120,16 @@ describe.skipIf(!sshdAvailable())('test+ssh:// through a real sshd', () => {
     expect(e.message).toBe(`no connection driver available for Failed to connect socket to '${missing}': No such file or directory`);
   }, 30_000);
 
+  it('the daemon going away: the stream closes, later calls fail with "client socket is closed", no reconnect', async () => {
+    const other = await startCliDaemon();
+    const conn = await v.virConnectOpen(sshUri(sshd, other.socket));
+    const dom = await v.virDomainLookupByName(conn, 'test');
+    const closed = new Promise<v.VirError>((r) => conn.transport.onClose(r));
+    await other.stop();
+    expect((await closed).message).toBe('End of file while reading data: Input/output error');
+    await expectVirError(v.virDomainSnapshotNum(dom, 0), 'VIR_ERR_INTERNAL_ERROR', 'internal error: client socket is closed');
+  }, 30_000);
+
   it('a closed connection fails later calls: no automatic reconnect (as libvirt)', async () => {
     const conn = await v.virConnectOpen(sshUri(sshd, d.socket));
     const dom = await v.virDomainLookupByName(conn, 'test');

@@ -6,12 +6,13 @@
  * socket, and refused clients (untrusted, expired, DN not allowed) and servers
  * (not signed by our CA) as libvirt errors with their exact codes.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
 import { Transport } from '../../client/transport.js';
-import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { makeTestPki, type TestPki } from '../../tools/test-pki.js';
 import { freePort } from '../helpers/sshd.js';
@@ -147,6 +148,22 @@ describe('test+tls:// to the TLS listener', () => {
     await expectVirError(v.virConnectOpen(`test+tls://127.0.0.1:${closed}/default?pkipath=${dirs.rw}`), 'VIR_ERR_SYSTEM_ERROR',
       `unable to connect to server at '127.0.0.1:${closed}': Connection refused`);
   }, 30_000);
+
+  it('the daemon refuses to start with an unreadable certificate or a bad --tls-listen, before creating its sockets', () => {
+    const dir = path.join(pki.dir, 'bad-start');
+    mkdirSync(dir);
+    const start = (...args: string[]) => spawnSync(process.execPath, [
+      path.join(repoRoot, 'dist', 'daemon', 'main.js'), '--socket', path.join(dir, 'sock'), '--state-dir', path.join(dir, 'state'), ...args,
+    ], { encoding: 'utf8' });
+    const missing = path.join(dir, 'nope.pem');
+    const r = start('--tls-listen', '127.0.0.1:0', '--tls-cert', missing, '--tls-key', pki.serverKey, '--tls-ca', pki.ca);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`virtsnapd: cannot read the TLS certificate '${missing}'`);
+    expect(existsSync(path.join(dir, 'sock'))).toBe(false);
+    const r2 = start('--tls-listen', '16524', '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey, '--tls-ca', pki.ca);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain("--tls-listen must be ADDR:PORT (e.g. 0.0.0.0:16524 or [::1]:16524), not '16524'");
+  });
 
   it('bad remote URIs: VIR_ERR_INVALID_ARG', async () => {
     await expectVirError(v.virConnectOpen('test+tls://127.0.0.1/default?bogus=1'), 'VIR_ERR_INVALID_ARG',
