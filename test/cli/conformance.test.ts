@@ -6,20 +6,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { filterLine, repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 
 const dataDir = path.resolve(repoRoot, '../shared/conformance/libvirt/tests/virshtestdata');
 const read = (name: string) => readFileSync(path.join(dataDir, name), 'utf8');
-
-/** virshtest's testFilterLine: delete from each `toRemove` up to (not including) the next newline. */
-function filterLine(buffer: string, toRemove: string): string {
-  let start: number;
-  while ((start = buffer.indexOf(toRemove)) >= 0) {
-    const end = buffer.indexOf('\n', start + 1);
-    buffer = end < 0 ? buffer.slice(0, start) : buffer.slice(0, start) + buffer.slice(end);
-  }
-  return buffer;
-}
 
 /** virshtest appends the exit status when it is not 0. */
 function withStatus(r: { output: string; status: number | null }): string {

@@ -10,20 +10,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
-import { repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { filterLine, repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { freePort, sshdAvailable, sshUri, startSshd, type RunningSshd } from '../helpers/sshd.js';
 import { expectVirError } from '../helpers/expect-error.js';
 
 const dataDir = path.resolve(repoRoot, '../shared/conformance/libvirt/tests/virshtestdata');
-
-function filterLine(buffer: string, toRemove: string): string {
-  let start: number;
-  while ((start = buffer.indexOf(toRemove)) >= 0) {
-    const end = buffer.indexOf('\n', start + 1);
-    buffer = end < 0 ? buffer.slice(0, start) : buffer.slice(0, start) + buffer.slice(end);
-  }
-  return buffer;
-}
 
 describe.skipIf(!sshdAvailable())('test+ssh:// through a real sshd', () => {
   let sshd: RunningSshd;

@@ -86,3 +86,13 @@ export async function runCliInProcess(socket: string, cwd: string, args: string[
   const status = await runCli(args, { sink, env: { ...process.env, VIRTSNAP_SOCKET: socket }, cwd, stdinIsTTY: false });
   return { out: sink.text, stdout: sink.stdout, stderr: sink.stderr, status };
 }
+
+/** virshtest's testFilterLine: delete from each `toRemove` up to (not including) the next newline. */
+export function filterLine(buffer: string, toRemove: string): string {
+  let start: number;
+  while ((start = buffer.indexOf(toRemove)) >= 0) {
+    const end = buffer.indexOf('\n', start + 1);
+    buffer = end < 0 ? buffer.slice(0, start) : buffer.slice(0, start) + buffer.slice(end);
+  }
+  return buffer;
+}
