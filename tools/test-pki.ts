@@ -16,6 +16,8 @@ export interface TestPki {
   serverKey: string;
   /** A pkipath directory for a client with this subject (made by the given CA, valid or expired). */
   client(name: string, subject: string, opts?: { expired?: boolean; untrusted?: boolean }): string;
+  /** A CRL of the CA revoking the certificates of these clients (by `client` name). */
+  crl(revoked: string[]): string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -62,6 +64,23 @@ export function makeTestPki(): TestPki {
       copyFileSync(c.cert, path.join(pkipath, 'clientcert.pem'));
       copyFileSync(c.key, path.join(pkipath, 'clientkey.pem'));
       return pkipath;
+    },
+    crl(revoked) {
+      // `openssl ca` keeps its database in files; a minimal config for revoking and -gencrl.
+      const db = path.join(dir, 'crl-db');
+      mkdirSync(db, { recursive: true });
+      writeFileSync(path.join(db, 'index.txt'), '');
+      writeFileSync(path.join(db, 'crlnumber'), '01\n');
+      const cnf = path.join(db, 'ca.cnf');
+      writeFileSync(cnf, [
+        '[ca]', 'default_ca = ca_default', '[ca_default]', `database = ${path.join(db, 'index.txt')}`,
+        `crlnumber = ${path.join(db, 'crlnumber')}`, 'default_md = sha256', 'default_crl_days = 2', '',
+      ].join('\n'));
+      const caArgs = ['-config', cnf, '-keyfile', ca.key, '-cert', ca.cert];
+      for (const name of revoked) openssl(['ca', ...caArgs, '-revoke', path.join(dir, `${name}.pem`)], dir);
+      const out = path.join(dir, 'crl.pem');
+      openssl(['ca', ...caArgs, '-gencrl', '-out', out], dir);
+      return out;
     },
   };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
-import { filterLine, repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { filterLine, repoRoot, runCliProcess, startCliDaemon, waitForLog, type CliDaemon } from '../helpers/cli-daemon.js';
 import { freePort, sshdAvailable, sshUri, startSshd, type RunningSshd } from '../helpers/sshd.js';
 import { expectVirError } from '../helpers/expect-error.js';
 
@@ -49,7 +49,7 @@ describe.skipIf(!sshdAvailable())('test+ssh:// through a real sshd', () => {
       + 'Domain snapshot r2 reverted\n\nr2\nr2\nDomain snapshot r2 deleted\n\nr1\n\n\nr1\n');
     expect(r.status).toBe(0);
     // The write reached the daemon as a local client: logged with the ssh session's peer credentials.
-    expect(d.log()).toMatch(/client#\d+ uid=0 gid=0 pid=\d+ virDomainSnapshotCreateXML/);
+    expect(await waitForLog(d, /client#\d+ uid=0 gid=0 pid=\d+ virDomainSnapshotCreateXML/)).not.toBeNull();
     await runCliProcess(['-q', '-c', uri, 'snapshot-delete test r1']);
   }, 60_000);
 

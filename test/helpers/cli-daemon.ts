@@ -96,3 +96,13 @@ export function filterLine(buffer: string, toRemove: string): string {
   }
   return buffer;
 }
+
+/** The daemon's log reaches us through a pipe, possibly after the reply: wait (up to `ms`) for a line. */
+export async function waitForLog(d: { log(): string }, re: RegExp, ms = 5000): Promise<RegExpExecArray | null> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const m = re.exec(d.log());
+    if (m || Date.now() > deadline) return m;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
