@@ -17,6 +17,14 @@ export interface Samples {
   tls: number[];
 }
 
+/** How to time calls and where to run: as main.ts's placements ('' unpinned, then pinned ones). */
+export interface TlsBenchEnv {
+  timeCalls(n: number, fn: () => Promise<unknown>): Promise<number[]>;
+  placements: Array<[string, { client: string; server: string } | undefined]>;
+  pin(pid: number, cpus: string): void;
+  allCpus: string;
+}
+
 async function tlsPort(output: () => string): Promise<number> {
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -43,9 +51,9 @@ function connectTls(port: number, pkipath: string): Promise<RawRpcClient> {
   });
 }
 
-/** p50/p99 samples (µs) of `method` over the Unix socket and over TLS, `n` calls each. */
-export async function tlsLatency(dir: string, method: string, params: unknown, n: number,
-  timeCalls: (n: number, fn: () => Promise<unknown>) => Promise<number[]>): Promise<Samples> {
+/** Samples (µs) of `method` over the Unix socket and over TLS, `n` calls each, per placement label. */
+export async function tlsLatency(dir: string, method: string, params: unknown, n: number, env: TlsBenchEnv): Promise<Map<string, Samples>> {
+  const { timeCalls } = env;
   const pki = makeTestPki();
   const pkipath = pki.client('bench', '/O=Example/CN=bench');
   const socket = path.join(dir, 'tls-bench.sock');
@@ -61,12 +69,27 @@ export async function tlsLatency(dir: string, method: string, params: unknown, n
       if (r.error) throw new Error(`${method}: ${r.error.message}`);
       await timeCalls(1000, () => c.call(method, params));
     }
-    const out: Samples = { unix: [], tls: [] };
-    for (let b = 0; b < 10; b++) {
-      out.unix.push(...await timeCalls(n / 10, () => u.call(method, params)));
-      out.tls.push(...await timeCalls(n / 10, () => t.call(method, params)));
+    const all = new Map<string, Samples>();
+    for (const [where, cpus] of env.placements) {
+      if (cpus) {
+        env.pin(process.pid, cpus.client);
+        env.pin(d.pid, cpus.server);
+      }
+      try {
+        const out: Samples = { unix: [], tls: [] };
+        for (let b = 0; b < 10; b++) {
+          out.unix.push(...await timeCalls(n / 10, () => u.call(method, params)));
+          out.tls.push(...await timeCalls(n / 10, () => t.call(method, params)));
+        }
+        all.set(where, out);
+      } finally {
+        if (cpus) {
+          env.pin(process.pid, env.allCpus);
+          env.pin(d.pid, env.allCpus);
+        }
+      }
     }
-    return out;
+    return all;
   } finally {
     u.close();
     t.close();
