@@ -5,7 +5,7 @@
  *                                        [--out clients/python/virtsnap_client.py] [--check]
  *
  * The output is standard-library-only Python (3.8+): Content-Length framed JSON-RPC
- * 2.0 over AF_UNIX or ssh (driver+ssh:// URIs, through the `ssh` binary), a `Connection` with one method per procedure named exactly as
+ * 2.0 over AF_UNIX, ssh (driver+ssh:// URIs, through the `ssh` binary) or TLS, a `Connection` with one method per procedure named exactly as
  * the C API, type hints from the JSON Schemas, flag and error constants, and
  * libvirt-style exceptions. Deterministic: the same input always gives the same
  * bytes (document order, no timestamps), so a test can byte-compare it.
@@ -148,6 +148,7 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
     'import select',
     'import shlex',
     'import socket',
+    'import ssl',
     'import subprocess',
     'import threading',
     'import urllib.parse',
@@ -236,6 +237,7 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
   const allNames = [
     'PROTOCOL_VERSION', 'Connection', 'VirError', 'RpcError', 'ERROR_NAMES', 'ERROR_CLASSES', 'PROCEDURES',
     'error_from_wire', 'default_socket_path', 'read_only_socket_path', 'parse_remote_uri', 'ssh_argv', 'ssh_error',
+    'client_pki_files', 'tls_socket', 'DEFAULT_TLS_PORT',
     ...types.typedDicts.map((t) => t.name),
     ...classes.map(([c]) => c),
     ...errorEntries.map(([n]) => n),

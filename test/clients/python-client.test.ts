@@ -68,7 +68,7 @@ describe('the committed Python client is generated from protocol/openrpc.json', 
     // standard library only (ssh URIs run the ssh binary through subprocess)
     // standard library only
     const imports = [...a.matchAll(/^(?:from (\S+) import|import (\S+))/gm)].map((m) => m[1] ?? m[2]);
-    expect(new Set(imports)).toEqual(new Set(['json', 'os', 'select', 'shlex', 'socket', 'subprocess', 'threading', 'typing', 'urllib.parse']));
+    expect(new Set(imports)).toEqual(new Set(['json', 'os', 'select', 'shlex', 'socket', 'ssl', 'subprocess', 'threading', 'typing', 'urllib.parse']));
   });
 
   it('--check reports a stale file', () => {

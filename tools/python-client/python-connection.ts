@@ -38,14 +38,20 @@ export const PY_CONNECTION = `class Connection:
         if remote is not None:
             readonly = readonly or remote["params"].get("mode") == "ro"
             socket_path = remote["params"].get("socket", socket_path)
+        open_flags = 0
         if remote is not None and remote["transport"] == "ssh":
             self.path = str(uri)
             self._sock = _SshChannel(ssh_argv(remote, readonly), timeout)
+        elif remote is not None and remote["transport"] == "tls":
+            self.path = str(uri)
+            self._sock = tls_socket(remote, timeout)
+            # One TLS port: read-only is asked of the daemon, which enforces it.
+            open_flags = VIR_CONNECT_RO if readonly else 0
         else:
             self._connect_unix(socket_path, readonly, timeout)
         if uri is not None:
             try:
-                self.virConnectOpen(remote["driver_uri"] if remote is not None else uri)
+                self.virConnectOpen(remote["driver_uri"] if remote is not None else uri, open_flags)
             except BaseException:
                 self.close()
                 raise

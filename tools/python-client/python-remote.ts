@@ -2,14 +2,19 @@
  * The fixed Python of the generated client for remote URIs: libvirt's
  * `driver+ssh://[user@]host[:port]/path?socket=&keyfile=&no_verify=&known_hosts=&mode=&command=&helper=`
  * through the OpenSSH `ssh` binary (subprocess) and virtsnap-ssh-helper on the
- * remote host, the same command line and the same error mapping as the
- * TypeScript client (client/remote-uri.ts, client/ssh-stream.ts).
+ * remote host, and `driver+tls://host[:port]/path?pkipath=&no_verify=&mode=` with
+ * the ssl module: the same command line, files and error mapping as the
+ * TypeScript client (client/remote-uri.ts, client/ssh-stream.ts, client/tls-stream.ts).
  */
 
 export const PY_REMOTE = `_REMOTE_PARAMS: Dict[str, List[str]] = {
     "unix": ["socket", "mode"],
     "ssh": ["socket", "keyfile", "no_verify", "known_hosts", "mode", "command", "helper"],
+    "tls": ["pkipath", "no_verify", "mode"],
 }
+
+#: virtsnapd's TLS port (libvirtd's is 16514).
+DEFAULT_TLS_PORT = 16524
 
 
 def parse_remote_uri(uri: str) -> Optional[Dict[str, Any]]:
@@ -27,7 +32,7 @@ def parse_remote_uri(uri: str) -> Optional[Dict[str, Any]]:
     if not plus:
         transport = "tls"
     if transport not in _REMOTE_PARAMS:
-        raise invalid("transport '%s' is not supported by this client (ssh, unix)" % transport)
+        raise invalid("transport '%s' is not supported (ssh, tls, unix)" % transport)
     try:
         port = parts.port
     except ValueError:
@@ -157,4 +162,55 @@ class _SshChannel:
         self._proc.wait()
 
 
-_Channel = Union[socket.socket, _SshChannel]`;
+_Channel = Union[socket.socket, _SshChannel]
+
+
+def client_pki_files(pkipath: Optional[str] = None) -> Dict[str, str]:
+    """The CA, certificate and key for TLS, libvirt's layout with virtsnap's name:
+    pkipath/{cacert,clientcert,clientkey}.pem; as root /etc/pki/CA/cacert.pem,
+    /etc/pki/virtsnap/clientcert.pem, /etc/pki/virtsnap/private/clientkey.pem;
+    else $XDG_CONFIG_HOME/virtsnap/pki/ (default ~/.config/virtsnap/pki/)."""
+    if pkipath is None and os.getuid() == 0:
+        return {"ca": "/etc/pki/CA/cacert.pem", "cert": "/etc/pki/virtsnap/clientcert.pem",
+                "key": "/etc/pki/virtsnap/private/clientkey.pem"}
+    if pkipath is None:
+        config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+        pkipath = os.path.join(config, "virtsnap", "pki")
+    return {"ca": os.path.join(pkipath, "cacert.pem"), "cert": os.path.join(pkipath, "clientcert.pem"),
+            "key": os.path.join(pkipath, "clientkey.pem")}
+
+
+def _system_error(message: str) -> VirError:
+    return ERROR_CLASSES["VIR_ERR_SYSTEM_ERROR"](VIR_ERR_SYSTEM_ERROR, message, "VIR_ERR_SYSTEM_ERROR", "VIR_FROM_RPC")
+
+
+def tls_socket(remote: Dict[str, Any], timeout: Optional[float]) -> socket.socket:
+    """A TLS socket to a parsed tls URI, handshake done: our certificate for
+    the daemon, and the daemon's checked against our CA and the host name
+    unless no_verify (which skips only that check)."""
+    files = client_pki_files(remote["params"].get("pkipath"))
+    for key, what in (("ca", "CA certificate"), ("cert", "client certificate"), ("key", "client key")):
+        try:
+            with open(files[key], "rb"):
+                pass
+        except OSError as e:
+            raise _system_error("Cannot read %s '%s': %s" % (what, files[key], e.strerror or e)) from None
+    context = ssl.create_default_context(cafile=files["ca"])
+    context.load_cert_chain(files["cert"], files["key"])
+    if remote["params"].get("no_verify", "0") not in ("", "0"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    host: str = remote["host"]
+    port: int = remote["port"] or DEFAULT_TLS_PORT
+    where = "%s:%d" % ("[%s]" % host if ":" in host else host, port)
+    try:
+        raw = socket.create_connection((host, port), timeout)
+    except OSError as e:
+        raise _system_error("unable to connect to server at '%s': %s" % (where, e.strerror or e)) from None
+    try:
+        return context.wrap_socket(raw, server_hostname=host)
+    except ssl.SSLError as e:
+        raw.close()
+        raise ERROR_CLASSES["VIR_ERR_AUTH_FAILED"](
+            VIR_ERR_AUTH_FAILED, "authentication failed: Unable to verify TLS peer %s: %s" % (where, e),
+            "VIR_ERR_AUTH_FAILED", "VIR_FROM_RPC") from None`;

@@ -1,8 +1,9 @@
-"""Driven by python-ssh.test.ts: the generated client over driver+ssh:// URIs.
-Prints one JSON object of observations on stdout.
+"""Driven by python-remote.test.ts: the generated client over remote URIs
+(driver+ssh://, driver+tls://). Prints one JSON object of observations on stdout.
 
-    python3 python_ssh_check.py CLIENT.py URIS.json
-URIS.json: {"rw": uri, "ro": uri, "wrongKey": uri, "noDaemon": uri, "unreachable": uri}
+    python3 python_remote_check.py CLIENT.py URIS.json
+URIS.json: {"rw": uri, "ro": uri, NAME: uri...}: the scenario on rw, reads and a
+refused write on ro, and for every other NAME the error opening it raises.
 """
 import importlib.util
 import json
@@ -43,7 +44,7 @@ def main(mod: Any, uris: Dict[str, str]) -> Dict[str, Any]:
     with mod.Connection(uri=uris["ro"], timeout=20) as c:
         obs["roNum"] = c.virDomainSnapshotNum("test")
         obs["roWrite"] = error_of(lambda: c.virDomainSnapshotCreateXML("test", "<domainsnapshot/>"))
-    for key in ("wrongKey", "noDaemon", "unreachable"):
+    for key in sorted(k for k in uris if k not in ("rw", "ro")):
         obs[key] = error_of(lambda: mod.Connection(uri=uris[key], timeout=20))
     obs["badUri"] = error_of(lambda: mod.Connection(uri="test+tcp://127.0.0.1/default"))
     return obs
