@@ -1,8 +1,8 @@
 /**
  * libvirt's remote URIs, `driver[+transport]://[user@][host][:port]/path[?params]`:
  * which transport reaches virtsnapd, and which driver URI to open once there
- * (`test+ssh://h/default` opens `test:///default` on h's daemon). A URI with
- * no transport and no host is local (the Unix socket), as in libvirt.
+ * (`test+ssh://h/default` opens `test:///default` on h's daemon). A URI without
+ * `+transport` is a driver URI for the local daemon (test:///default, esx://host/).
  */
 import { VirError } from '../protocol/errors.js';
 
@@ -35,8 +35,11 @@ export function parseRemoteUri(uri: string): RemoteUri | undefined {
   const m = /^([A-Za-z][A-Za-z0-9]*)(?:\+([a-z]+))?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(uri);
   if (!m) return undefined;
   const [, driver, transportName, authority = '', path = '/', query = ''] = m;
-  if (transportName === undefined && authority === '') return undefined;
-  const transport = (transportName ?? 'tls') as TransportKind;
+  // Only an explicit +transport is remote: a driver URI with a host (esx://h/, vpx://...)
+  // names the hypervisor the local daemon's driver talks to (libvirt's bare-host → tls
+  // default would send esx:// elsewhere).
+  if (transportName === undefined) return undefined;
+  const transport = transportName as TransportKind;
   if (!(transport in KNOWN_PARAMS)) throw invalid(uri, `transport '${transportName}' is not supported (ssh, tls, unix)`);
   const at = authority.lastIndexOf('@');
   const user = at >= 0 ? decodeURIComponent(authority.slice(0, at)) : undefined;

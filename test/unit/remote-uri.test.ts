@@ -23,8 +23,10 @@ describe('parseRemoteUri', () => {
     expect(Object.fromEntries(r.params)).toEqual({ keyfile: '/k ey', socket: '/run/s', no_verify: '1', mode: 'ro' });
   });
 
-  it('tls is the default transport of a URI with a host (libvirt), IPv6 in brackets', () => {
-    expect(parseRemoteUri('test://h/default')).toMatchObject({ transport: 'tls', host: 'h', driverUri: 'test:///default' });
+  it('only +transport is remote: driver URIs with a host stay the local daemon\'s (esx://, vpx://); IPv6 in brackets', () => {
+    expect(parseRemoteUri('esx://127.0.0.1:8989/?no_verify=1')).toBeUndefined();
+    expect(parseRemoteUri('vpx://vc/DC0/DC0_H0?no_verify=1')).toBeUndefined();
+    expect(parseRemoteUri('test+tls://h/default')).toMatchObject({ transport: 'tls', host: 'h', driverUri: 'test:///default' });
     expect(parseRemoteUri('test+tls://[::1]:16524/default')).toMatchObject({ host: '::1', port: 16524 });
     expect(parseRemoteUri('test+unix:///default?socket=/x')).toMatchObject({ transport: 'unix', host: '' });
   });

@@ -18,19 +18,19 @@ DEFAULT_TLS_PORT = 16524
 
 
 def parse_remote_uri(uri: str) -> Optional[Dict[str, Any]]:
-    """The parts of a remote URI (transport, driver_uri, user, host, port,
-    params), or None for a driver URI the local daemon takes as is
-    (test:///default). Raises VirInvalidArgError for a URI it cannot use."""
+    """The parts of a remote URI, driver+transport://... (transport, driver_uri,
+    user, host, port, params), or None for a driver URI the local daemon takes
+    as is (test:///default, esx://host/). Raises VirInvalidArgError for a
+    remote URI it cannot use."""
     def invalid(why: str) -> VirError:
         return ERROR_CLASSES["VIR_ERR_INVALID_ARG"](
             VIR_ERR_INVALID_ARG, "invalid argument: remote URI '%s': %s" % (uri, why),
             "VIR_ERR_INVALID_ARG", "VIR_FROM_RPC")
     parts = urllib.parse.urlsplit(uri)
     driver, plus, transport = parts.scheme.partition("+")
-    if not plus and not parts.netloc:
-        return None
     if not plus:
-        transport = "tls"
+        # A driver URI (test:///default, esx://host/): the local daemon's.
+        return None
     if transport not in _REMOTE_PARAMS:
         raise invalid("transport '%s' is not supported (ssh, tls, unix)" % transport)
     try:
