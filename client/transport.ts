@@ -7,7 +7,6 @@
  * table by type-only imports.
  */
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import { VirError, type VirErrorData } from '../protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { defaultSocketPath, readOnlySocketPath } from '../protocol/paths.js';
@@ -62,6 +61,18 @@ function frame(msg: object): string {
   return encodeFrame(JSON.stringify(msg));
 }
 
+/**
+ * The byte stream a transport speaks over: a net.Socket, a tls.TLSSocket, ssh's
+ * stdio as a Duplex. Structural, so the published types need no @types/node.
+ */
+export interface ByteStream {
+  // Node's own signature for on(): any Node stream fits.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  write(chunk: string): unknown;
+  end(): unknown;
+  destroy(): unknown;
+}
+
 export class Transport {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -77,19 +88,19 @@ export class Transport {
    * A stream may fail with a VirError of its own (ssh's authentication failure,
    * a refused certificate): that error is what every pending call gets.
    */
-  private constructor(private readonly socket: Duplex) {
+  private constructor(private readonly socket: ByteStream) {
     this.decoder = new FrameDecoder({ maxFrameBytes: MAX_REPLY_BYTES, maxHeaderBytes: 8192 }, {
       message: (body) => this.onMessage(JSON.parse(body.toString('utf8')) as Incoming),
       oversized: (length) => this.broken(`a reply of ${length} bytes from virtsnapd`),
       fatal: (reason) => this.broken(`malformed frame from virtsnapd (${reason})`),
     });
     socket.on('data', (d: Buffer) => this.decoder.feed(d));
-    socket.on('error', (e) => this.fail(e instanceof VirError ? e : `Cannot recv data: ${e.message}`));
+    socket.on('error', (e: Error) => this.fail(e instanceof VirError ? e : `Cannot recv data: ${e.message}`));
     socket.on('close', () => this.fail('End of file while reading data: Input/output error'));
   }
 
   /** A transport over a connected stream. */
-  static over(stream: Duplex): Transport {
+  static over(stream: ByteStream): Transport {
     return new Transport(stream);
   }
 
