@@ -100,6 +100,16 @@ function qemuImgError(args: string[], file: string, stderr: string): VirError {
   return new VirError('VIR_ERR_OPERATION_FAILED', `qemu-img ${args[0]} failed on '${file}': ${text}`, 'VIR_FROM_QEMU');
 }
 
+/**
+ * `qemu-img snapshot OP ARG FILE` with the format given, never probed: a probe
+ * of a non-qcow2 file makes its "format was not specified" warning the error
+ * text. `snapshot` has no `-f`, so the image goes in as --image-opts (commas
+ * doubled, the QemuOpts escape).
+ */
+export function snapshotArgs(op: '-c' | '-a' | '-d', arg: string, file: string): string[] {
+  return ['snapshot', '--image-opts', op, arg, `driver=qcow2,file.driver=file,file.filename=${path.resolve(file).replace(/,/g, ',,')}`];
+}
+
 /** `qemu-img create -f qcow2 FILE SIZE`; size in bytes or with a K/M/G suffix. */
 export async function qemuImgCreate(file: string, size: number | string,
   opts: { backingFile?: string; backingFormat?: string; options?: string } = {}): Promise<void> {
@@ -118,7 +128,7 @@ export async function qemuImgCreate(file: string, size: number | string,
  */
 export async function qemuImgInfo(file: string, opts: { forceShare?: boolean } = {}): Promise<QemuImageInfo> {
   const abs = path.resolve(file);
-  const args = ['info', '--output=json'];
+  const args = ['info', '-f', 'qcow2', '--output=json'];
   if (opts.forceShare) args.push('-U');
   args.push(abs);
   const { stdout } = await runQemuImg(args, abs);
@@ -246,7 +256,7 @@ export async function snapshotCreate(file: string, tag: string): Promise<QemuSna
   const table = await listImageSnapshots(abs);
   checkNewTag(table, tag, `image '${abs}'`);
   checkNewId(table, tag, `image '${abs}'`);
-  await runQemuImg(['snapshot', '-c', tag, abs], abs);
+  await runQemuImg(snapshotArgs('-c', tag, abs), abs);
   const created = findSnapshotByName(await listImageSnapshots(abs), tag);
   if (!created.snapshot || created.duplicates !== 1) {
     throw new VirError('VIR_ERR_OPERATION_FAILED',
@@ -263,7 +273,7 @@ export async function snapshotApply(file: string, tag: string): Promise<void> {
   const abs = path.resolve(file);
   validateQemuSnapshotName(tag);
   const snap = requireUniqueSnapshot(await listImageSnapshots(abs), tag, `image '${abs}'`, { refuseIdCollision: false });
-  await runQemuImg(['snapshot', '-a', snap.id, abs], abs);
+  await runQemuImg(snapshotArgs('-a', snap.id, abs), abs);
 }
 
 /**
@@ -275,7 +285,7 @@ export async function snapshotDelete(file: string, tag: string): Promise<void> {
   const abs = path.resolve(file);
   validateQemuSnapshotName(tag);
   const snap = requireUniqueSnapshot(await listImageSnapshots(abs), tag, `image '${abs}'`, { refuseIdCollision: false });
-  await runQemuImg(['snapshot', '-d', tag, abs], abs);
+  await runQemuImg(snapshotArgs('-d', tag, abs), abs);
   const after = await listImageSnapshots(abs);
   if (after.some((s) => s.id === snap.id)) {
     throw new VirError('VIR_ERR_OPERATION_FAILED',

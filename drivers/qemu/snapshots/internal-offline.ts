@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import {
   checkNewId, checkNewTag, findSnapshotByName, listImageSnapshots, probeWritable, requireUniqueSnapshot, runQemuImg,
-  validateQemuSnapshotName, type QemuSnapshotInfo,
+  snapshotArgs, validateQemuSnapshotName, type QemuSnapshotInfo,
 } from '../qemu-img.js';
 import { reasonOf, undoTag, type CreateOptions, type OpResult } from './internal-ops.js';
 
@@ -46,7 +46,7 @@ export async function createOffline(files: string[], tag: string, opts: CreateOp
   const done: string[] = [];
   for (const f of abs) {
     try {
-      await runQemuImg(['snapshot', '-c', tag, f], f);
+      await runQemuImg(snapshotArgs('-c', tag, f), f);
       done.push(f);
     } catch (e) {
       const undoErrors = await rollbackCreate(done, tag);
@@ -66,7 +66,7 @@ async function rollbackCreate(files: string[], tag: string): Promise<string[]> {
   const errors: string[] = [];
   for (const f of files) {
     try {
-      await runQemuImg(['snapshot', '-d', tag, f], f);
+      await runQemuImg(snapshotArgs('-d', tag, f), f);
     } catch (e) {
       errors.push(`${f}: ${(e as Error).message}`);
     }
@@ -95,7 +95,7 @@ export async function applyOffline(files: string[], tag: string): Promise<OpResu
   }
   const warnings: string[] = [];
   if (abs.length === 1) {
-    await runQemuImg(['snapshot', '-a', targets.get(abs[0])!, abs[0]], abs[0]);
+    await runQemuImg(snapshotArgs('-a', targets.get(abs[0])!, abs[0]), abs[0]);
     return { warnings };
   }
   const undo = undoTag();
@@ -104,13 +104,13 @@ export async function applyOffline(files: string[], tag: string): Promise<OpResu
   const done: string[] = [];
   for (const f of abs) {
     try {
-      await runQemuImg(['snapshot', '-a', targets.get(f)!, f], f);
+      await runQemuImg(snapshotArgs('-a', targets.get(f)!, f), f);
       done.push(f);
     } catch (e) {
       const undoErrors: string[] = [];
       for (const d of done) {
         try {
-          await runQemuImg(['snapshot', '-a', undo, d], d);
+          await runQemuImg(snapshotArgs('-a', undo, d), d);
         } catch (e2) {
           undoErrors.push(`${d}: ${(e2 as Error).message}`);
         }
@@ -140,7 +140,7 @@ export async function deleteOffline(files: string[], tag: string): Promise<void>
   for (const f of abs) {
     try {
       // -d matches names only; the name is unique (checked above).
-      await runQemuImg(['snapshot', '-d', tag, f], f);
+      await runQemuImg(snapshotArgs('-d', tag, f), f);
       if ((await listImageSnapshots(f)).some((s) => s.id === ids.get(f))) {
         throw new VirError('VIR_ERR_OPERATION_FAILED', `qemu-img reported success but '${tag}' is still in '${f}'`, 'VIR_FROM_QEMU');
       }
