@@ -21,6 +21,7 @@ import { ioProgress } from '../io-progress.js';
 import { listImageSnapshots, requireUniqueSnapshot, snapshotDelete, validateQemuSnapshotName, type QemuSnapshotInfo } from '../qemu-img.js';
 import { qemuDomainSpec, sameSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { ERR, SHUTOFF_CRASHED, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
+import { finishDeleteAfterDeath } from './delete-recovery.js';
 import { applyOffline, createOffline, deleteOffline, listOffline } from './internal-offline.js';
 import { deleteLive, DiskRollbackNeeded, listLive, loadLive, saveLive } from './internal-ops.js';
 
@@ -332,6 +333,10 @@ export class InternalSnapshots implements SnapshotHooks {
         if (plan.files.length > 0) await deleteOffline(plan.files, plan.node.name);
       } catch (e) {
         if (single && (e as VirError).errName === 'VIR_ERR_NO_DOMAIN_SNAPSHOT') throw missing(plan.node.name, e);
+        if (rt && plan.liveNodes.length > 0 && rt.proc.qmp.closed) {
+          // QEMU died mid-delete: the images (unlocked now) say what happened.
+          if (await finishDeleteAfterDeath(rt, this.snapshotSpec(plan.node).disks.map((d) => d.file), plan.node.name)) deleted.push(plan.node);
+        }
         throw Object.assign(e as Error, { deletedSnapshots: deleted });
       }
       deleted.push(plan.node);
