@@ -6,7 +6,7 @@
  */
 import type { DomainObj } from './domain-obj.js';
 import type { SnapshotDef } from './snapshot-def.js';
-import type { SnapshotNode } from './snapshot-tree.js';
+import type { SnapshotNode, TreeChanges } from './snapshot-tree.js';
 import type { DomainDef } from './xml/domain-xml.js';
 
 export type Named = SnapshotDef & { name: string };
@@ -14,6 +14,11 @@ export type Named = SnapshotDef & { name: string };
 export interface RevertTarget {
   /** Where the domain must end up. */
   state: 'running' | 'paused' | 'shutoff';
+  /**
+   * Set by a driver whose revert does not run the snapshot's definition as
+   * stored (qemu external snapshots run on fresh overlays of the snapshot's images).
+   */
+  def?: DomainDef;
 }
 
 export interface HypervisorHooks {
@@ -42,8 +47,10 @@ export interface HypervisorHooks {
    * Remove the snapshots' data (not called with METADATA_ONLY). If it fails after
    * some were removed, the error carries `deletedSnapshots` (nodes whose data is
    * gone, none an ancestor of a node still present) and only their metadata is dropped.
+   * May return changes to surviving snapshots' definitions (images they name were merged),
+   * committed with the removal.
    */
-  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<void>;
+  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<TreeChanges | void>;
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
   /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */

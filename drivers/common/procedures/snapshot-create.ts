@@ -75,7 +75,10 @@ export class SnapshotCreateProcedure {
     };
     this.hv.validateCreate?.(dom, def, flags);
     const halt = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) !== 0 && active;
+    const defBefore = dom.def;
     await this.hv.snapshotCreate(dom, def, flags);
+    // An external snapshot moves the domain onto new images: its definition changes with the snapshot.
+    const defChanged = dom.def !== defBefore;
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA) {
       if (halt) await this.parts.lifecycle.changeState(dom, () => this.hv.stop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false));
       return { domain: dom.name, name };
@@ -85,11 +88,12 @@ export class SnapshotCreateProcedure {
     const before = { state: dom.state, reason: dom.reason, id: dom.id };
     if (halt) await this.hv.stop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false);
     try {
-      await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes), ...this.parts.store.domainChanges(dom, { status: halt })],
+      await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes), ...this.parts.store.domainChanges(dom, { status: halt, def: defChanged })],
         () => this.hv.snapshotDiscard(dom, def).catch((err: Error) =>
           this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`)));
     } catch (e) {
       if (halt) Object.assign(dom, before);
+      dom.def = defBefore;
       await this.hv.snapshotDiscard(dom, def).catch((err: Error) =>
         this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`));
       throw e;

@@ -5,7 +5,7 @@ import { SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF } from '../../../p
 import { procedures } from '../../../protocol/procedures.js';
 import type { DriverParts } from '../driver-parts.js';
 import type { HypervisorHooks, RevertTarget } from '../hypervisor-hooks.js';
-import { newChanges, type SnapshotNode } from '../snapshot-tree.js';
+import { newChanges, type SnapshotNode, type TreeChanges } from '../snapshot-tree.js';
 import { domainDefFromElement } from '../xml/domain-xml.js';
 import { snap, type Proc } from './proc.js';
 
@@ -38,7 +38,7 @@ export class SnapshotRevertDeleteProcedures {
     };
     const before = { def: dom.def, state: dom.state, reason: dom.reason, id: dom.id, name: dom.name };
     await this.hv.revert(dom, node, target, flags);
-    dom.def = domainDefFromElement(node.def.domain);
+    dom.def = target.def ?? domainDefFromElement(node.def.domain);
     dom.name = dom.def.name;
     const changes = dom.snapshots.setCurrent(node);
     try {
@@ -62,9 +62,11 @@ export class SnapshotRevertDeleteProcedures {
     const childrenOnly = (flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY) !== 0;
     const doomed = children || childrenOnly ? tree.descendants(node) : [];
     if (!childrenOnly) doomed.push(node);
+    const defBefore = dom.def;
+    let rewritten: TreeChanges | void = undefined;
     if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) {
       try {
-        await this.hv.snapshotDelete(dom, doomed, flags);
+        rewritten = await this.hv.snapshotDelete(dom, doomed, flags);
       } catch (e) {
         // Never keep metadata for a snapshot whose data is gone.
         const gone = (e as { deletedSnapshots?: SnapshotNode[] }).deletedSnapshots ?? [];
@@ -78,8 +80,11 @@ export class SnapshotRevertDeleteProcedures {
       }
     }
     const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
+    // Survivors whose definitions the data work rewrote (merged external images), and the domain's own.
+    for (const n of rewritten?.written ?? []) if (!changes.removed.includes(n)) changes.written.add(n);
     // A delete must work on a full disk (it is how space is freed): it may use the reserve.
-    await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, changes), undefined, { frees: true });
+    await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes),
+      ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore })], undefined, { frees: true });
     for (const d of doomed) this.parts.events.snapshot(dom, 'deleted', d.name);
     return 0;
   };
