@@ -128,7 +128,9 @@ function assignBootOrder(spec: QemuDomainSpec, boot: BootDev[]): void {
 
 /** Whether a snapshot taken with `a` can be loaded into a QEMU started from `b` (same hardware, same images). */
 export function sameSpec(a: QemuDomainSpec, b: QemuDomainSpec): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  // Not the node names: after an external snapshot the running QEMU's top node is the overlay's.
+  const strip = (s: QemuDomainSpec) => ({ ...s, disks: s.disks.map((d) => ({ ...d, node: '' })) });
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
 export interface RunFiles {

@@ -14,7 +14,7 @@ import {
 import type { DomainObj } from '../common/domain-obj.js';
 import type { DriverConfig, DriverParts } from '../common/driver-parts.js';
 import type { HypervisorHooks, Named, RevertTarget } from '../common/hypervisor-hooks.js';
-import type { SnapshotNode } from '../common/snapshot-tree.js';
+import type { SnapshotNode, TreeChanges } from '../common/snapshot-tree.js';
 import { StoreDriver } from '../common/store-driver.js';
 import { inspectStores, storeRoot } from '../common/store-inspector.js';
 import type { DomainDef } from '../common/xml/domain-xml.js';
@@ -22,6 +22,7 @@ import type { DriverFactory, DriverOpenOptions } from '../driver.js';
 import type { QemuProcess } from './qemu-process.js';
 import { ERR, QemuRuntime } from './qemu-runtime.js';
 import { QemuSnapshots } from './snapshots/index.js';
+import { externalSnapshots } from './snapshots/external-host.js';
 import { InternalSnapshots } from './snapshots/internal.js';
 
 const config = (uri: string): DriverConfig => ({
@@ -48,9 +49,9 @@ export class QemuHypervisor implements HypervisorHooks {
   readonly runtime: QemuRuntime;
   private readonly snapshots: QemuSnapshots;
 
-  constructor(parts: DriverParts, runRoot: string) {
+  constructor(private readonly parts: DriverParts, runRoot: string) {
     this.runtime = new QemuRuntime(parts, runRoot);
-    this.snapshots = new QemuSnapshots(new InternalSnapshots(parts, this.runtime));
+    this.snapshots = new QemuSnapshots(new InternalSnapshots(parts, this.runtime), externalSnapshots(parts, this.runtime, runRoot));
   }
 
   validateDomainDef(def: DomainDef): void {
@@ -109,12 +110,24 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.snapshots.revert(dom, node, target, flags);
   }
 
-  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<void> {
+  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges | void> {
     return this.snapshots.snapshotDelete(dom, nodes);
   }
 
   close(): Promise<void> {
     return this.runtime.close();
+  }
+
+  /** External operations a crash interrupted: finished or undone, before any client is served. */
+  async reconcileExternal(opts: DriverOpenOptions): Promise<void> {
+    for (const dom of [...this.parts.domains.values()]) {
+      try {
+        const done = await this.snapshots.external.reconcile(dom);
+        if (done) opts.log('warn', `domain ${dom.name}: interrupted external snapshot operation: ${done}`);
+      } catch (e) {
+        opts.log('error', `domain ${dom.name}: cannot reconcile an interrupted external snapshot operation: ${(e as Error).message}`);
+      }
+    }
   }
 }
 
@@ -124,6 +137,7 @@ export class QemuDriver extends StoreDriver<QemuHypervisor> {
     const driver = new QemuDriver(config(uri), opts, storeRoot(opts.stateDir, 'qemu', instance), (parts) => new QemuHypervisor(parts, runRoot));
     await driver.load();
     await driver.hooks.runtime.reattachAll();
+    await driver.hooks.reconcileExternal(opts);
     await driver.hooks.runtime.autostartAll();
     return driver;
   }

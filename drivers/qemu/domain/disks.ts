@@ -34,8 +34,8 @@ export function readDisk(disk: XmlElement, index: number): QemuDiskSpec {
   const source: 'file' | 'block' = enumAttr(disk, 'type', ['file', 'block'], where) ?? 'file';
   const device: 'disk' | 'cdrom' = enumAttr(disk, 'device', ['disk', 'cdrom'], where) ?? 'disk';
   const snapshotMode = getAttr(disk, 'snapshot');
-  if (snapshotMode !== undefined && snapshotMode !== 'internal') {
-    throw unsupported(`disk '${dev}': snapshot mode '${snapshotMode}' is not supported by the qemu driver (only internal)`);
+  if (snapshotMode !== undefined && snapshotMode !== 'internal' && snapshotMode !== 'external' && snapshotMode !== 'no') {
+    throw unsupported(`disk '${dev}': snapshot mode '${snapshotMode}' is not supported by the qemu driver (internal, external or no)`);
   }
   if (firstChild(disk, 'serial')) throw unsupported(`element ${where} <serial> is not supported by the qemu driver`);
 

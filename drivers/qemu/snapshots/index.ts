@@ -1,14 +1,17 @@
 /**
  * Which snapshot implementation handles a snapshot, as libvirt's qemu_snapshot.c
- * chooses between internal and external. Only internal snapshots exist so far:
- * every call goes to them, and they refuse external definitions with
- * VIR_ERR_OPERATION_UNSUPPORTED. External snapshots plug in here: an
- * `ExternalSnapshots implements SnapshotHooks`, chosen by `kindOf`.
+ * chooses between internal and external: a new snapshot by its request (the
+ * DISK_ONLY flag, or the memory or any disk going to a file of its own), an
+ * existing one by its definition.
  */
+import { VirError } from '../../../protocol/errors.js';
 import type { DomainObj } from '../../common/domain-obj.js';
 import type { Named, RevertTarget } from '../../common/hypervisor-hooks.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
-import type { SnapshotNode } from '../../common/snapshot-tree.js';
+import type { SnapshotNode, TreeChanges } from '../../common/snapshot-tree.js';
+import { ERR } from '../qemu-runtime.js';
+import type { ExternalSnapshots } from './external-driver.js';
+import { isExternalRequest } from './external-plan.js';
 import type { InternalSnapshots, SnapshotHooks } from './internal.js';
 
 export type SnapshotKind = 'internal' | 'external';
@@ -19,35 +22,42 @@ export function kindOf(def: SnapshotDef): SnapshotKind {
 }
 
 export class QemuSnapshots implements SnapshotHooks {
-  constructor(private readonly internal: InternalSnapshots) {}
-
-  /** The implementation for a snapshot of this kind (internal, for now, for both: it refuses external ones). */
-  private of(_kind: SnapshotKind): SnapshotHooks & InternalSnapshots {
-    return this.internal;
-  }
+  constructor(private readonly internal: InternalSnapshots, readonly external: ExternalSnapshots) {}
 
   validateCreate(dom: DomainObj, def: Named, flags: number): void {
-    this.of(kindOf(def)).validateCreate(dom, def, flags);
+    // A new operation: the previous one's crash-recovery intent is settled.
+    this.external.forget(dom);
+    if (isExternalRequest(def, flags)) this.external.validateCreate(dom, def, flags);
+    else this.internal.validateCreate(dom, def, flags);
   }
 
   validateRedefine(dom: DomainObj, def: Named): Promise<void> {
-    return this.of(kindOf(def)).validateRedefine(dom, def);
+    this.external.forget(dom);
+    // External snapshots live in image files, not in tables to check: their metadata is taken as given, as libvirt does.
+    if (kindOf(def) === 'external' && def.memory?.snapshot !== 'external') return Promise.resolve();
+    return this.internal.validateRedefine(dom, def);
   }
 
   snapshotCreate(dom: DomainObj, def: Named): Promise<void> {
-    return this.of(kindOf(def)).snapshotCreate(dom, def);
+    return this.external.isPlanned(def) ? this.external.create(dom, def) : this.internal.snapshotCreate(dom, def);
   }
 
   snapshotDiscard(dom: DomainObj, def: Named): Promise<void> {
-    return this.of(kindOf(def)).snapshotDiscard(dom, def);
+    return this.external.isPlanned(def) ? this.external.discard(dom, def) : this.internal.snapshotDiscard(dom, def);
   }
 
   revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void> {
-    return this.of(kindOf(node.def)).revert(dom, node, target, flags);
+    this.external.forget(dom);
+    return kindOf(node.def) === 'external' ? this.external.revert(dom, node, target) : this.internal.revert(dom, node, target, flags);
   }
 
-  /** Nodes of one delete may mix kinds once external ones exist; today they all go to internal. */
-  snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<void> {
-    return this.of('internal').snapshotDelete(dom, nodes);
+  async snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges | void> {
+    this.external.forget(dom);
+    const external = nodes.filter((n) => kindOf(n.def) === 'external');
+    if (external.length === 0) return this.internal.snapshotDelete(dom, nodes);
+    if (external.length !== nodes.length) {
+      throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED', 'deleting internal and external snapshots together is not supported', ERR);
+    }
+    return this.external.delete(dom, nodes);
   }
 }

@@ -22,6 +22,7 @@ import { listImageSnapshots, requireUniqueSnapshot, snapshotDelete, validateQemu
 import { qemuDomainSpec, sameSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { ERR, SHUTOFF_CRASHED, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
 import { finishDeleteAfterDeath } from './delete-recovery.js';
+import { startAfterRevert, stopForRevert } from './revert-start.js';
 import { applyOffline, createOffline, deleteOffline, listOffline } from './internal-offline.js';
 import { deleteLive, DiskRollbackNeeded, listLive, loadLive, saveLive } from './internal-ops.js';
 
@@ -44,21 +45,12 @@ export class InternalSnapshots implements SnapshotHooks {
   // ------------------------------------------------------------ snapshot create
   validateCreate(dom: DomainObj, def: Named, flags: number): void {
     validateQemuSnapshotName(def.name);
-    const unsupported = (what: string) => new VirError('VIR_ERR_OPERATION_UNSUPPORTED', what, ERR);
-    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) {
-      throw unsupported('disk-only snapshots are not supported by the qemu driver yet (internal snapshots only)');
-    }
-    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT) {
-      throw unsupported('external snapshots (REUSE_EXT) are not supported by the qemu driver yet (internal snapshots only)');
-    }
+    // External requests go to ./external-driver.ts (see ./index.ts); REUSE_EXT has nothing to reuse here: ignored, as libvirt does.
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) {
       throw new VirError('VIR_ERR_INVALID_ARG', 'quiesce requires disk-only', ERR);
     }
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE) {
-      throw unsupported('live snapshot creation is supported only during full system snapshots with external memory, which the qemu driver does not support yet');
-    }
-    if (def.memory?.snapshot === 'external' || def.disks.some((d) => d.snapshot === 'external' || d.snapshot === 'manual')) {
-      throw unsupported('external snapshots are not supported by the qemu driver yet (internal snapshots only)');
+      throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED', 'live snapshot creation is supported only during full system snapshots', ERR);
     }
     // What QEMU runs: a redefine while running applies only at the next start.
     const spec = this.runtime.specOf(this.runtime.liveDef(dom) ?? dom.def);
@@ -236,11 +228,7 @@ export class InternalSnapshots implements SnapshotHooks {
     const tag = node.name;
     const rt = this.runtime.get(dom.uuid);
     this.checkTables(tag, await this.tablesOf(spec, rt), { refuseIdCollision: false });
-    if (rt) {
-      await this.runtime.terminate(dom.uuid, rt);
-      this.runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
-      this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT);
-    }
+    await stopForRevert(this.parts, this.runtime, dom);
     try {
       await applyOffline(spec.disks.map((d) => d.file), tag);
       if (reset) resetNvram(spec);
@@ -248,24 +236,9 @@ export class InternalSnapshots implements SnapshotHooks {
       if (rt) await this.runtime.persistStatusNow(dom);
       throw e;
     }
-    if (target.state === 'shutoff') {
-      this.runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
-      return;
-    }
-    try {
-      await this.runtime.launch(dom, spec, target.state === 'paused', domainDefFromElement(node.def.domain!));
-    } catch (e) {
-      if (rt) await this.runtime.persistStatusNow(dom);
-      throw e;
-    }
-    dom.id = this.parts.domains.allocId();
-    dom.state = target.state === 'paused' ? DomainState.VIR_DOMAIN_PAUSED : DomainState.VIR_DOMAIN_RUNNING;
-    dom.reason = target.state === 'paused' ? StateReason.PAUSED_FROM_SNAPSHOT : StateReason.RUNNING_FROM_SNAPSHOT;
-    this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STARTED, DomainEvent.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
-    if (target.state === 'paused') {
-      this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT);
-    }
+    await startAfterRevert(this.parts, this.runtime, dom, spec, target, rt !== undefined, domainDefFromElement(node.def.domain!));
   }
+
   /**
    * Snapshot tables of a spec's images, keyed by file: through the monitor for
    * images the running QEMU holds (no lock conflict, nothing unflushed), with

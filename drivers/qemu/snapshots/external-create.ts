@@ -1,0 +1,79 @@
+/**
+ * Creating external snapshots: new qcow2 overlays on the disks' current images.
+ *
+ * Live, as libvirt does with -blockdev: the overlay files are made first, each
+ * is opened as a node (blockdev-add, backing left unattached), then one QMP
+ * `transaction` of `blockdev-snapshot` actions moves every disk onto its
+ * overlay at once, so either all disks switch or none does. Offline it is
+ * `qemu-img create -b frozen -F qcow2`. Any failure removes what was made.
+ */
+import { randomBytes } from 'node:crypto';
+import { VirError } from '../../../protocol/errors.js';
+import type { QmpClient } from '../qmp-client.js';
+import { createOverlay, removeImage } from './external-images.js';
+import { queryBlocks, rootOf } from './external-merge.js';
+import type { OverlayPlan } from './external-plan.js';
+
+/** A fresh block node name (QEMU: at most 31 characters). */
+export function overlayNodeName(): string {
+  return `ov${randomBytes(4).toString('hex')}`;
+}
+
+/** The overlay files; `sizeOf` gives a disk's size when its image is held by QEMU (else qemu-img reads it). */
+async function makeOverlays(plans: OverlayPlan[], sizeOf?: (target: string) => Promise<number>): Promise<string[]> {
+  const created: string[] = [];
+  try {
+    for (const p of plans) {
+      if (p.reuse) continue;
+      const size = sizeOf ? await sizeOf(p.target) : undefined;
+      created.push(p.overlay);
+      await createOverlay(p.overlay, p.frozen, size);
+    }
+  } catch (e) {
+    for (const f of created) removeImage(f);
+    throw e;
+  }
+  return created;
+}
+
+/** Offline: the overlay files, backed by the frozen images. */
+export async function createExternalOffline(plans: OverlayPlan[]): Promise<void> {
+  await makeOverlays(plans);
+}
+
+/**
+ * Live: switch every planned disk onto its overlay atomically. Returns the
+ * new top node of each target.
+ */
+export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[],
+  quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }): Promise<Map<string, string>> {
+  const blocks = await queryBlocks(qmp);
+  const created = await makeOverlays(plans, async (target) => rootOf(blocks, target).size);
+  const nodes = new Map<string, string>();
+  const added: string[] = [];
+  try {
+    for (const p of plans) {
+      const node = overlayNodeName();
+      await qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' });
+      added.push(`${node}-file`);
+      await qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' });
+      added.push(node);
+      nodes.set(p.target, node);
+    }
+    const actions = [];
+    for (const p of plans) actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: nodes.get(p.target)! } });
+    if (quiesce) await quiesce.freeze();
+    try {
+      await qmp.execute('transaction', { actions });
+    } finally {
+      if (quiesce) await quiesce.thaw();
+    }
+  } catch (e) {
+    if (!qmp.closed) {
+      for (const n of added.reverse()) await qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
+    }
+    for (const f of created) removeImage(f);
+    throw e instanceof VirError ? e : new VirError('VIR_ERR_OPERATION_FAILED', (e as Error).message, 'VIR_FROM_QEMU');
+  }
+  return nodes;
+}

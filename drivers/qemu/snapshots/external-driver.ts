@@ -1,0 +1,234 @@
+/**
+ * External snapshots in the qemu driver: the glue between the snapshot
+ * bookkeeping (BaseDriver, which persists metadata and the domain definition
+ * together, after the data work) and the image work of the external-* modules.
+ * The driver hands in an ExternalHost: the few lifecycle operations this needs.
+ */
+import { VirError } from '../../../protocol/errors.js';
+import type { RevertTarget } from '../../common/hypervisor-hooks.js';
+import { isActive, type DomainObj } from '../../common/domain-obj.js';
+import type { SnapshotDef } from '../../common/snapshot-def.js';
+import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
+import { domainDefFromElement } from '../../common/xml/domain-xml.js';
+import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
+import { validateQemuSnapshotName } from '../qemu-img.js';
+import type { QemuProcess } from '../qemu-process.js';
+import { createExternalLive, createExternalOffline } from './external-create.js';
+import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
+import { mergeLive, mergeOffline } from './external-merge.js';
+import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
+import { IntentLog, type Merge } from './external-intent.js';
+import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
+import { frozenImages, frozenOf, knownImages, renameImage, revertOverlayName } from './external-tree.js';
+
+type Named = SnapshotDef & { name: string };
+
+export interface ExternalRuntime {
+  proc: QemuProcess;
+  spec: QemuDomainSpec;
+}
+
+export interface ExternalHost extends ReconcileHost {
+  /** What the domain's definition runs, refusing a running domain redefined since it started. */
+  specFor(dom: DomainObj): QemuDomainSpec;
+  /** Run QMP work with the QEMU's own STOP/RESUME events muted. */
+  driving<T>(rt: ExternalRuntime, fn: () => Promise<T>): Promise<T>;
+  /** The runtime's spec changed (disks moved to other images/nodes): record it for a daemon restart. */
+  jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
+  /** Stop QEMU for a revert (with its events); false when it was not running. */
+  stopForRevert(dom: DomainObj): Promise<boolean>;
+  /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events. */
+  startAfterRevert(dom: DomainObj, spec: QemuDomainSpec, target: RevertTarget, wasActive: boolean): Promise<void>;
+}
+
+const err = (name: 'VIR_ERR_OPERATION_UNSUPPORTED' | 'VIR_ERR_OPERATION_INVALID' | 'VIR_ERR_OPERATION_FAILED', msg: string) =>
+  new VirError(name, msg, 'VIR_FROM_QEMU');
+
+export class ExternalSnapshots {
+  private readonly plans = new WeakMap<SnapshotDef, OverlayPlan[]>();
+
+  constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
+
+  /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
+  forget(dom: DomainObj): void {
+    this.intents.forget(dom.uuid);
+  }
+
+  /** At start-up: finish or undo what a crash interrupted. */
+  async reconcile(dom: DomainObj): Promise<string | undefined> {
+    const intent = this.intents.read(dom.uuid);
+    if (!intent) return undefined;
+    const done = await reconcileExternal(dom, intent, this.host);
+    await this.intents.clear(dom.uuid);
+    return done;
+  }
+
+  /** Plan (and validate) an external create, remembered for create(). */
+  validateCreate(dom: DomainObj, def: Named, flags: number): void {
+    validateQemuSnapshotName(def.name);
+    this.plans.set(def, planExternal(def, this.host.specFor(dom), flags, isActive(dom)));
+  }
+
+  isPlanned(def: SnapshotDef): boolean {
+    return this.plans.has(def);
+  }
+
+  async create(dom: DomainObj, def: Named): Promise<void> {
+    const plans = this.plans.get(def)!;
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
+    const rt = this.host.runtimeOf(dom);
+    if (rt) {
+      // QUIESCE is refused at planning while the driver has no guest agent channel.
+      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans));
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
+        const plan = plans.find((p) => p.target === d.target);
+        return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
+      }) };
+      await this.host.saveRuntime(dom, rt);
+    } else {
+      await createExternalOffline(plans);
+    }
+    dom.def = withDiskFiles(dom.def, new Map(plans.map((p) => [p.target, p.overlay])));
+  }
+
+  /** Metadata could not be saved: put the disks back on the frozen images (merging what was written since). */
+  async discard(dom: DomainObj, def: Named): Promise<void> {
+    const plans = this.plans.get(def);
+    if (!plans) return;
+    const rt = this.host.runtimeOf(dom);
+    for (const p of plans) {
+      if (rt) {
+        const live = rt;
+        const node = await this.host.driving(live, () => mergeLive(live.proc.qmp, p.target, p.overlay, p.frozen));
+        if (node === undefined) {
+          if (!p.reuse) removeImage(p.overlay);
+          continue;
+        }
+        live.spec = { ...live.spec, disks: live.spec.disks.map((d) => d.target === p.target ? { ...d, node, file: p.frozen } : d) };
+      } else if (!p.reuse) {
+        removeImage(p.overlay);
+      }
+    }
+    if (rt) await this.host.saveRuntime(dom, rt);
+  }
+
+  /**
+   * Revert: QEMU stops, each external disk gets a fresh empty overlay on the
+   * image the snapshot froze (other branches' images are never written), and
+   * the domain starts on those if asked.
+   */
+  async revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget): Promise<void> {
+    if (node.def.memory?.snapshot === 'external') {
+      throw err('VIR_ERR_OPERATION_UNSUPPORTED', `snapshot '${node.name}' has an external memory file; reverting to it is not supported by the qemu driver yet`);
+    }
+    const frozen = frozenOf(node);
+    const overlays = overlaysOf(node.def);
+    const keep = frozenImages(dom);
+    const fresh = new Map<string, string>();
+    const sizes = new Map<string, number>();
+    for (const [t, ov] of overlays) {
+      const base = frozen.get(t);
+      if (base === undefined) throw err('VIR_ERR_OPERATION_INVALID', `snapshot '${node.name}' names no image for disk '${t}'`);
+      try {
+        sizes.set(t, (await chainInfo(base)).virtualSize);
+      } catch (e) {
+        throw err('VIR_ERR_OPERATION_FAILED', `cannot revert to snapshot '${node.name}': image '${base}' of disk '${t}' is unusable: ${(e as Error).message}`);
+      }
+      fresh.set(t, revertOverlayName(ov, keep));
+    }
+    const def = withDiskFiles(domainDefFromElement(node.def.domain!), fresh);
+    const spec = qemuDomainSpec(def);
+    await this.intents.record(dom.uuid, {
+      op: 'revert', snapshot: node.name, overlays: [...fresh].map(([t, ov]) => ({ target: t, frozen: frozen.get(t)!, overlay: ov })),
+    });
+    const wasActive = await this.host.stopForRevert(dom);
+    const made: string[] = [];
+    try {
+      for (const [t, ov] of fresh) {
+        made.push(ov);
+        await createOverlay(ov, frozen.get(t)!, sizes.get(t)!);
+      }
+    } catch (e) {
+      for (const f of made) removeImage(f);
+      throw e;
+    }
+    target.def = def;
+    await this.host.startAfterRevert(dom, spec, target, wasActive);
+  }
+
+  /**
+   * Delete: for each external disk, the one image built on the frozen image is
+   * merged into it (block-commit live, qemu-img commit offline), so every
+   * remaining snapshot and the running disk keep their content. Children first.
+   */
+  async delete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges> {
+    const changes = newChanges();
+    const doomed = new Set(nodes);
+    const deleted: SnapshotNode[] = [];
+    const steps: Array<{ snapshot: string; merges: Merge[] }> = [];
+    // Deepest first: a merge rewrites the names its descendants hold, so they go before it.
+    const depth = (n: SnapshotNode) => { let d = 0; for (let p = n.parent; p; p = p.parent) d++; return d; };
+    for (const node of [...nodes].sort((a, b) => depth(b) - depth(a))) {
+      try {
+        await this.deleteOne(dom, node, doomed, changes, steps);
+      } catch (e) {
+        throw Object.assign(e as Error, { deletedSnapshots: deleted });
+      }
+      deleted.push(node);
+    }
+    return changes;
+  }
+
+  private async deleteOne(dom: DomainObj, node: SnapshotNode, doomed: Set<SnapshotNode>, changes: TreeChanges,
+    steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
+    const rt = this.host.runtimeOf(dom);
+    const frozen = frozenOf(node);
+    const merges: Merge[] = [];
+    const others = frozenImages(dom, new Set([node]));
+    for (const t of overlaysOf(node.def).keys()) {
+      const base = frozen.get(t)!;
+      const known = knownImages(dom, rt?.spec.disks.map((d) => d.file));
+      const deps = await dependentsOf(base, known);
+      if (deps.length > 1) {
+        throw err('VIR_ERR_OPERATION_UNSUPPORTED',
+          `deletion of external disk snapshot with multiple children snapshots not supported (snapshot '${node.name}', disk '${t}': ${deps.join(', ')})`);
+      }
+      if (others.has(base)) {
+        throw err('VIR_ERR_OPERATION_UNSUPPORTED', `cannot delete snapshot '${node.name}': image '${base}' is also another snapshot's state`);
+      }
+      if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
+    }
+    steps.push({ snapshot: node.name, merges });
+    await this.intents.record(dom.uuid, { op: 'delete', steps });
+    for (const m of merges) {
+      if (rt) this.host.jobHooks(dom, this.jobControl(rt));
+      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base)) : undefined;
+      if (rt && top !== undefined) {
+        rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
+        await this.host.saveRuntime(dom, rt);
+      } else {
+        await mergeOffline(m.top, m.base, knownImages(dom));
+      }
+      renameImage(dom, m.target, m.top, m.base, doomed, changes);
+    }
+  }
+
+  /**
+   * Progress of the commit job for virDomainGetJobInfo. No abort: a commit
+   * stopped half-way has already written into the frozen image, so the
+   * snapshot could no longer be reverted to; it runs to the end.
+   */
+  private jobControl(rt: ExternalRuntime) {
+    return {
+      progress: async () => {
+        const jobs = await rt.proc.qmp.execute<Array<{ id: string; 'current-progress': number; 'total-progress': number }>>('query-jobs');
+        const job = jobs.find((j) => j.id.startsWith('virtsnap-commit-'));
+        return { total: job?.['total-progress'] ?? 0, processed: job?.['current-progress'] ?? 0 };
+      },
+    };
+  }
+}
+
+function diskFile(file: string, m: { top: string; base: string }): string {
+  return file === m.top ? m.base : file;
+}

@@ -1,0 +1,53 @@
+/**
+ * The qemu driver's side of ExternalSnapshots: lifecycle, monitors, jobs and
+ * the durable store, from the driver parts and the QEMU runtime.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { VirError } from '../../../protocol/errors.js';
+import { StateReason } from '../../../protocol/flags.js';
+import { isActive } from '../../common/domain-obj.js';
+import type { DriverParts } from '../../common/driver-parts.js';
+import { sameSpec } from '../qemu-domain-spec.js';
+import { ERR, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
+import { readRuntime } from '../run-dir.js';
+import { formatDomainXml } from '../../common/xml/domain-xml.js';
+import { ExternalSnapshots } from './external-driver.js';
+import { withDiskFiles } from './external-plan.js';
+import { IntentLog } from './external-intent.js';
+import { startAfterRevert, stopForRevert } from './revert-start.js';
+
+export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runRoot: string): ExternalSnapshots {
+  return new ExternalSnapshots({
+    specFor: (dom) => {
+      const spec = runtime.specOf(dom.def);
+      if (isActive(dom) && !sameSpec(runtime.require(dom).spec, spec)) {
+        throw new VirError('VIR_ERR_OPERATION_INVALID',
+          `domain '${dom.name}' was redefined while running; the snapshot would record a definition QEMU is not running (restart the domain first)`, ERR);
+      }
+      return spec;
+    },
+    runtimeOf: (dom) => runtime.get(dom.uuid),
+    driving: (rt, fn) => runtime.driving(rt as DomainRuntime, fn),
+    saveRuntime: async (_dom, rt) => {
+      // Not synced: after a power loss a stale record only names an old top node or image, and the
+      // external code asks QEMU for the real ones; the intent log carries what must survive.
+      const r = rt as DomainRuntime;
+      // The live definition follows the disks onto their new images, as libvirt updates both definitions.
+      r.liveDef = withDiskFiles(r.liveDef, new Map(r.spec.disks.map((d) => [d.target, d.file])));
+      const record = { pid: r.proc.pid, spec: r.spec, startedAt: readRuntime(r.files)?.startedAt ?? Date.now(), domainXml: formatDomainXml(r.liveDef) };
+      fs.writeFileSync(`${r.files.runtime}.vstmp-ext`, JSON.stringify(record) + '\n');
+      fs.renameSync(`${r.files.runtime}.vstmp-ext`, r.files.runtime);
+    },
+    jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
+    stopForRevert: (dom) => stopForRevert(parts, runtime, dom),
+    startAfterRevert: (dom, spec, target, wasActive) => startAfterRevert(parts, runtime, dom, spec, target, wasActive, target.def ?? dom.def),
+    stopRuntime: async (dom) => {
+      const rt = runtime.get(dom.uuid);
+      if (rt) await runtime.terminate(dom.uuid, rt);
+      runtime.markStopped(dom, StateReason.SHUTOFF_UNKNOWN);
+      await runtime.persistStatusNow(dom);
+    },
+    commit: (dom, changes) => parts.store.persist(dom, [...parts.store.snapshotChanges(dom, changes), ...parts.store.domainChanges(dom, { def: true })]),
+  }, new IntentLog(path.join(runRoot, '..', 'intents')));
+}

@@ -1,0 +1,91 @@
+/**
+ * What the snapshot tree says about external images: which image each
+ * snapshot froze and which overlay it made, which images are known at all,
+ * and the metadata rewrite after a merge replaced one image by another.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DomainObj } from '../../common/domain-obj.js';
+import type { SnapshotDef } from '../../common/snapshot-def.js';
+import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
+import { domainDefFromElement, domainDisks, type DomainDef } from '../../common/xml/domain-xml.js';
+import { cloneElement, setAttr } from '../../common/xml/xml-query.js';
+import { overlaysOf, withDiskFiles } from './external-plan.js';
+
+/** True when a snapshot has an external disk (memory-external ones are not made by this driver). */
+export function isExternalSnapshot(def: SnapshotDef): boolean {
+  return overlaysOf(def).size > 0;
+}
+
+/** Image of each disk (by target) of a domain definition. */
+export function diskFiles(def: DomainDef): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of domainDisks(def)) if (d.target && d.source) out.set(d.target, path.normalize(d.source));
+  return out;
+}
+
+/** The images a snapshot froze, by target (its `<domain>`'s disks). */
+export function frozenOf(node: SnapshotNode): Map<string, string> {
+  return node.def.domain ? diskFiles(domainDefFromElement(node.def.domain)) : new Map();
+}
+
+/** Every image the domain's definition or any snapshot names. */
+export function knownImages(dom: DomainObj, extra: Iterable<string> = []): string[] {
+  const out = new Set<string>([...diskFiles(dom.def).values(), ...extra]);
+  for (const n of dom.snapshots.all()) {
+    for (const f of frozenOf(n).values()) out.add(f);
+    for (const f of overlaysOf(n.def).values()) out.add(f);
+  }
+  return [...out];
+}
+
+/** Images some snapshot (other than `except`) needs unchanged: the ones they froze. */
+export function frozenImages(dom: DomainObj, except: Set<SnapshotNode> = new Set()): Set<string> {
+  const out = new Set<string>();
+  for (const n of dom.snapshots.all()) if (!except.has(n)) for (const f of frozenOf(n).values()) out.add(f);
+  return out;
+}
+
+/**
+ * A fresh overlay name for a revert: the snapshot's own overlay name if no
+ * snapshot froze that file, else the first free `<overlay>-N`.
+ */
+export function revertOverlayName(overlay: string, frozen: Set<string>): string {
+  if (!frozen.has(overlay)) return overlay;
+  for (let n = 1; ; n++) {
+    const name = `${overlay}-${n}`;
+    if (!frozen.has(name) && !fs.existsSync(name)) return name;
+  }
+}
+
+/**
+ * After `gone` was merged into `into` (disk `target`): every surviving
+ * snapshot naming `gone` names `into` instead, in its `<domain>` and its
+ * `<disks>`. Returns the changed nodes.
+ */
+export function renameImage(dom: DomainObj, target: string, gone: string, into: string, skip: Set<SnapshotNode>,
+  changes: TreeChanges = newChanges()): TreeChanges {
+  for (const n of dom.snapshots.all()) {
+    if (skip.has(n)) continue;
+    let def = n.def;
+    let changed = false;
+    if (def.domain && frozenOf(n).get(target) === gone) {
+      def = { ...def, domain: withDiskFiles(domainDefFromElement(def.domain), new Map([[target, into]])).element };
+      changed = true;
+    }
+    if (overlaysOf(def).get(target) === gone) {
+      def = {
+        ...def, disks: def.disks.map((d) => {
+          if (d.name !== target || !d.source) return d;
+          const source = cloneElement(d.source);
+          setAttr(source, 'file', into);
+          return { ...d, source };
+        }),
+      };
+      changed = true;
+    }
+    if (changed) dom.snapshots.replace(n, { ...def, name: n.name }, changes);
+  }
+  if (diskFiles(dom.def).get(target) === gone) dom.def = withDiskFiles(dom.def, new Map([[target, into]]));
+  return changes;
+}

@@ -1,0 +1,44 @@
+/**
+ * The two ends of a revert that replaces QEMU, shared by internal and external
+ * snapshots: stop the running QEMU (with its event), and start a new one as the
+ * revert target asks, with libvirt's reasons and events.
+ */
+import { DomainEvent, DomainState, StateReason } from '../../../protocol/flags.js';
+import type { DomainObj } from '../../common/domain-obj.js';
+import type { DriverParts } from '../../common/driver-parts.js';
+import type { RevertTarget } from '../../common/hypervisor-hooks.js';
+import type { DomainDef } from '../../common/xml/domain-xml.js';
+import type { QemuDomainSpec } from '../qemu-domain-spec.js';
+import type { QemuRuntime } from '../qemu-runtime.js';
+
+/** Stop the domain's QEMU for a revert; false when none ran. */
+export async function stopForRevert(parts: DriverParts, runtime: QemuRuntime, dom: DomainObj): Promise<boolean> {
+  const rt = runtime.get(dom.uuid);
+  if (!rt) return false;
+  await runtime.terminate(dom.uuid, rt);
+  runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
+  parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, DomainEvent.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT);
+  return true;
+}
+
+/** After the images were reverted with QEMU stopped: start a new QEMU if the target state needs one. */
+export async function startAfterRevert(parts: DriverParts, runtime: QemuRuntime, dom: DomainObj, spec: QemuDomainSpec,
+  target: RevertTarget, wasActive: boolean, def: DomainDef): Promise<void> {
+  if (target.state === 'shutoff') {
+    runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
+    return;
+  }
+  try {
+    await runtime.launch(dom, spec, target.state === 'paused', def);
+  } catch (e) {
+    if (wasActive) await runtime.persistStatusNow(dom);
+    throw e;
+  }
+  dom.id = parts.domains.allocId();
+  dom.state = target.state === 'paused' ? DomainState.VIR_DOMAIN_PAUSED : DomainState.VIR_DOMAIN_RUNNING;
+  dom.reason = target.state === 'paused' ? StateReason.PAUSED_FROM_SNAPSHOT : StateReason.RUNNING_FROM_SNAPSHOT;
+  parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STARTED, DomainEvent.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT);
+  if (target.state === 'paused') {
+    parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED, DomainEvent.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT);
+  }
+}

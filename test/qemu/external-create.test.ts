@@ -1,0 +1,130 @@
+/**
+ * External (disk-only) snapshots of the qemu driver with real QEMU: creation
+ * live (one QMP transaction) and offline (qemu-img), libvirt's file names,
+ * XML and refusals, and the listing filters.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { SnapshotCreateFlags as CF, SnapshotListFlags as LF } from '../../protocol/flags.js';
+import { expectVirError } from '../helpers/expect-error.js';
+import { chainInfo } from '../../drivers/qemu/snapshots/external-images.js';
+import { harness, type Harness } from './driver-helpers.js';
+import { DISK_ONLY, exists, extOps } from './external-helpers.js';
+import { requireQemu } from './helpers.js';
+
+beforeAll(requireQemu);
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+describe('external disk-only snapshot: create', () => {
+  test('offline: overlays named as libvirt names them, domain moves onto them, XML as libvirt writes it', async () => {
+    h = await harness({ disks: 2 });
+    const o = extOps(h);
+    const [d0, d1] = h.disks as [string, string];
+    await o.write(0, 0x11);
+    await o.create('e1');
+    const ov0 = path.join(h.dir, 'd0.e1');
+    const ov1 = path.join(h.dir, 'd1.e1');
+    expect(await o.files()).toEqual([ov0, ov1]);
+    expect((await chainInfo(ov0)).backing).toBe(d0);
+    expect((await chainInfo(ov1)).backing).toBe(d1);
+    expect(await o.has(0, 0x11)).toBe(true);
+    const xml = await o.xml('e1');
+    expect(xml).toContain(`  <disks>
+    <disk name='vda' snapshot='external' type='file'>
+      <driver type='qcow2'/>
+      <source file='${ov0}'/>
+    </disk>
+    <disk name='vdb' snapshot='external' type='file'>
+      <driver type='qcow2'/>
+      <source file='${ov1}'/>
+    </disk>
+  </disks>`);
+    expect(xml).toContain("<memory snapshot='no'/>");
+    // The snapshot's <domain> names the images it froze.
+    expect(xml).toContain(`<source file='${d0}'/>`);
+    expect(await o.names(LF.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL)).toEqual(['e1']);
+    expect(await o.names(LF.VIR_DOMAIN_SNAPSHOT_LIST_INTERNAL)).toEqual([]);
+    // Survives a restart: definition and metadata were committed together.
+    await h.reopen();
+    expect(await o.files()).toEqual([ov0, ov1]);
+    expect(await o.names()).toEqual(['e1']);
+  });
+
+  test('live: one transaction moves every disk, the guest keeps running, writes land in the overlays', async () => {
+    h = await harness({ disks: 2 });
+    const o = extOps(h);
+    await o.start();
+    await o.write(0, 0x21);
+    await o.create('l1');
+    expect(await o.state()).toBe(1);
+    const ov0 = path.join(h.dir, 'd0.l1');
+    expect((await o.files())[0]).toBe(ov0);
+    const xml = await o.xml('l1');
+    expect(xml).toContain('<state>disk-snapshot</state>');
+    expect(xml).toContain("<memory snapshot='no'/>");
+    expect(await o.names(LF.VIR_DOMAIN_SNAPSHOT_LIST_DISK_ONLY)).toEqual(['l1']);
+    await o.write(0, 0x22);
+    expect(await o.has(0, 0x22)).toBe(true);
+    // A second one on top, by explicit file name, and only for vdb.
+    const mine = path.join(h.dir, 'mine.qcow2');
+    await o.create('l2', DISK_ONLY, `<disks><disk name='vda' snapshot='no'/><disk name='vdb'><source file='${mine}'/></disk></disks>`);
+    expect(await o.files()).toEqual([ov0, mine]);
+    // The daemon restarts: QEMU is reattached with the disks where they are now.
+    await h.reopen();
+    expect(o.running()).toBe(true);
+    await o.create('l3');
+    expect(await o.files()).toEqual([path.join(h.dir, 'd0.l3'), path.join(h.dir, 'mine.l3')]);
+    await o.destroy();
+    // Shut off, the chain still reads what the guest wrote last.
+    expect(await o.has(0, 0x22)).toBe(true);
+  });
+
+  test('REUSE_EXT uses an existing overlay; without it an existing file is refused', async () => {
+    h = await harness();
+    const o = extOps(h);
+    const ov = path.join(h.dir, 'd0.r1');
+    fs.writeFileSync(ov, 'not empty');
+    await expectVirError(o.create('r1'), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      `unsupported configuration: external snapshot file for disk vda already exists and is not a block device: ${ov}`);
+    expect(fs.readFileSync(ov, 'utf8')).toBe('not empty');
+    fs.rmSync(ov);
+    await expectVirError(o.create('r1', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT), 'VIR_ERR_SYSTEM_ERROR',
+      `missing existing file for disk vda: ${ov}: No such file or directory`);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', h.disks[0]!, '-F', 'qcow2', ov]);
+    await o.create('r1', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT);
+    expect(await o.files()).toEqual([ov]);
+    expect(await o.names()).toEqual(['r1']);
+  });
+
+  test('refusals with libvirt\'s codes and texts; nothing created', async () => {
+    h = await harness({ disks: 2 });
+    const o = extOps(h);
+    await o.start();
+    const before = fs.readdirSync(h.dir).sort();
+    await expectVirError(o.create('q', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE), 'VIR_ERR_ARGUMENT_UNSUPPORTED',
+      'argument unsupported: QEMU guest agent is not configured');
+    await expectVirError(o.create('i', DISK_ONLY, "<disks><disk name='vda' snapshot='internal'/></disks>"), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      'unsupported configuration: active qemu domains require external disk snapshots; disk vda requested internal');
+    await expectVirError(o.create('n', DISK_ONLY, "<disks><disk name='vda' snapshot='no'/><disk name='vdb' snapshot='no'/></disks>"),
+      'VIR_ERR_CONFIG_UNSUPPORTED', 'unsupported configuration: nothing selected for snapshot');
+    await expectVirError(o.create('f', DISK_ONLY, "<disks><disk name='vda'><driver type='raw'/></disk></disks>"), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      'unsupported configuration: external snapshot format for disk vda is unsupported: raw');
+    const same = path.join(h.dir, 'same.qcow2');
+    await expectVirError(o.create('c', DISK_ONLY, `<disks><disk name='vda'><source file='${same}'/></disk><disk name='vdb'><source file='${same}'/></disk></disks>`),
+      'VIR_ERR_CONFIG_UNSUPPORTED', "unsupported configuration: cannot generate external snapshot name for disk 'vdb': collision with disk 'vda'");
+    await expectVirError(o.create('v', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE), 'VIR_ERR_OPERATION_UNSUPPORTED',
+      'Operation not supported: live snapshot creation is supported only during full system snapshots');
+    await expectVirError(o.create('m', 0, `<memory snapshot='external' file='${path.join(h.dir, 'mem')}'/>`), 'VIR_ERR_OPERATION_UNSUPPORTED', /external memory/);
+    expect(fs.readdirSync(h.dir).sort()).toEqual(before);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual(h.disks);
+    expect(exists(path.join(h.dir, 'd0.q'))).toBe(false);
+  });
+});
