@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
+import { killDomainQemu, stats, timeIt } from './qemu-bench-common.js';
 import { qemuConfigFor, qemuDomainSpec, type QemuDomainSpec } from '../drivers/qemu/qemu-domain-spec.js';
 import { qemuImgCreate } from '../drivers/qemu/qemu-img.js';
 import { buildQemuArgs, QEMU_SYSTEM } from '../drivers/qemu/qemu-process.js';
@@ -36,21 +37,7 @@ const MEMORY_MIB = 128;
 const FILL_MIB = 96;
 
 const log = (msg: string) => process.stderr.write(`[qemu-revert] ${msg}\n`);
-const now = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-  const round = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, median: round(q(0.5)), p90: round(q(0.9)), min: round(s[0]!), max: round(s[s.length - 1]!) };
-}
-
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
-  const t = now();
-  await fn();
-  return now() - t;
-}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-qbench-'));
@@ -161,13 +148,7 @@ async function main(): Promise<void> {
     };
   } finally {
     await driver.close();
-    for (const f of [path.join(dir, 'state')]) {
-      // Any QEMU the driver still runs (an aborted run): by its pidfile.
-      const pidfile = path.join(f, 'qemu', 'session', 'run', uuid, 'qemu.pid');
-      if (fs.existsSync(pidfile)) {
-        try { process.kill(Number(fs.readFileSync(pidfile, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
+    killDomainQemu(path.join(dir, 'state'), uuid);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -243,6 +243,7 @@ export class QemuRuntime {
           }
         }
       }
+      if (!record) this.killUnrecorded(dom, files);
       if (!attached) {
         clearRuntime(files);
         if (isActive(dom)) {
@@ -321,6 +322,22 @@ export class QemuRuntime {
         this.parts.opts.log('error', `domain ${dom.name}: autostart failed: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * A QEMU the last daemon spawned but died before recording (a crash inside
+   * launch, e.g. during a revert): it holds the domain's disks, and nothing
+   * would ever stop it. Found by its pidfile and its monitor path.
+   */
+  private killUnrecorded(dom: DomainObj, files: DomainRunFiles): void {
+    const pid = liveQemuPid(files);
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    this.parts.opts.log('warn', `domain ${dom.name}: killed QEMU pid ${pid}, started by a daemon that crashed before recording it`);
   }
 
   // ------------------------------------------------------------ lifecycle
