@@ -1,0 +1,156 @@
+/**
+ * Benchmark (not a test): external disk-only snapshots through the qemu
+ * driver against the raw work they consist of, on a running 64 MiB TCG guest
+ * with a 1 GiB qcow2 disk:
+ *
+ *  - live create: driver DISK_ONLY create vs `qemu-img create -u -b` +
+ *    2 x blockdev-add + one `transaction` of blockdev-snapshot, sent directly
+ *    to a second, identical QEMU (raw work on the driver's own QEMU would
+ *    change the disks under it);
+ *  - live delete of the newest snapshot: driver delete vs active block-commit
+ *    + job-complete + blockdev-del + unlink on that second QEMU;
+ *  - offline create/delete: driver vs `qemu-img create` / `qemu-img commit` +
+ *    unlink;
+ *  - revert (disk-only, to running): driver vs quit QEMU, `qemu-img create`,
+ *    start QEMU, as the raw steps of a revert onto a fresh overlay.
+ *
+ * libvirt 9.0 is not on this machine (virsh's test driver only), and 9.0
+ * cannot revert to external snapshots at all, so there is no libvirt row.
+ *
+ *   npx tsc -p . && node dist/bench/qemu-external.js [runs]     (default 15)
+ *
+ * Prints one JSON object on stdout; progress goes to stderr.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
+import { killDomainQemu, stats, timeIt } from './qemu-bench-common.js';
+import { qemuImgCreate, runQemuImg } from '../drivers/qemu/qemu-img.js';
+import { QemuProcess } from '../drivers/qemu/qemu-process.js';
+import type { QmpClient, QmpEvent } from '../drivers/qemu/qmp-client.js';
+import { SnapshotCreateFlags as CF, SnapshotRevertFlags as RF } from '../protocol/flags.js';
+
+const RUNS = Number(process.argv[2] ?? process.env.QEMU_BENCH_RUNS ?? 15);
+const SIZE = 1024 * 1024 * 1024;
+const log = (msg: string) => process.stderr.write(`[qemu-external] ${msg}\n`);
+
+const qemuImg = (args: string[]) => runQemuImg(args, args[args.length - 1]!);
+
+/** The raw live create: overlay file, two nodes, one transaction. */
+async function rawCreate(qmp: QmpClient, top: string, frozen: string, overlay: string, node: string): Promise<void> {
+  await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', frozen, '-F', 'qcow2', overlay, String(SIZE)]);
+  await qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` });
+  await qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null });
+  await qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] });
+}
+
+/** The raw live delete of the top layer: active commit into its backing, pivot, drop nodes, unlink. */
+async function rawDelete(qmp: QmpClient, top: string, base: string, overlay: string, id: string): Promise<void> {
+  const done = new Promise<void>((resolve) => {
+    const on = (ev: QmpEvent) => {
+      if (ev.event !== 'JOB_STATUS_CHANGE' || ev.data?.id !== id) return;
+      if (ev.data?.status === 'ready') void qmp.execute('job-complete', { id });
+      if (ev.data?.status === 'concluded') { qmp.off('event', on); resolve(); }
+    };
+    qmp.on('event', on);
+  });
+  await qmp.execute('block-commit', { 'job-id': id, device: top, 'base-node': base, 'auto-dismiss': false });
+  await done;
+  await qmp.execute('job-dismiss', { id });
+  await qmp.execute('blockdev-del', { 'node-name': top });
+  await qmp.execute('blockdev-del', { 'node-name': `${top}-file` });
+  fs.unlinkSync(overlay);
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-qext-'));
+  const disk = path.join(dir, 'd.qcow2');
+  const rawDisk = path.join(dir, 'raw.qcow2');
+  await qemuImgCreate(disk, SIZE);
+  await qemuImgCreate(rawDisk, SIZE);
+  const uuid = randomUUID();
+  const xml = `<domain type='qemu'><name>bench</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
+</domain>`;
+  const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: () => undefined });
+  const ctx = { domain: { uuid, name: 'bench' }, client: 'bench' };
+  const p = { domain: uuid };
+  const create = (name: string) => driver.virDomainSnapshotCreateXML({ ...p, xml: `<domainsnapshot><name>${name}</name></domainsnapshot>`,
+    flags: CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY }, ctx);
+  const del = (name: string) => driver.virDomainSnapshotDelete({ ...p, snapshot: name, flags: 0 }, ctx);
+  const rawDir = path.join(dir, 'rawvm');
+  fs.mkdirSync(rawDir);
+  const rawConfig = {
+    name: 'raw', uuid: randomUUID(), memoryMiB: 64, vcpus: 1, accel: 'tcg' as const,
+    disks: [{ nodeName: 'disk0', file: rawDisk, targetDev: 'vda' }], qmpSocket: path.join(rawDir, 'qmp.sock'),
+  };
+  let raw = await QemuProcess.start(rawConfig);
+  let result: Record<string, unknown> = {};
+  try {
+    await driver.virDomainDefineXML({ xml }, ctx);
+    await driver.virDomainCreate(p, ctx);
+    log(`live create and delete, ${RUNS} runs each, interleaved`);
+    const c: number[] = [], rc: number[] = [], d: number[] = [], rd: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      c.push(await timeIt(() => create(`e${i}`)));
+      rc.push(await timeIt(() => rawCreate(raw.qmp, 'disk0', rawDisk, path.join(dir, `raw.r${i}`), `r${i}`)));
+      d.push(await timeIt(() => del(`e${i}`)));
+      rd.push(await timeIt(() => rawDelete(raw.qmp, `r${i}`, 'disk0', path.join(dir, `raw.r${i}`), `rj${i}`)));
+    }
+    log(`revert to a disk-only snapshot (running), ${RUNS} runs each, interleaved`);
+    await create('base');
+    const rv: number[] = [], rrv: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      rv.push(await timeIt(() => driver.virDomainRevertToSnapshot({ ...p, snapshot: 'base', flags: RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING }, ctx)));
+      rrv.push(await timeIt(async () => {
+        await raw.quit();
+        const ov = path.join(dir, 'raw.base');
+        await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', rawDisk, '-F', 'qcow2', ov, String(SIZE)]);
+        raw = await QemuProcess.start({ ...rawConfig, disks: [{ nodeName: 'disk0', file: ov, targetDev: 'vda' }] });
+      }));
+    }
+    await driver.virDomainDestroy(p, ctx);
+    await del('base');
+    log(`offline create and delete, ${RUNS} runs each, interleaved`);
+    await raw.quit();
+    const oc: number[] = [], orc: number[] = [], od: number[] = [], ord: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      oc.push(await timeIt(() => create(`o${i}`)));
+      const ov = path.join(dir, `raw.o${i}`);
+      orc.push(await timeIt(() => qemuImg(['create', '-q', '-f', 'qcow2', '-b', rawDisk, '-F', 'qcow2', ov])));
+      od.push(await timeIt(() => del(`o${i}`)));
+      ord.push(await timeIt(async () => {
+        await qemuImg(['commit', '-q', '-f', 'qcow2', '-b', rawDisk, '-d', ov]);
+        fs.unlinkSync(ov);
+      }));
+    }
+    const s = {
+      driverCreateLive: stats(c), rawCreateLive: stats(rc), driverDeleteLive: stats(d), rawDeleteLive: stats(rd),
+      driverRevert: stats(rv), rawRevert: stats(rrv),
+      driverCreateOffline: stats(oc), rawCreateOffline: stats(orc), driverDeleteOffline: stats(od), rawDeleteOffline: stats(ord),
+    };
+    const ratio = (a: { median: number }, b: { median: number }) => Math.round((a.median / b.median) * 100) / 100;
+    result = {
+      benchmark: 'qemu-external', vm: { memoryMiB: 64, diskGiB: 1, accel: 'tcg', runs: RUNS }, unit: 'ms', ...s,
+      ratios: {
+        createLive: ratio(s.driverCreateLive, s.rawCreateLive), deleteLive: ratio(s.driverDeleteLive, s.rawDeleteLive),
+        revert: ratio(s.driverRevert, s.rawRevert),
+        createOffline: ratio(s.driverCreateOffline, s.rawCreateOffline), deleteOffline: ratio(s.driverDeleteOffline, s.rawDeleteOffline),
+      },
+    };
+  } finally {
+    await driver.close();
+    await raw.kill().catch(() => undefined);
+    killDomainQemu(path.join(dir, 'state'), uuid);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`qemu-external benchmark failed: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
