@@ -24,11 +24,16 @@ export function kindOf(def: SnapshotDef): SnapshotKind {
 export class QemuSnapshots implements SnapshotHooks {
   constructor(private readonly internal: InternalSnapshots, readonly external: ExternalSnapshots) {}
 
+  /*
+   * Each operation settles the previous one's crash-recovery intent (see
+   * IntentLog.forget) before it changes anything: external ones by recording
+   * their own, internal ones and redefinitions by dropping it.
+   */
+
   validateCreate(dom: DomainObj, def: Named, flags: number): void {
-    // A new operation: the previous one's crash-recovery intent is settled.
+    if (isExternalRequest(def, flags)) return this.external.validateCreate(dom, def, flags);
     this.external.forget(dom);
-    if (isExternalRequest(def, flags)) this.external.validateCreate(dom, def, flags);
-    else this.internal.validateCreate(dom, def, flags);
+    this.internal.validateCreate(dom, def, flags);
   }
 
   validateRedefine(dom: DomainObj, def: Named): Promise<void> {
@@ -47,14 +52,17 @@ export class QemuSnapshots implements SnapshotHooks {
   }
 
   revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget, flags: number): Promise<void> {
+    if (kindOf(node.def) === 'external') return this.external.revert(dom, node, target);
     this.external.forget(dom);
-    return kindOf(node.def) === 'external' ? this.external.revert(dom, node, target) : this.internal.revert(dom, node, target, flags);
+    return this.internal.revert(dom, node, target, flags);
   }
 
   async snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges | void> {
-    this.external.forget(dom);
     const external = nodes.filter((n) => kindOf(n.def) === 'external');
-    if (external.length === 0) return this.internal.snapshotDelete(dom, nodes);
+    if (external.length === 0) {
+      this.external.forget(dom);
+      return this.internal.snapshotDelete(dom, nodes);
+    }
     if (external.length !== nodes.length) {
       throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED', 'deleting internal and external snapshots together is not supported', ERR);
     }
