@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SnapshotCreateFlags as CF, SnapshotListFlags as LF } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { chainInfo } from '../../drivers/qemu/snapshots/external-images.js';
-import { harness, type Harness } from './driver-helpers.js';
+import { domainXml, harness, type Harness } from './driver-helpers.js';
 import { DISK_ONLY, exists, extOps } from './external-helpers.js';
 import { requireQemu } from './helpers.js';
 
@@ -102,6 +102,23 @@ describe('external disk-only snapshot: create', () => {
     expect(await o.files()).toEqual([ov]);
     expect(await o.names()).toEqual(['r1']);
   });
+
+  test('QUIESCE freezes through the guest agent: with the channel but no agent answering, nothing is created', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await h.driver.virDomainDefineXML({ xml: domainXml({ uuid: h.uuid, disks: h.disks,
+      extraDevices: "\n    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>" }) }, h.ctx);
+    await expectVirError(o.create('q', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: domain is not running');
+    await o.start();
+    const before = fs.readdirSync(h.dir).sort();
+    await expectVirError(o.create('q', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE), 'VIR_ERR_AGENT_UNRESPONSIVE');
+    expect(fs.readdirSync(h.dir).sort()).toEqual(before);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual(h.disks);
+    // The disks were not switched: a plain disk-only snapshot still works.
+    await o.create('ok');
+    expect(await o.files()).toEqual([path.join(h.dir, 'd0.ok')]);
+  }, 60_000);
 
   test('refusals with libvirt\'s codes and texts; nothing created', async () => {
     h = await harness({ disks: 2 });

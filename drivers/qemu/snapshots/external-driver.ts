@@ -11,6 +11,8 @@ import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
 import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
+import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
+import { guestFsfreezeFreeze, guestFsfreezeThaw } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline } from './external-create.js';
@@ -29,6 +31,8 @@ export interface ExternalRuntime {
 }
 
 export interface ExternalHost extends ReconcileHost {
+  /** The guest agent's socket of a running domain, if it has the channel. */
+  agentSocket(rt: ExternalRuntime): string | undefined;
   /** What the domain's definition runs, refusing a running domain redefined since it started. */
   specFor(dom: DomainObj): QemuDomainSpec;
   /** Run QMP work with the QEMU's own STOP/RESUME events muted. */
@@ -46,6 +50,7 @@ const err = (name: 'VIR_ERR_OPERATION_UNSUPPORTED' | 'VIR_ERR_OPERATION_INVALID'
 
 export class ExternalSnapshots {
   private readonly plans = new WeakMap<SnapshotDef, OverlayPlan[]>();
+  private readonly quiesced = new WeakSet<SnapshotDef>();
 
   constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
 
@@ -67,6 +72,7 @@ export class ExternalSnapshots {
   validateCreate(dom: DomainObj, def: Named, flags: number): void {
     validateQemuSnapshotName(def.name);
     this.plans.set(def, planExternal(def, this.host.specFor(dom), flags, isActive(dom)));
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) this.quiesced.add(def);
   }
 
   isPlanned(def: SnapshotDef): boolean {
@@ -78,8 +84,11 @@ export class ExternalSnapshots {
     await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
     const rt = this.host.runtimeOf(dom);
     if (rt) {
-      // QUIESCE is refused at planning while the driver has no guest agent channel.
-      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans));
+      // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
+      const agent = this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
+      const quiesce = agent === undefined ? undefined
+        : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw: async () => { await guestFsfreezeThaw(agent); } };
+      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);
         return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;

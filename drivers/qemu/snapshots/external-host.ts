@@ -8,6 +8,7 @@ import { VirError } from '../../../protocol/errors.js';
 import { StateReason } from '../../../protocol/flags.js';
 import { isActive } from '../../common/domain-obj.js';
 import type { DriverParts } from '../../common/driver-parts.js';
+import { agentSocketOf } from '../domain/argv.js';
 import { sameSpec } from '../qemu-domain-spec.js';
 import { ERR, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
 import { readRuntime } from '../run-dir.js';
@@ -28,6 +29,7 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       return spec;
     },
     runtimeOf: (dom) => runtime.get(dom.uuid),
+    agentSocket: (rt) => agentSocketOf(rt.spec, { runDir: (rt as DomainRuntime).files.dir }),
     driving: (rt, fn) => runtime.driving(rt as DomainRuntime, fn),
     saveRuntime: async (_dom, rt) => {
       // Not synced: after a power loss a stale record only names an old top node or image, and the

@@ -103,9 +103,9 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
     throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED',
       'external memory snapshots are not supported by the qemu driver yet (disk-only external snapshots are)', 'VIR_FROM_QEMU');
   }
-  // The agent channel is part of the domain spec once the driver supports one.
-  if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE && !(spec as QemuDomainSpec & { guestAgent?: unknown }).guestAgent) {
-    throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
+  if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) {
+    if (!active) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', 'VIR_FROM_QEMU');
+    if (!spec.agent) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
   }
   return plans;
 }
