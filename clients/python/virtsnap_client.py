@@ -3,7 +3,7 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 9054a23672cb03b5408d40d550904ba3c708d79db9d006a9a4d0fd96cf3353b3)
+#   input:     protocol/openrpc.json (sha256 984a028e655314126ad80a7c905273b74f80ab2e6311b806fffaf325e1f0e7f0)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
