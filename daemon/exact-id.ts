@@ -23,8 +23,12 @@ const NUMBER_AFTER_COLON = /\s*:\s*(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?
  */
 export function exactId(parsed: string | number, text: string): RequestId {
   if (typeof parsed === 'string' || Number.isSafeInteger(parsed)) return parsed;
-  const token = topLevelNumberToken(text, 'id');
-  return token === undefined || token === String(parsed) ? parsed : new NumberToken(token);
+  return exactNumberId(parsed, topLevelNumberToken(text, 'id'));
+}
+
+/** A parsed number id, or its token when the number does not say the same thing. */
+export function exactNumberId(parsed: number, token: string | undefined): RequestId {
+  return token === undefined || Number.isSafeInteger(parsed) || token === String(parsed) ? parsed : new NumberToken(token);
 }
 
 /**

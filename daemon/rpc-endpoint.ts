@@ -30,7 +30,7 @@ import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
 import { buildOpenRpc } from '../protocol/openrpc.js';
 import { isMethodName, type MethodName } from '../protocol/procedures.js';
 import { dispatch, INVALID_PARAMS, RpcFault, type ConnectionState, type DispatchDeps } from './dispatch.js';
-import { exactId, idKey, idText, stringifyMessage, type RequestId } from './exact-id.js';
+import { exactId, exactNumberId, idKey, idText, stringifyMessage, type RequestId } from './exact-id.js';
 import type { Notify } from './session.js';
 
 export const PARSE_ERROR = -32700;
@@ -123,7 +123,7 @@ export class RpcEndpoint {
   ) {
     this.decoder = new FrameDecoder({ maxFrameBytes: refusal ? 64 * 1024 : deps.limits.maxFrameBytes, maxHeaderBytes: 8192 }, {
       message: (body) => this.onFrame(body),
-      oversized: (length, id) => this.oversized(length, id),
+      oversized: (length, id, numberToken) => this.oversized(length, typeof id === 'number' ? exactNumberId(id, numberToken) : id),
       fatal: (reason) => this.framingBroken(reason),
     });
     this.session = openSession((method, params) => this.send({ jsonrpc: '2.0', method, params }));
@@ -310,7 +310,7 @@ export class RpcEndpoint {
     return new VirError(name, detail, 'VIR_FROM_RPC');
   }
 
-  oversized(length: number, id: string | number | undefined): void {
+  oversized(length: number, id: RequestId | undefined): void {
     const limit = this.deps.limits.maxFrameBytes;
     this.deps.log('warn', `${this.peer}: refused a frame of ${length} bytes (limit ${limit}); its body is discarded unread`);
     this.replyVir(id ?? null, this.rpcError('VIR_ERR_RPC', `message of ${length} bytes is larger than the limit of ${limit} bytes`));

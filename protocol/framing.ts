@@ -43,7 +43,8 @@ export interface FrameSink {
    * A frame whose Content-Length exceeds the limit; its body is being discarded.
    * `id` is the request id found at the top level of the body's first bytes, if any.
    */
-  oversized(length: number, id: string | number | undefined): void;
+  /** `numberToken`: a number id as the client wrote it (see scanTopLevelIdToken). */
+  oversized(length: number, id: string | number | undefined, numberToken?: string): void;
   /** The byte stream is not framed correctly; nothing more can be read from it. */
   fatal(reason: string): void;
 }
@@ -137,8 +138,8 @@ export class FrameDecoder {
   }
 
   /** The id, once the head of the oversized body shows it: the refusal need not wait for more. */
-  private idInPrefix(): string | number | undefined {
-    return scanTopLevelId(Buffer.concat(this.prefix, this.prefixLen).toString('utf8'));
+  private idInPrefix(): { id: string | number; numberToken?: string } | undefined {
+    return scanTopLevelIdToken(Buffer.concat(this.prefix, this.prefixLen).toString('utf8'));
   }
 
   private announce(): void {
@@ -146,7 +147,7 @@ export class FrameDecoder {
     const id = this.idInPrefix();
     this.prefix = [];
     this.prefixLen = 0;
-    this.sink.oversized(this.oversizedLength, id);
+    this.sink.oversized(this.oversizedLength, id?.id, id?.numberToken);
   }
 
   private oversizedLength = 0;
@@ -247,6 +248,15 @@ function parseHeaders(text: string): number | string {
  * know); anything else stops the scan.
  */
 export function scanTopLevelId(text: string): string | number | undefined {
+  return scanTopLevelIdToken(text)?.id;
+}
+
+/**
+ * As scanTopLevelId, also giving a number id's token as written: a double
+ * cannot hold every integer id (9007199254740993), and a refusal must carry
+ * the id the client sent.
+ */
+export function scanTopLevelIdToken(text: string): { id: string | number; numberToken?: string } | undefined {
   let i = 0;
   const ws = () => {
     while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
@@ -269,6 +279,7 @@ export function scanTopLevelId(text: string): string | number | undefined {
     i++;
     ws();
     let value: string | number | boolean | null;
+    let numberToken: string | undefined;
     if (text[i] === '"') {
       const s = str();
       if (s === undefined) return undefined;
@@ -280,8 +291,12 @@ export function scanTopLevelId(text: string): string | number | undefined {
       if (i + m[0].length >= text.length) return undefined;
       i += m[0].length;
       value = JSON.parse(m[0]) as number | boolean | null;
+      if (typeof value === 'number') numberToken = m[0];
     }
-    if (key === 'id') return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+    if (key === 'id') {
+      if (typeof value === 'string') return { id: value };
+      return typeof value === 'number' ? { id: value, numberToken } : undefined;
+    }
     ws();
     if (text[i] !== ',') return undefined;
     i++;

@@ -11,7 +11,7 @@ import { daemonForFile } from '../helpers/daemon.js';
 const daemon = daemonForFile();
 
 /** Send raw request bodies on one connection; resolve with the first `n` reply bodies as text. */
-function exchange(bodies: string[], n: number): Promise<string[]> {
+function exchange(bodies: string[], n: number, raw?: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const out: string[] = [];
     const s = net.connect(daemon().socket);
@@ -28,7 +28,7 @@ function exchange(bodies: string[], n: number): Promise<string[]> {
     });
     s.on('data', (c: Buffer) => decoder.feed(c));
     s.on('error', reject);
-    s.on('connect', () => s.write(bodies.map(encodeFrame).join('')));
+    s.on('connect', () => s.write(raw ?? bodies.map(encodeFrame).join('')));
     setTimeout(() => reject(new Error(`only ${out.length} of ${n} replies: ${out.join(' | ')}`)), 10_000).unref();
   });
 }
@@ -67,5 +67,11 @@ describe('exact request ids', () => {
       '{"jsonrpc":"2.0","id":9007199254740991,"result":"test:///default"}',
       '{"jsonrpc":"2.0","id":"9007199254740993","result":"test:///default"}',
     ]);
+  });
+
+  it('the refusal of an oversized frame, sent before its body arrives, carries the exact id too', async () => {
+    const head = '{"jsonrpc":"2.0","id":9007199254740993,"method":"virDomainSnapshotCreateXML","params":{"xml":"';
+    const [reply] = await exchange([], 1, `Content-Length: ${64 * 1024 * 1024}\r\n\r\n${head}`);
+    expect(reply).toMatch(/^\{"jsonrpc":"2\.0","id":9007199254740993,"error":\{"code":[0-9]+,"message":"[^"]*larger than the limit/);
   });
 });
