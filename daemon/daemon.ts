@@ -3,7 +3,7 @@
  * drivers, jobs, and a clean stop.
  */
 import net from 'node:net';
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readOnlySocketPath } from '../protocol/paths.js';
@@ -168,17 +168,29 @@ export class Daemon {
     });
   }
 
+  /**
+   * Binds under a temporary name and renames into place only once group and
+   * mode are set, so a client that sees the socket path never meets it with the
+   * umask's mode (EACCES for a group member, or briefly too open).
+   */
   private listen(socketPath: string, readonly: boolean, mode: number, gid?: number): Promise<net.Server> {
     const server = net.createServer((socket) => this.accept(socket, readonly));
+    // Short, so that it fits sun_path wherever the final name does.
+    const staging = path.join(path.dirname(socketPath), `.b${process.pid}`);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      unlink(staging).catch(() => undefined).then(() => server.listen(staging, () => {
         server.off('error', reject);
         // chown before chmod: the socket is never group-accessible with the wrong group.
-        (gid !== undefined ? chown(socketPath, -1, gid) : Promise.resolve())
-          .then(() => chmod(socketPath, mode))
-          .then(() => resolve(server), reject);
-      });
+        (gid !== undefined ? chown(staging, -1, gid) : Promise.resolve())
+          .then(() => chmod(staging, mode))
+          .then(() => rename(staging, socketPath))
+          .then(() => resolve(server), (err: Error) => {
+            server.close();
+            void unlink(staging).catch(() => undefined);
+            reject(err);
+          });
+      }));
     });
   }
 

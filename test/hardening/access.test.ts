@@ -5,12 +5,14 @@
  * socket group/mode options.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Transport } from '../../client/transport.js';
 import { VirError } from '../../protocol/errors.js';
 import { methodNames, procedures, type MethodName } from '../../protocol/procedures.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { startDaemon, tempDir, type RunningDaemon } from '../helpers/daemon.js';
 import { hashTree } from '../../tools/raw-client.js';
 import { peerCredSupport } from '../../daemon/peercred.js';
 
@@ -146,5 +148,27 @@ describe('peer credentials', () => {
     expect(st.gid).toBe(gid);
     expect(st.mode & 0o777).toBe(0o660);
     expect(statSync(`${d.socket}-ro`).mode & 0o777).toBe(0o666);
+  });
+
+  it('never shows the socket path with any mode but its final one (bound aside, then renamed)', async () => {
+    // A separate process spins on lstat from before the daemon starts: the
+    // first mode it sees at the path is the one a racing client would meet.
+    const dir = tempDir();
+    const socket = path.join(dir, 'sock');
+    const watcher = spawn(process.execPath, ['-e', `
+      const fs = require('node:fs');
+      const deadline = Date.now() + 20000;
+      for (;;) {
+        try { process.stdout.write(String(fs.lstatSync(process.argv[1]).mode & 0o777)); break; } catch {}
+        if (Date.now() > deadline) { process.stdout.write('timeout'); break; }
+      }`, socket]);
+    let seen = '';
+    watcher.stdout.on('data', (b: Buffer) => (seen += b.toString()));
+    const exited = new Promise((r) => watcher.on('exit', r));
+    const d = await startDaemon({ dir, args: ['--socket-group', String(gid)] });
+    daemons.push(d);
+    await exited;
+    expect(Number(seen)).toBe(0o660);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.b'))).toEqual([]);
   });
 });
