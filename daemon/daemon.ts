@@ -10,6 +10,7 @@ import { readOnlySocketPath } from '../protocol/paths.js';
 import type { DriverFactory } from '../drivers/driver.js';
 import { VirError } from '../protocol/errors.js';
 import { RpcEndpoint, type ConnectionLimits } from './rpc-endpoint.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './limits.js';
 import { warmValidators } from './dispatch.js';
 import { DriverRegistry } from './drivers.js';
 import { EventBus, LIFECYCLE_EVENT_ID, SNAPSHOT_EVENT_ID } from './event-bus.js';
@@ -57,17 +58,6 @@ export interface DaemonOptions {
   /** The optional TLS listener (tls-listener.ts); none by default. */
   tls?: TlsListenOptions;
 }
-
-export const DEFAULT_LIMITS: ConnectionLimits = {
-  maxFrameBytes: 4 * 1024 * 1024,
-  maxInFlight: 32,
-  maxUnreadReplyBytes: 1024 * 1024,
-  idleTimeoutMs: 600_000,
-  keepaliveIntervalMs: 30_000,
-  slowClientTimeoutMs: 30_000,
-};
-
-export const DEFAULT_MAX_CLIENTS = 128;
 
 export class Daemon {
   private servers: net.Server[] = [];

@@ -4,13 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Daemon } from './daemon.js';
-import { createLogger } from './logger.js';
-import { runCheck } from './check.js';
 import { helpText, parseArgsOptions, resolveOptions } from './options.js';
-import { systemdListeners } from './socket-activation.js';
-import { lockStateDirIfPresent } from './state-lock.js';
-import { parseHttpAddress } from './web/address.js';
 import type { DriverFactory } from '../drivers/driver.js';
 
 /** The drivers: one line each, the only place daemon/ names a concrete driver. */
@@ -47,6 +41,11 @@ async function main(): Promise<void> {
   });
   if (values.help) return void process.stdout.write(helpText());
   if (values.version) return void process.stdout.write(`virtsnapd ${version()}\n`);
+  // Loaded only now: --help and --version answer without the server's modules (winston, the schemas).
+  const [{ Daemon }, { createLogger }, { runCheck }, { systemdListeners }, { lockStateDirIfPresent }, { parseHttpAddress }] = await Promise.all([
+    import('./daemon.js'), import('./logger.js'), import('./check.js'), import('./socket-activation.js'),
+    import('./state-lock.js'), import('./web/address.js'),
+  ]);
   // An explicit --config must exist; the default one is optional.
   const configPath = values.config ?? defaultConfigPath();
   const file = values.config !== undefined || existsSync(configPath)

@@ -8,7 +8,7 @@ import { DEFAULT_URI, defaultPkiFiles, defaultSocketPath, defaultStateDir } from
 import { DEFAULT_MAX_XML_BYTES, DEFAULT_MAX_XML_DEPTH } from '../protocol/xml-limits.js';
 import { optionLines, paragraphLines } from './help-format.js';
 import { ConfigError, parseConfig, type ConfigType, type ConfigValue } from './config-file.js';
-import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './daemon.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_CLIENTS } from './limits.js';
 
 /**
  * string: free text; count: integer ≥ 1; seconds: number ≥ 0 (0 = off); ids: numeric ids,

@@ -24,6 +24,7 @@
  * before it started synchronously and in microtasks has run, as vscode-jsonrpc's
  * one-message-per-turn queue did; replies leave in the order handlers settle).
  */
+import type { ConnectionLimits } from './limits.js';
 import type { Socket } from 'node:net';
 import { VirError, type ErrorName } from '../protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../protocol/framing.js';
@@ -37,20 +38,7 @@ export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
 
-export interface ConnectionLimits {
-  /** Largest frame body accepted (bytes). */
-  maxFrameBytes: number;
-  /** Requests of one connection being processed at once; more wait unread in the socket. */
-  maxInFlight: number;
-  /** Stop reading a connection's requests while more than this many bytes of its replies are unread. */
-  maxUnreadReplyBytes: number;
-  /** Close a connection silent this long (no request, no keepalive answer) while nothing is in flight; 0: never. */
-  idleTimeoutMs: number;
-  /** Send a `$/keepalive` request after this much silence; 0: never. */
-  keepaliveIntervalMs: number;
-  /** Close a connection whose frame is not complete, or whose replies are not read, after this long; 0: never. */
-  slowClientTimeoutMs: number;
-}
+export type { ConnectionLimits } from './limits.js';
 
 export interface EndpointDeps extends DispatchDeps {
   limits: ConnectionLimits;
