@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: virtsnapd against its physical floors, measured in the same run.
  *
- *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale,esx,slow] [--sizes 1000,10000,100000]
+ *   node dist/bench/main.js [--quick] [--json FILE] [--only rpc,mut,scale,slow,esx,qemu] [--sizes 1000,10000,100000]
  *
  * Every figure is also given as a ratio to its floor:
  *  - RPC floor: a minimal Node JSON-RPC echo server (bench/echo-server.ts) over a
@@ -19,8 +19,9 @@
  *  - TLS: the same call over the TLS listener against the Unix socket of the same
  *    daemon (bench/tls-rpc.ts): what the remote transport adds per call.
  *  - fsync floor: write + fsync + rename + fsync of the directory, of a file the
- *    size of a snapshot file, on the same filesystem as the state directory
- *    (also reported without the directory fsync).
+ *    size of a snapshot file, on the state directory's filesystem (also without
+ *    the directory fsync).
+ *  - esx (bench/esx.ts) and qemu (bench/qemu-rows.ts): against raw SOAP / QMP / qemu-img.
  * Writes the JSON to FILE (default bench-results.json) and prints a table.
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
@@ -35,6 +36,7 @@ import { tlsLatency } from './tls-rpc.js';
 import { echoParams } from './echo-server.js';
 import { generateStore, type Shape } from './store-gen.js';
 import { esxBench } from './esx.js';
+import { qemuBench } from './qemu-rows.js';
 import type { WorkerJob, WorkerResult } from './worker.js';
 import { spawnDaemon } from '../tools/daemon-process.js';
 import { slowReaders } from './slow-reader.js';
@@ -42,7 +44,6 @@ import { defaultTestDomainXml } from '../drivers/common/xml/domain-xml.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const daemonMain = path.join(here, '..', 'daemon', 'main.js');
-
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean' },
@@ -53,7 +54,7 @@ const { values: opts } = parseArgs({
   },
 });
 const quick = opts.quick ?? false;
-const only = new Set((opts.only ?? 'rpc,mut,scale,slow').split(','));
+const only = new Set((opts.only ?? 'rpc,mut,scale,slow,esx,qemu').split(','));
 const sizes = (opts.sizes ?? (quick ? '1000,10000' : '1000,10000,100000')).split(',').map(Number);
 const extraDaemonArgs = opts['daemon-args'] ? opts['daemon-args'].split(' ') : [];
 
@@ -88,7 +89,6 @@ function tmp(prefix: string): string {
   // The state dir lives on the same filesystem as the fsync floor's files.
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
-
 
 interface Daemon {
   proc: ChildProcess;
@@ -483,6 +483,7 @@ async function main(): Promise<void> {
   if (only.has('scale')) await scale();
   if (only.has('esx')) results.esx = await esxBench(row, quick);
   if (only.has('slow')) await slowReaderRows();
+  if (only.has('qemu')) results.qemu = qemuBench(row, quick);
   results.table = table;
   results.elapsedSec = (performance.now() - t0) / 1000;
   const file = opts.json ?? 'bench-results.json';
