@@ -246,7 +246,8 @@ describe('qemu driver: refusals', () => {
     await expectVirError(o.create('x', 0, "<disks><disk name='vda' snapshot='external'><source file='/tmp/o.qcow2'/></disk></disks>"),
       'VIR_ERR_CONFIG_UNSUPPORTED', 'unsupported configuration: mixing internal and external targets for a snapshot is not yet supported');
     await expectVirError(o.create('l', CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE), 'VIR_ERR_OPERATION_UNSUPPORTED', /live snapshot/);
-    await expectVirError(o.create('q', CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE), 'VIR_ERR_INVALID_ARG', 'invalid argument: quiesce requires disk-only');
+    await expectVirError(o.create('q', CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE), 'VIR_ERR_INVALID_ARG',
+      "invalid argument: Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
     await expectVirError(o.create('n', 0, "<memory snapshot='no'/>"), 'VIR_ERR_CONFIG_UNSUPPORTED', /must include the memory state/);
     await expectVirError(o.create('v', 0, "<disks><disk name='vda' snapshot='no'/></disks>"), 'VIR_ERR_CONFIG_UNSUPPORTED', /must use snapshot mode 'internal'/);
     await expectVirError(o.create('o', 0x400), 'VIR_ERR_INVALID_ARG', 'invalid argument: unsupported flags (0x400) in function qemuDomainSnapshotCreateXML');

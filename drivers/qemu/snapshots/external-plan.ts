@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { VirError } from '../../../protocol/errors.js';
+import { requiredFlag, VirError } from '../../../protocol/errors.js';
 import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import type { SnapshotDef, SnapshotDiskDef } from '../../common/snapshot-def.js';
 import { domainDefFromElement, type DomainDef } from '../../common/xml/domain-xml.js';
@@ -54,7 +54,7 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
   const reuse = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT) !== 0;
   const diskOnly = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) !== 0;
   if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE && !diskOnly) {
-    throw new VirError('VIR_ERR_INVALID_ARG', 'quiesce requires disk-only', 'VIR_FROM_QEMU');
+    throw requiredFlag('VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY', 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE', 'VIR_FROM_QEMU');
   }
   if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE && (!active || def.memory?.snapshot !== 'external')) {
     throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED',

@@ -8,7 +8,7 @@
  * exists (and drop it only for data that is really gone), so metadata never
  * names a snapshot that is not in the images.
  */
-import { VirError } from '../../../protocol/errors.js';
+import { requiredFlag, VirError } from '../../../protocol/errors.js';
 import { DomainEvent, DomainState, SnapshotCreateFlags as CF, SnapshotRevertFlags as RF, StateReason } from '../../../protocol/flags.js';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import type { DriverParts } from '../../common/driver-parts.js';
@@ -47,7 +47,7 @@ export class InternalSnapshots implements SnapshotHooks {
     validateQemuSnapshotName(def.name);
     // External requests go to ./external-driver.ts (see ./index.ts); REUSE_EXT has nothing to reuse here: ignored, as libvirt does.
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) {
-      throw new VirError('VIR_ERR_INVALID_ARG', 'quiesce requires disk-only', ERR);
+      throw requiredFlag('VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY', 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE', ERR);
     }
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE) {
       throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED', 'live snapshot creation is supported only during full system snapshots', ERR);
