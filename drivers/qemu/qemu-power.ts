@@ -7,8 +7,8 @@
  */
 import { VirError } from '../../protocol/errors.js';
 import { DomainShutdownFlags as SF } from '../../protocol/flags.js';
-import { agentSocketOf } from './domain/argv.js';
-import { guestShutdown } from './guest-agent.js';
+import { AGENT_CHARDEV, agentSocketOf } from './domain/argv.js';
+import { guestShutdown, requireAgentConnected } from './guest-agent.js';
 import type { DomainRuntime } from './qemu-runtime.js';
 
 type Log = (level: 'info' | 'error', msg: string) => void;
@@ -26,6 +26,7 @@ export async function askGuest(name: string, rt: DomainRuntime, flags: number, m
     if (!socket && agentOnly) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
     if (socket) {
       try {
+        await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
         await guestShutdown(socket, mode);
         return;
       } catch (e) {

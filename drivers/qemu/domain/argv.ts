@@ -11,6 +11,9 @@ export function optValue(v: string): string {
   return v.replace(/,/g, ',,');
 }
 
+/** The agent channel's chardev: QMP query-chardev tells by it whether the guest has the port open. */
+export const AGENT_CHARDEV = 'charchannel0';
+
 /** Where the agent and VNC sockets go when the definition names none. */
 export interface DeviceFiles {
   runDir: string;
@@ -67,9 +70,9 @@ export function deviceArgs(spec: QemuDomainSpec, files: DeviceFiles): string[] {
   const agent = agentSocketOf(spec, files);
   if (agent) {
     args.push('-device', JSON.stringify({ driver: 'virtio-serial-pci', id: 'virtio-serial0' }));
-    args.push('-chardev', `socket,id=charchannel0,path=${optValue(path.resolve(agent))},server=on,wait=off`);
+    args.push('-chardev', `socket,id=${AGENT_CHARDEV},path=${optValue(path.resolve(agent))},server=on,wait=off`);
     args.push('-device', JSON.stringify({
-      driver: 'virtserialport', bus: 'virtio-serial0.0', nr: 1, chardev: 'charchannel0', id: 'channel0', name: 'org.qemu.guest_agent.0',
+      driver: 'virtserialport', bus: 'virtio-serial0.0', nr: 1, chardev: AGENT_CHARDEV, id: 'channel0', name: 'org.qemu.guest_agent.0',
     }));
   }
   const vnc = vncSocketOf(spec, files);

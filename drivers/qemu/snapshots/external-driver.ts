@@ -12,7 +12,8 @@ import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/sn
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
 import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
-import { guestFsfreezeFreeze, guestFsfreezeThaw } from '../guest-agent.js';
+import { AGENT_CHARDEV } from '../domain/argv.js';
+import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline } from './external-create.js';
@@ -81,11 +82,12 @@ export class ExternalSnapshots {
 
   async create(dom: DomainObj, def: Named): Promise<void> {
     const plans = this.plans.get(def)!;
-    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
     const rt = this.host.runtimeOf(dom);
+    // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
+    const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
+    if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
     if (rt) {
-      // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
-      const agent = this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
       const quiesce = agent === undefined ? undefined
         : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw: async () => { await guestFsfreezeThaw(agent); } };
       const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, quiesce));
