@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-const BUSYBOX = '/bin/busybox';
+export const BUSYBOX = '/bin/busybox';
 /** virtio_net and what it needs, in load order. */
 const MODULES = [
   'drivers/virtio/virtio_ring', 'drivers/virtio/virtio', 'drivers/virtio/virtio_pci_legacy_dev',
@@ -56,30 +56,39 @@ export interface LinuxGuest {
   cmdline: string;
 }
 
-/** Fails loudly when the packages are missing (CI installs them: .ci/run). */
-export function linuxGuest(cacheRoot: string): LinuxGuest {
+/** Debian's newest installed kernel: its path and version. Fails loudly when it or busybox is missing (CI installs them: .ci/run). */
+export function debianKernel(): { kernel: string; version: string } {
   const kernels = existsSync('/boot') ? readdirSync('/boot').filter((f) => /^vmlinuz-/.test(f)).sort() : [];
   if (kernels.length === 0 || !existsSync(BUSYBOX)) {
     throw new Error('the Linux test guest needs Debian\'s linux-image-amd64 and busybox-static ' +
       '(apt-get install -y --no-install-recommends linux-image-amd64 busybox-static)');
   }
   const kernel = path.join('/boot', kernels[kernels.length - 1]!);
-  const version = kernel.slice('/boot/vmlinuz-'.length);
-  const dir = path.join(cacheRoot, 'linux-guest');
-  const initrd = path.join(dir, `initramfs-${version}.cpio`);
-  if (!existsSync(initrd)) {
+  return { kernel, version: kernel.slice('/boot/vmlinuz-'.length) };
+}
+
+/** The initramfs `build()` makes, written once under `dir` (concurrent test files each write their own temp file, then rename). */
+export function cachedInitramfs(dir: string, name: string, build: () => Buffer): string {
+  const file = path.join(dir, name);
+  if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    const tmp = `${initrd}.${process.pid}.tmp`;
-    writeFileSync(tmp, buildInitramfs(version));
-    renameSync(tmp, initrd);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, build());
+    renameSync(tmp, file);
   }
+  return file;
+}
+
+export function linuxGuest(cacheRoot: string): LinuxGuest {
+  const { kernel, version } = debianKernel();
+  const initrd = cachedInitramfs(path.join(cacheRoot, 'linux-guest'), `initramfs-${version}.cpio`, () => buildInitramfs(version));
   return { kernel, initrd, cmdline: 'console=ttyS0 panic=-1 quiet' };
 }
 
-interface Entry { name: string; mode: number; data?: Buffer; rdev?: [number, number] }
+export interface CpioEntry { name: string; mode: number; data?: Buffer; rdev?: [number, number] }
 
 function buildInitramfs(version: string): Buffer {
-  const entries: Entry[] = ['bin', 'proc', 'sys', 'dev', 'lib', 'lib/modules', 'www'].map((name) => ({ name, mode: 0o40755 }));
+  const entries: CpioEntry[] = ['bin', 'proc', 'sys', 'dev', 'lib', 'lib/modules', 'www'].map((name) => ({ name, mode: 0o40755 }));
   entries.push({ name: 'dev/console', mode: 0o20600, rdev: [5, 1] });
   entries.push({ name: 'bin/busybox', mode: 0o100755, data: readFileSync(BUSYBOX) });
   entries.push({ name: 'init', mode: 0o100755, data: Buffer.from(INIT) });
@@ -91,7 +100,7 @@ function buildInitramfs(version: string): Buffer {
 }
 
 /** The newc ("070701") cpio format the kernel unpacks. */
-function cpioNewc(entries: Entry[]): Buffer {
+export function cpioNewc(entries: CpioEntry[]): Buffer {
   const parts: Buffer[] = [];
   const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
   const hex = (n: number) => n.toString(16).padStart(8, '0');
