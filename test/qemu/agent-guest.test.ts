@@ -15,10 +15,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { agentCommand, guestFsfreezeStatus, guestPing } from '../../drivers/qemu/guest-agent.js';
+import { agentCommand, guestFsfreezeFreeze, guestFsfreezeStatus, guestFsfreezeThaw, guestPing } from '../../drivers/qemu/guest-agent.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { DomainShutdownFlags as SF, DomainState as S, SnapshotCreateFlags as CF } from '../../protocol/flags.js';
-import { agentGuest, agentGuestMissing, DEBUGFS, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE } from '../helpers/agent-guest.js';
+import { agentGuest, agentGuestMissing, DEBUGFS, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { domainXml, harness, killQemusUnder, sleep, waitFor, type Harness } from './driver-helpers.js';
 import { makeDisk, makeTempDir, requireQemu, rmrf } from './helpers.js';
@@ -169,6 +169,20 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     expect(fileOnImage(path.join(g.images, 'd.quiesced'), '/after.txt', g.dir)).toBe('after\n');
     expect(sha256(frozen)).toBe(frozenHash);
   }, 120_000);
+
+  test('an agent slower than the timeout leaves stale replies (and a stale 0xFF delimiter) in the channel: the next call resyncs', async () => {
+    await guestWrite(g.sock, SLOW_HOOK_FLAG, '');
+    const hooks = hookLines(g).length;
+    // The freeze is sent, then its reply is late; the ping's sync-delimited is sent, then its reply is late too.
+    await expectVirError(guestFsfreezeFreeze(g.sock, { timeoutMs: 500 }), 'VIR_ERR_AGENT_UNRESPONSIVE', 'Guest agent is not responding: Guest agent not available for now');
+    await expectVirError(guestPing(g.sock, { syncTimeoutMs: 500 }), 'VIR_ERR_AGENT_UNRESPONSIVE', 'Guest agent is not responding: Guest agent not available for now');
+    // This call's connection gets the freeze's reply, the ping's 0xFF and sync reply, the ping's reply, then its own.
+    expect(await guestFsfreezeStatus(g.sock)).toBe('frozen');
+    expect(await guestFsfreezeThaw(g.sock)).toBe(1);
+    expect(await guestFsfreezeStatus(g.sock)).toBe('thawed');
+    expect(hookLines(g).slice(hooks)).toEqual([`${HOOK_LINE} freeze 1`, `${HOOK_LINE} thaw 1`]);
+    await agentCommand(g.sock, 'guest-exec', { path: '/bin/rm', arg: [SLOW_HOOK_FLAG], 'capture-output': false });
+  }, 60_000);
 
   test('agent-mode shutdown powers the guest off through guest-shutdown', async () => {
     await g.driver.virDomainShutdownFlags({ domain: g.uuid, flags: SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT }, g.ctx);
