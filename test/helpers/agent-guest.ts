@@ -69,11 +69,15 @@ while true; do sleep 3600; done
 
 /** While this guest file exists, the fsfreeze hook takes 3 s: an agent slower than its caller's timeout. */
 export const SLOW_HOOK_FLAG = '/run/slow-hook';
+/** While `${FAIL_HOOK_FLAG}freeze` (or `thaw`) exists, the hook fails for that step, and so does the agent's command. */
+export const FAIL_HOOK_FLAG = '/run/fail-hook-';
 
 // qemu-ga runs hooks and /sbin/shutdown with stdout on /dev/null: they write to the console themselves.
 const HOOK = `#!/bin/sh
 [ -e ${SLOW_HOOK_FLAG} ] && sleep 3
-echo "${HOOK_LINE} $1 $(cat /proc/mounts | grep -c ' /mnt ')" > /dev/ttyS0
+echo "${HOOK_LINE} $1 $(grep -c ' /mnt ' /proc/mounts)" > /dev/ttyS0
+[ -e ${FAIL_HOOK_FLAG}$1 ] && exit 1
+exit 0
 `;
 
 // guest-shutdown runs "/sbin/shutdown -h -P +0 ..." and waits for it: power off once it has returned.

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { agentCommand, guestFsfreezeFreeze, guestFsfreezeStatus, guestFsfreezeThaw, guestPing } from '../../drivers/qemu/guest-agent.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { DomainShutdownFlags as SF, DomainState as S, SnapshotCreateFlags as CF } from '../../protocol/flags.js';
-import { agentGuest, agentGuestMissing, DEBUGFS, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
+import { agentGuest, agentGuestMissing, DEBUGFS, FAIL_HOOK_FLAG, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { domainXml, harness, killQemusUnder, sleep, waitFor, type Harness } from './driver-helpers.js';
 import { makeDisk, makeTempDir, requireQemu, rmrf } from './helpers.js';
@@ -42,6 +42,8 @@ interface Guest {
   names(): Promise<string[]>;
   files(): Promise<string[]>;
   serialText(): string;
+  /** What the driver logged. */
+  logs: string[];
   cleanup(): Promise<void>;
 }
 
@@ -55,14 +57,15 @@ async function bootGuest(cmdline: (g: ReturnType<typeof agentGuest>) => string, 
   const serial = path.join(dir, 'serial.log');
   const sock = path.join(dir, 'agent.sock');
   const uuid = randomUUID();
-  const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: () => undefined });
+  const logs: string[] = [];
+  const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: (l, m) => logs.push(`${l}: ${m}`) });
   const ctx = { domain: { uuid, name: 'agentvm' }, client: 'test' };
   const xml = domainXml({ name: 'agentvm', uuid, memoryMiB: 160, disks: [disk], serial,
     extraOs: `<kernel>${img.kernel}</kernel><initrd>${img.initrd}</initrd><cmdline>${cmdline(img)}</cmdline>`,
     extraDevices: `\n    ${AGENT_CHANNEL.replace('%s', sock)}` });
   const p = { domain: uuid };
   const g: Guest = {
-    dir, images, disk, serial, sock, uuid, driver, ctx,
+    dir, images, disk, serial, sock, uuid, driver, ctx, logs,
     create: (name, flags) => driver.virDomainSnapshotCreateXML({ ...p, xml: `<domainsnapshot><name>${name}</name></domainsnapshot>`, flags }, ctx),
     names: async () => (await driver.virDomainSnapshotListNames({ ...p, maxnames: 100, flags: 0 }, ctx)).sort(),
     files: async () => [...(await driver.virDomainGetXMLDesc({ ...p, flags: 0 }, ctx)).matchAll(/<source file='([^']+)'/g)].map((m) => m[1]!),
@@ -95,6 +98,11 @@ async function guestWrite(sock: string, file: string, text: string): Promise<voi
   const handle = await agentCommand<number>(sock, 'guest-file-open', { path: file, mode: 'w' });
   await agentCommand(sock, 'guest-file-write', { handle, 'buf-b64': Buffer.from(text).toString('base64') });
   await agentCommand(sock, 'guest-file-close', { handle });
+}
+
+async function guestRm(sock: string, file: string): Promise<void> {
+  const { pid } = (await agentCommand<{ pid: number }>(sock, 'guest-exec', { path: '/bin/rm', arg: ['-f', file] }))!;
+  await waitFor(async () => (await agentCommand<{ exited: boolean }>(sock, 'guest-exec-status', { pid }))!.exited, 10_000);
 }
 
 /** A file of the guest's filesystem as it is on `image` (and its backing chain); undefined when not there. */
@@ -170,6 +178,38 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     expect(sha256(frozen)).toBe(frozenHash);
   }, 120_000);
 
+  test('the agent refuses the freeze (its fsfreeze hook fails): libvirt\'s error, no overlay, no metadata, disk unchanged', async () => {
+    await guestWrite(g.sock, `${FAIL_HOOK_FLAG}freeze`, '');
+    const disk = path.join(g.images, 'd.quiesced');
+    const before = { listing: fs.readdirSync(g.images).sort(), hash: sha256(disk), names: await g.names() };
+    await expectVirError(g.create('refused', DISK_ONLY | QUIESCE), 'VIR_ERR_INTERNAL_ERROR',
+      "internal error: unable to execute QEMU agent command 'guest-fsfreeze-freeze': fsfreeze hook has failed with status 1");
+    expect(fs.readdirSync(g.images).sort()).toEqual(before.listing);
+    expect(sha256(disk)).toBe(before.hash);
+    expect(await g.names()).toEqual(before.names);
+    expect(await g.files()).toEqual([disk]);
+    expect(await guestFsfreezeStatus(g.sock)).toBe('thawed');
+    await guestRm(g.sock, `${FAIL_HOOK_FLAG}freeze`);
+  }, 60_000);
+
+  test('a thaw that fails after the disks switched: the snapshot stands (its overlay is the running disk), the failure is logged', async () => {
+    await guestWrite(g.sock, `${FAIL_HOOK_FLAG}thaw`, '');
+    await g.create('thaw-fails', DISK_ONLY | QUIESCE);
+    const overlay = path.join(g.images, 'd.thaw-fails');
+    expect(await g.files()).toEqual([overlay]);
+    expect(fs.existsSync(overlay)).toBe(true);
+    expect(await g.names()).toContain('thaw-fails');
+    expect(g.logs.join('\n')).toContain("snapshot 'thaw-fails': cannot thaw the guest's filesystems: " +
+      "internal error: unable to execute QEMU agent command 'guest-fsfreeze-thaw': fsfreeze hook has failed with status 1");
+    // qemu-ga thawed before its hook failed: the guest writes on, into the overlay.
+    expect(await guestFsfreezeStatus(g.sock)).toBe('thawed');
+    await guestRm(g.sock, `${FAIL_HOOK_FLAG}thaw`);
+    await guestWrite(g.sock, '/mnt/on-overlay.txt', 'on overlay\n');
+    expect(await agentCommand(g.sock, 'guest-fsfreeze-freeze')).toBe(1);
+    expect(await agentCommand(g.sock, 'guest-fsfreeze-thaw')).toBe(1);
+    expect(fileOnImage(overlay, '/on-overlay.txt', g.dir)).toBe('on overlay\n');
+  }, 60_000);
+
   test('an agent slower than the timeout leaves stale replies (and a stale 0xFF delimiter) in the channel: the next call resyncs', async () => {
     await guestWrite(g.sock, SLOW_HOOK_FLAG, '');
     const hooks = hookLines(g).length;
@@ -181,7 +221,7 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     expect(await guestFsfreezeThaw(g.sock)).toBe(1);
     expect(await guestFsfreezeStatus(g.sock)).toBe('thawed');
     expect(hookLines(g).slice(hooks)).toEqual([`${HOOK_LINE} freeze 1`, `${HOOK_LINE} thaw 1`]);
-    await agentCommand(g.sock, 'guest-exec', { path: '/bin/rm', arg: [SLOW_HOOK_FLAG], 'capture-output': false });
+    await guestRm(g.sock, SLOW_HOOK_FLAG);
   }, 60_000);
 
   test('agent-mode shutdown powers the guest off through guest-shutdown', async () => {

@@ -34,6 +34,8 @@ export interface ExternalRuntime {
 export interface ExternalHost extends ReconcileHost {
   /** The guest agent's socket of a running domain, if it has the channel. */
   agentSocket(rt: ExternalRuntime): string | undefined;
+  /** The daemon's log. */
+  log(level: 'warn' | 'error', msg: string): void;
   /** What the domain's definition runs, refusing a running domain redefined since it started. */
   specFor(dom: DomainObj): QemuDomainSpec;
   /** Run QMP work with the QEMU's own STOP/RESUME events muted. */
@@ -88,8 +90,11 @@ export class ExternalSnapshots {
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
     await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
     if (rt) {
-      const quiesce = agent === undefined ? undefined
-        : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw: async () => { await guestFsfreezeThaw(agent); } };
+      // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
+      // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
+      const thaw = () => guestFsfreezeThaw(agent!).then(() => undefined, (e: Error) =>
+        this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
+      const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);
