@@ -14,8 +14,10 @@ command -v python3 >/dev/null || need+=(python3)
 dpkg -s ovmf >/dev/null 2>&1 || need+=(ovmf)
 dpkg -s linux-image-amd64 >/dev/null 2>&1 || need+=(linux-image-amd64)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-# The guest-agent client's test talks to a real qemu-ga (host-run, dangerous commands blocked).
-command -v qemu-ga >/dev/null || need+=(qemu-guest-agent)
+# The guest-agent tests run a real qemu-ga (host-run, dangerous commands blocked; and copied into a
+# test guest), whose filesystem they read out of the snapshot images with debugfs.
+command -v qemu-ga >/dev/null || [ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
+command -v debugfs >/dev/null || [ -x /usr/sbin/debugfs ] || need+=(e2fsprogs)
 # The esx driver's tests run against vcsim, built from Debian's govmomi sources (tools/vcsim/build.sh).
 command -v go >/dev/null || need+=(golang-go)
 dpkg -s golang-github-vmware-govmomi-dev >/dev/null 2>&1 || need+=(golang-github-vmware-govmomi-dev)
