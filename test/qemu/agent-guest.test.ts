@@ -224,6 +224,18 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     await guestRm(g.sock, SLOW_HOOK_FLAG);
   }, 60_000);
 
+  test('reboot with no mode given goes through the agent when the guest has one, as libvirt: the guest restarts in the same QEMU', async () => {
+    const pid = g.driver.monitorOf(g.uuid)!.pid;
+    const readyCount = () => g.serialText().split(GUEST_READY).length - 1;
+    expect(readyCount()).toBe(1);
+    await g.driver.virDomainReboot({ domain: g.uuid, flags: 0 }, g.ctx);
+    await waitFor(() => readyCount() === 2, 240_000);
+    expect(g.serialText()).toContain(`${SHUTDOWN_LINE} -h -r +0 hypervisor initiated shutdown`);
+    expect(g.driver.monitorOf(g.uuid)!.pid).toBe(pid);
+    expect((await g.driver.virDomainGetState({ domain: g.uuid, flags: 0 }, g.ctx)).state).toBe(S.VIR_DOMAIN_RUNNING);
+    await waitFor(async () => guestPing(g.sock, { syncTimeoutMs: 3_000 }).then(() => true, () => false), 60_000);
+  }, 300_000);
+
   test('agent-mode shutdown powers the guest off through guest-shutdown', async () => {
     await g.driver.virDomainShutdownFlags({ domain: g.uuid, flags: SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT }, g.ctx);
     await waitFor(async () => (await g.driver.virDomainGetState({ domain: g.uuid, flags: 0 }, g.ctx)).state === S.VIR_DOMAIN_SHUTOFF, 60_000);
