@@ -11,7 +11,7 @@ import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
 import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
-import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
+import { DomainState, SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
@@ -74,8 +74,13 @@ export class ExternalSnapshots {
   /** Plan (and validate) an external create, remembered for create(). */
   validateCreate(dom: DomainObj, def: Named, flags: number): void {
     validateQemuSnapshotName(def.name);
-    this.plans.set(def, planExternal(def, this.host.specFor(dom), flags, isActive(dom)));
-    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) this.quiesced.add(def);
+    const plans = planExternal(def, this.host.specFor(dom), flags, isActive(dom));
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) {
+      // A paused guest cannot answer its agent: libvirt's qemuDomainAgentAvailable refuses first.
+      if (dom.state !== DomainState.VIR_DOMAIN_RUNNING) throw err('VIR_ERR_OPERATION_INVALID', 'domain is not running');
+      this.quiesced.add(def);
+    }
+    this.plans.set(def, plans);
   }
 
   isPlanned(def: SnapshotDef): boolean {
