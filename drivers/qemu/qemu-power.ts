@@ -18,13 +18,16 @@ type Log = (level: 'info' | 'error', msg: string) => void;
  * channel; ACPI when asked for, by default without a channel, and as the
  * fallback unless only the agent was asked for.
  */
-export async function askGuest(name: string, rt: DomainRuntime, flags: number, mode: 'powerdown' | 'reboot', log: Log): Promise<void> {
+export async function askGuest(name: string, rt: DomainRuntime, flags: number, mode: 'powerdown' | 'reboot', log: Log,
+  running = true): Promise<void> {
   const agentOnly = flags === SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT;
   const socket = agentSocketOf(rt.spec, { runDir: rt.files.dir });
   const useAgent = (flags & SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) !== 0 || (flags === 0 && socket !== undefined);
   if (useAgent) {
+    // A paused guest cannot answer its agent: libvirt refuses before looking for one (qemuDomainShutdownFlagsAgent).
+    if (!running && agentOnly) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', 'VIR_FROM_QEMU');
     if (!socket && agentOnly) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
-    if (socket) {
+    if (socket && running) {
       try {
         await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
         await guestShutdown(socket, mode);

@@ -352,7 +352,7 @@ export class QemuRuntime {
     const rt = this.runtimes.get(dom.uuid);
     if (graceful) {
       // The guest decides; its exit arrives as an event.
-      await askGuest(dom.name, this.require(dom), flags, 'powerdown', this.parts.opts.log);
+      await askGuest(dom.name, this.require(dom), flags, 'powerdown', this.parts.opts.log, dom.state === DomainState.VIR_DOMAIN_RUNNING);
       return;
     }
     if (rt) await this.terminate(dom.uuid, rt);
@@ -380,7 +380,7 @@ export class QemuRuntime {
 
   async reboot(dom: DomainObj, flags: number): Promise<void> {
     const rt = this.require(dom);
-    await this.driving(rt, () => askGuest(dom.name, rt, flags, 'reboot', this.parts.opts.log));
+    await this.driving(rt, () => askGuest(dom.name, rt, flags, 'reboot', this.parts.opts.log, dom.state === DomainState.VIR_DOMAIN_RUNNING));
   }
 
   async reset(dom: DomainObj): Promise<void> {

@@ -136,7 +136,7 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
   beforeAll(async () => { g = await bootGuest((img) => img.cmdline, true); }, 330_000);
   afterAll(async () => { await g?.cleanup(); });
 
-  test('QUIESCE without DISK_ONLY, or on a paused guest, is refused as libvirt does; nothing made, nothing frozen', async () => {
+  test('QUIESCE without DISK_ONLY, or QUIESCE and agent shutdown of a paused guest, are refused as libvirt does; nothing made, nothing frozen', async () => {
     await expectVirError(g.create('internal', QUIESCE), 'VIR_ERR_INVALID_ARG',
       "invalid argument: Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
     expect(await g.names()).toEqual([]);
@@ -146,6 +146,8 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     // Paused, the guest cannot answer: refused up front as libvirt does, nothing made.
     await g.driver.virDomainSuspend({ domain: g.uuid }, g.ctx);
     await expectVirError(g.create('paused', DISK_ONLY | QUIESCE), 'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: domain is not running');
+    await expectVirError(g.driver.virDomainShutdownFlags({ domain: g.uuid, flags: SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT }, g.ctx),
+      'VIR_ERR_OPERATION_INVALID', 'Requested operation is not valid: domain is not running');
     await g.driver.virDomainResume({ domain: g.uuid }, g.ctx);
     expect(await g.names()).toEqual([]);
     expect(fs.readdirSync(g.images)).toEqual(['d.qcow2']);
