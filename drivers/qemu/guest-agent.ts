@@ -108,12 +108,16 @@ function parseReply(line: string): AgentReply | undefined {
   }
 }
 
-/**
- * Run one agent command. `expectReply: false` is for guest-shutdown, which
- * the agent does not answer when it succeeds (the guest goes down instead).
- */
+/** For a command the agent answers only when it fails (guest-shutdown): done once `until` settles. */
+export interface NoReplyOptions {
+  until: Promise<unknown>;
+  /** With neither an error nor `until` by then, the command is taken as accepted. */
+  windowMs: number;
+}
+
+/** Run one agent command. */
 export async function agentCommand<T = unknown>(socketPath: string, execute: string, args?: Record<string, unknown>,
-  opts: AgentCallOptions & { expectReply?: boolean } = {}): Promise<T | undefined> {
+  opts: AgentCallOptions & { noReply?: NoReplyOptions } = {}): Promise<T | undefined> {
   const sock = net.createConnection(socketPath);
   const reader = new AgentReader();
   sock.on('data', (c: Buffer) => reader.push(c));
@@ -133,15 +137,18 @@ export async function agentCommand<T = unknown>(socketPath: string, execute: str
       await send({ execute: 'guest-sync-delimited', arguments: { id } });
       while (parseReply(await reader.next())?.return !== id) { /* a stale reply */ }
     })()]);
-    // Written before the socket closes: guest-shutdown has no reply to wait for.
     await Promise.race([failed, send(args ? { execute, arguments: args } : { execute })]);
-    if (opts.expectReply === false) return undefined;
-    const reply = await Promise.race([expire(opts.timeoutMs ?? COMMAND_TIMEOUT_MS), failed, (async () => {
+    const nr = opts.noReply;
+    const end = nr
+      ? Promise.race([nr.until.then(() => undefined), new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), nr.windowMs); })])
+      : expire(opts.timeoutMs ?? COMMAND_TIMEOUT_MS);
+    const reply = await Promise.race([end, failed, (async () => {
       for (;;) {
         const r = parseReply(await reader.next());
         if (r && ('return' in r || r.error)) return r;
       }
     })()]);
+    if (reply === undefined) return undefined;
     if (reply.error) {
       throw new VirError('VIR_ERR_INTERNAL_ERROR', `unable to execute QEMU agent command '${execute}': ${reply.error.desc}`, 'VIR_FROM_QEMU');
     }
@@ -156,9 +163,16 @@ export async function guestPing(socketPath: string, opts?: AgentCallOptions): Pr
   await agentCommand(socketPath, 'guest-ping', undefined, opts);
 }
 
-/** guest-shutdown; the agent answers only if it fails. */
-export async function guestShutdown(socketPath: string, mode: 'powerdown' | 'reboot' | 'halt', opts?: AgentCallOptions): Promise<void> {
-  await agentCommand(socketPath, 'guest-shutdown', { mode }, { ...opts, expectReply: false });
+/**
+ * guest-shutdown. The agent answers only when it fails (its /sbin/shutdown
+ * failed); `wentDown` settles when the guest powered off or reset. Like
+ * libvirt, which waits for the agent's error or QEMU's SHUTDOWN/RESET event,
+ * it waits for either, here at most a minute, after which the request counts
+ * as accepted (a guest may take that long to stop its services).
+ */
+export async function guestShutdown(socketPath: string, mode: 'powerdown' | 'reboot' | 'halt', wentDown: Promise<unknown>,
+  opts?: AgentCallOptions): Promise<void> {
+  await agentCommand(socketPath, 'guest-shutdown', { mode }, { ...opts, noReply: { until: wentDown, windowMs: 60_000 } });
 }
 
 /** Freezes the guest's file systems; returns how many were frozen. */

@@ -10,8 +10,18 @@ import { DomainShutdownFlags as SF } from '../../protocol/flags.js';
 import { AGENT_CHARDEV, agentSocketOf } from './domain/argv.js';
 import { guestShutdown, requireAgentConnected } from './guest-agent.js';
 import type { DomainRuntime } from './qemu-runtime.js';
+import type { QmpClient } from './qmp-client.js';
 
 type Log = (level: 'info' | 'error', msg: string) => void;
+
+/** Settles when QEMU reports the guest powered off or reset, or QEMU is gone. */
+function wentDown(qmp: QmpClient): { settled: Promise<void>; dispose(): void } {
+  const events = ['SHUTDOWN', 'RESET', 'close'];
+  let done: () => void = () => undefined;
+  const settled = new Promise<void>((resolve) => { done = () => resolve(); });
+  for (const ev of events) qmp.on(ev, done);
+  return { settled, dispose: () => { for (const ev of events) qmp.off(ev, done); } };
+}
 
 /**
  * The agent when asked for, or by default when the domain has an agent
@@ -28,13 +38,16 @@ export async function askGuest(name: string, rt: DomainRuntime, flags: number, m
     if (!running && agentOnly) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', 'VIR_FROM_QEMU');
     if (!socket && agentOnly) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');
     if (socket && running) {
+      const down = wentDown(rt.proc.qmp);
       try {
         await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-        await guestShutdown(socket, mode);
+        await guestShutdown(socket, mode, down.settled);
         return;
       } catch (e) {
         if (agentOnly) throw e;
         log('info', `domain ${name}: guest agent ${mode} failed (${(e as Error).message}); using the ACPI power button`);
+      } finally {
+        down.dispose();
       }
     }
   }

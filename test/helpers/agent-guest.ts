@@ -80,9 +80,13 @@ echo "${HOOK_LINE} $1 $(grep -c ' /mnt ' /proc/mounts)" > /dev/ttyS0
 exit 0
 `;
 
+/** While this guest file exists, /sbin/shutdown fails (and so does guest-shutdown). */
+export const FAIL_SHUTDOWN_FLAG = '/run/fail-shutdown';
+
 // guest-shutdown runs "/sbin/shutdown -h -P +0 ..." and waits for it: power off once it has returned.
 const SHUTDOWN = `#!/bin/sh
 echo "${SHUTDOWN_LINE} $*" > /dev/ttyS0
+[ -e ${FAIL_SHUTDOWN_FLAG} ] && exit 1
 sync
 case " $* " in
   *" -r "*) (sleep 1; reboot -f) & ;;

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { agentCommand, guestFsfreezeFreeze, guestFsfreezeStatus, guestFsfreezeThaw, guestPing } from '../../drivers/qemu/guest-agent.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { DomainShutdownFlags as SF, DomainState as S, SnapshotCreateFlags as CF } from '../../protocol/flags.js';
-import { agentGuest, agentGuestMissing, DEBUGFS, FAIL_HOOK_FLAG, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
+import { agentGuest, agentGuestMissing, DEBUGFS, FAIL_HOOK_FLAG, FAIL_SHUTDOWN_FLAG, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { domainXml, harness, killQemusUnder, sleep, waitFor, type Harness } from './driver-helpers.js';
 import { makeDisk, makeTempDir, requireQemu, rmrf } from './helpers.js';
@@ -230,6 +230,14 @@ describe.skipIf(missing !== undefined)(title('qemu driver: qemu-guest-agent insi
     expect(await guestFsfreezeStatus(g.sock)).toBe('thawed');
     expect(hookLines(g).slice(hooks)).toEqual([`${HOOK_LINE} freeze 1`, `${HOOK_LINE} thaw 1`]);
     await guestRm(g.sock, SLOW_HOOK_FLAG);
+  }, 60_000);
+
+  test('the guest cannot shut down (its /sbin/shutdown fails): the agent\'s error, as libvirt reports it; the guest runs on', async () => {
+    await guestWrite(g.sock, FAIL_SHUTDOWN_FLAG, '');
+    await expectVirError(g.driver.virDomainShutdownFlags({ domain: g.uuid, flags: SF.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT }, g.ctx),
+      'VIR_ERR_INTERNAL_ERROR', "internal error: unable to execute QEMU agent command 'guest-shutdown': child process has failed to shutdown");
+    expect((await g.driver.virDomainGetState({ domain: g.uuid, flags: 0 }, g.ctx)).state).toBe(S.VIR_DOMAIN_RUNNING);
+    await guestRm(g.sock, FAIL_SHUTDOWN_FLAG);
   }, 60_000);
 
   test('reboot with no mode given goes through the agent when the guest has one, as libvirt: the guest restarts in the same QEMU', async () => {
