@@ -177,3 +177,19 @@ export function agentGuest(cacheRoot: string): AgentGuest {
   const cmdline = 'console=ttyS0 panic=-1 quiet';
   return { kernel, initrd, cmdline, cmdlineSilentAgent: `${cmdline} agent=silent` };
 }
+
+/** A domain running the agent guest: one virtio qcow2 disk (vda), the serial console to a file, the agent channel on `socket`. */
+export function agentDomainXml(o: { name: string; uuid: string; disk: string; serial: string; socket: string; kernel: string; initrd: string;
+  cmdline: string }): string {
+  return `<domain type='qemu'>
+  <name>${o.name}</name><uuid>${o.uuid}</uuid><memory unit='MiB'>160</memory><vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${o.kernel}</kernel><initrd>${o.initrd}</initrd><cmdline>${o.cmdline}</cmdline></os>
+  <features><acpi/><apic/></features>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${o.disk}'/><target dev='vda' bus='virtio'/></disk>
+    <serial type='file'><source path='${o.serial}'/></serial>
+    <channel type='unix'><source mode='bind' path='${o.socket}'/><target type='virtio' name='${AGENT_PORT}'/></channel>
+  </devices>
+</domain>
+`;
+}

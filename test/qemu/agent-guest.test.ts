@@ -18,16 +18,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { agentCommand, guestFsfreezeFreeze, guestFsfreezeStatus, guestFsfreezeThaw, guestPing } from '../../drivers/qemu/guest-agent.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { DomainShutdownFlags as SF, DomainState as S, SnapshotCreateFlags as CF } from '../../protocol/flags.js';
-import { agentGuest, agentGuestMissing, DEBUGFS, FAIL_HOOK_FLAG, FAIL_SHUTDOWN_FLAG, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
+import { agentDomainXml, agentGuest, agentGuestMissing, DEBUGFS, FAIL_HOOK_FLAG, FAIL_SHUTDOWN_FLAG, GUEST_READY, HOOK_LINE, SHUTDOWN_LINE, SLOW_HOOK_FLAG } from '../helpers/agent-guest.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { domainXml, harness, killQemusUnder, sleep, waitFor, type Harness } from './driver-helpers.js';
+import { harness, killQemusUnder, sleep, waitFor, type Harness } from './driver-helpers.js';
 import { makeDisk, makeTempDir, requireQemu, rmrf } from './helpers.js';
 
 requireQemu();
 const missing = agentGuestMissing();
 const QUIESCE = CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE;
 const DISK_ONLY = CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY;
-const AGENT_CHANNEL = "<channel type='unix'><source mode='bind' path='%s'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
 
 interface Guest {
   dir: string;
@@ -60,9 +59,7 @@ async function bootGuest(cmdline: (g: ReturnType<typeof agentGuest>) => string, 
   const logs: string[] = [];
   const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: (l, m) => logs.push(`${l}: ${m}`) });
   const ctx = { domain: { uuid, name: 'agentvm' }, client: 'test' };
-  const xml = domainXml({ name: 'agentvm', uuid, memoryMiB: 160, disks: [disk], serial,
-    extraOs: `<kernel>${img.kernel}</kernel><initrd>${img.initrd}</initrd><cmdline>${cmdline(img)}</cmdline>`,
-    extraDevices: `\n    ${AGENT_CHANNEL.replace('%s', sock)}` });
+  const xml = agentDomainXml({ name: 'agentvm', uuid, disk, serial, socket: sock, kernel: img.kernel, initrd: img.initrd, cmdline: cmdline(img) });
   const p = { domain: uuid };
   const g: Guest = {
     dir, images, disk, serial, sock, uuid, driver, ctx, logs,
