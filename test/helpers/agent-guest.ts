@@ -18,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BUSYBOX, cachedInitramfs, cpioNewc, debianKernel, type CpioEntry, type LinuxGuest } from './linux-guest.js';
 
@@ -173,7 +173,10 @@ export function agentGuest(cacheRoot: string): AgentGuest {
   }
   const st = statSync(QEMU_GA);
   const key = createHash('sha256').update(init(MODULES) + HOOK + SHUTDOWN + `${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 12);
-  const initrd = cachedInitramfs(path.join(cacheRoot, 'agent-guest'), `initramfs-${version}-${key}.cpio`, () => buildInitramfs(version));
+  const dir = path.join(cacheRoot, 'agent-guest');
+  const initrd = cachedInitramfs(dir, `initramfs-${version}-${key}.cpio`, () => buildInitramfs(version));
+  // Older builds (another script or qemu-ga version) are of no further use.
+  for (const f of readdirSync(dir)) if (/^initramfs-.*\.cpio$/.test(f) && f !== path.basename(initrd)) rmSync(path.join(dir, f), { force: true });
   const cmdline = 'console=ttyS0 panic=-1 quiet';
   return { kernel, initrd, cmdline, cmdlineSilentAgent: `${cmdline} agent=silent` };
 }
