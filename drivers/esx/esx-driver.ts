@@ -82,10 +82,11 @@ export class EsxDriver implements Driver {
   }
 
   private async tree(vm: ViVm): Promise<ViSnapshotTree> {
-    return (await this.treeAndPower(vm)).tree;
+    const [oc] = await this.vi.retrieve('VirtualMachine', [vm.ref], ['snapshot'], 'VIR_ERR_NO_DOMAIN');
+    return new ViSnapshotTree(oc?.props.get('snapshot'));
   }
 
-  /** The snapshot tree and the power state in one round trip. */
+  /** The snapshot tree and the power state in one round trip (create needs both). */
   private async treeAndPower(vm: ViVm): Promise<{ tree: ViSnapshotTree; power: PowerState }> {
     const [oc] = await this.vi.retrieve('VirtualMachine', [vm.ref], ['snapshot', 'runtime.powerState'], 'VIR_ERR_NO_DOMAIN');
     return { tree: new ViSnapshotTree(oc?.props.get('snapshot')), power: (text(oc?.props.get('runtime.powerState')) ?? 'poweredOff') as PowerState };
