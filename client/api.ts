@@ -8,7 +8,8 @@
 import type { MethodName, ParamsOf, Procedures, ResultOf } from '../protocol/procedures.js';
 import { VirConnect, VirDomain, VirDomainSnapshot } from './handles.js';
 import { methodDoc, type MethodDoc } from './protocol-document.js';
-import { openConnection } from './connect.js';
+import { openConnection, VIR_CONNECT_RO } from './connect.js';
+import type { ConnectAuth } from './auth.js';
 import { LIST_PAGE, type PagedMethod, type TransportOptions } from './transport.js';
 
 type Spec<M extends MethodName> = Procedures[M];
@@ -108,6 +109,17 @@ function stub<M extends MethodName>(method: M): Stub<M> {
  */
 export async function virConnectOpen(uri?: string, opts: TransportOptions = {}): Promise<VirConnect> {
   const { transport, uri: canonical } = await openConnection(uri, opts);
+  return new VirConnect(transport, canonical);
+}
+
+/**
+ * virConnectOpenAuth: virConnectOpen, asking `auth`'s callback for the
+ * credentials the driver needs and has not got (an esx:// host not in the
+ * daemon's auth file), as libvirt's; VIR_CONNECT_RO in `flags` opens read-only.
+ */
+export async function virConnectOpenAuth(uri: string | undefined, auth: ConnectAuth, flags = 0, opts: TransportOptions = {}): Promise<VirConnect> {
+  const readonly = opts.readonly === true || (flags & VIR_CONNECT_RO) !== 0;
+  const { transport, uri: canonical } = await openConnection(uri, { ...opts, readonly }, auth);
   return new VirConnect(transport, canonical);
 }
 

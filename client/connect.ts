@@ -5,6 +5,8 @@
  * for them: the CLI's start-up does not pay for node:tls.
  */
 import { VirError } from '../protocol/errors.js';
+import type { CredentialAnswer } from '../protocol/schemas.js';
+import { answerCredentials, mergeAnswers, type ConnectAuth } from './auth.js';
 import { parseRemoteUri } from './remote-uri.js';
 import { Transport, type TransportOptions } from './transport.js';
 
@@ -42,15 +44,30 @@ export async function openTransport(uri: string | undefined, opts: TransportOpti
   }
 }
 
-/** Open the transport and the driver connection on it; the transport is closed if that fails. */
-export async function openConnection(uri: string | undefined, opts: TransportOptions = {}): Promise<{ transport: Transport; uri: string }> {
+/** Rounds of asking before giving up: a driver asks for the username, then the password. */
+const MAX_AUTH_ROUNDS = 4;
+
+/**
+ * Open the transport and the driver connection on it; the transport is closed
+ * if that fails. With `auth` (virConnectOpenAuth), a VIR_ERR_AUTH_FAILED that
+ * says which credentials are missing is answered through the callback and the
+ * open is tried again with the answers; without it, that error is the result.
+ */
+export async function openConnection(uri: string | undefined, opts: TransportOptions = {}, auth?: ConnectAuth): Promise<{ transport: Transport; uri: string }> {
   const { transport, driverUri, flags } = await openTransport(uri, opts);
   try {
-    const params: { uri?: string; flags?: number } = {};
+    const params: { uri?: string; flags?: number; credentials?: CredentialAnswer[] } = {};
     if (driverUri) params.uri = driverUri;
     if (flags) params.flags = flags;
-    const { uri: canonical } = await transport.call('virConnectOpen', params);
-    return { transport, uri: canonical };
+    for (let round = 0; ; round++) {
+      try {
+        const { uri: canonical } = await transport.call('virConnectOpen', params);
+        return { transport, uri: canonical };
+      } catch (e) {
+        if (!auth || !(e instanceof VirError) || !e.credentials?.length || round >= MAX_AUTH_ROUNDS) throw e;
+        params.credentials = mergeAnswers(params.credentials ?? [], await answerCredentials(auth, e.credentials, e.domain));
+      }
+    }
   } catch (e) {
     transport.close();
     throw e;

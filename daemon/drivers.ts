@@ -4,13 +4,16 @@
  * opened once, shared by every connection (test:///default's state is one
  * state for all clients).
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { VirError } from '../protocol/errors.js';
+import type { CredentialAnswer } from '../protocol/schemas.js';
 import type { Driver, DriverFactory, DriverOpenOptions } from '../drivers/driver.js';
 
 export class DriverRegistry {
   private readonly open = new Map<string, Promise<Driver>>();
 
   private readonly factories: DriverFactory[] = [];
+  private readonly salt = randomBytes(32);
 
   constructor(
     factories: readonly DriverFactory[],
@@ -29,8 +32,12 @@ export class DriverRegistry {
     this.factories.push(factory);
   }
 
-  /** The canonical URI and driver for `uri`; opens the driver on first use. */
-  async get(uri: string): Promise<Driver> {
+  /**
+   * The canonical URI and driver for `uri`; opens the driver on first use.
+   * `credentials` (virConnectOpenAuth's answers) go to a driver that accepts
+   * them, whose instances are then kept per set of credentials.
+   */
+  async get(uri: string, credentials?: readonly CredentialAnswer[]): Promise<Driver> {
     let parsed: URL;
     try {
       parsed = new URL(uri);
@@ -40,16 +47,25 @@ export class DriverRegistry {
     for (const factory of this.factories) {
       const canonical = factory.canonicalUri(parsed);
       if (canonical === undefined) continue;
-      let driver = this.open.get(canonical);
+      const given = factory.acceptsCredentials && credentials?.length ? credentials : undefined;
+      const key = given ? `${canonical}\0${this.credentialKey(given)}` : canonical;
+      let driver = this.open.get(key);
       if (!driver) {
-        driver = factory.open(canonical, this.opts);
+        driver = factory.open(canonical, this.opts, given);
         driver.then(this.onOpen, () => undefined);
-        this.open.set(canonical, driver);
-        driver.catch(() => this.open.delete(canonical));
+        this.open.set(key, driver);
+        driver.catch(() => this.open.delete(key));
       }
       return driver;
     }
     throw new VirError('VIR_ERR_NO_SUPPORT', `no connection driver available for ${uri}`, 'VIR_FROM_NONE');
+  }
+
+  /** A keyed digest of the answers: the registry keeps no password in its keys. */
+  private credentialKey(given: readonly CredentialAnswer[]): string {
+    const h = createHmac('sha256', this.salt);
+    for (const c of given) h.update(`${c.type}\0${c.result.length}\0${c.result}`);
+    return h.digest('hex');
   }
 
   async closeAll(): Promise<void> {

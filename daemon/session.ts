@@ -8,6 +8,7 @@
 import { unsupportedFlags, VirError } from '../protocol/errors.js';
 import { ConnectOpenFlags } from '../protocol/flags.js';
 import type { MethodName } from '../protocol/procedures.js';
+import type { CredentialAnswer } from '../protocol/schemas.js';
 import type { Driver } from '../drivers/driver.js';
 import type { ConnectionState } from './dispatch.js';
 import type { DriverRegistry } from './drivers.js';
@@ -63,7 +64,7 @@ export class LibvirtSession implements ConnectionState {
         const flags = (params.flags as number | undefined) ?? 0;
         if ((flags & ~ConnectOpenFlags.VIR_CONNECT_RO) !== 0) throw unsupportedFlags(flags & ~ConnectOpenFlags.VIR_CONNECT_RO, method, 'VIR_FROM_NONE');
         const uri = (params.uri as string | undefined) || this.deps.defaultUri;
-        const driver = await this.deps.registry.get(uri);
+        const driver = await this.deps.registry.get(uri, params.credentials as CredentialAnswer[] | undefined);
         if (flags & ConnectOpenFlags.VIR_CONNECT_RO) this.readonly = true;
         this.driverPromise = Promise.resolve(driver);
         this.uri = driver.uri;

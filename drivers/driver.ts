@@ -8,6 +8,7 @@
  */
 import type { MethodName, ParamsOf, Procedures, ResultOf } from '../protocol/procedures.js';
 import type { XmlLimits } from '../protocol/xml-limits.js';
+import type { CredentialAnswer } from '../protocol/schemas.js';
 import type { EventEmitter } from 'node:events';
 
 /** A domain as dispatch knows it: enough to key the job queue and re-check existence. */
@@ -128,7 +129,14 @@ export interface DriverFactory {
   scheme: string;
   /** Canonical URI for `uri`, or undefined if this driver does not serve it. */
   canonicalUri(uri: URL): string | undefined;
-  open(uri: string, opts: DriverOpenOptions): Promise<Driver>;
+  open(uri: string, opts: DriverOpenOptions, credentials?: readonly CredentialAnswer[]): Promise<Driver>;
+  /**
+   * The driver logs in with credentials a client may give in virConnectOpen
+   * (virConnectOpenAuth): the registry then keeps one instance per set of given
+   * credentials, so a client that gave none never shares a session another
+   * client's password opened.
+   */
+  acceptsCredentials?: boolean;
   /**
    * `virtsnapd --check`: load what this driver keeps under `<stateDir>/<scheme>/`,
    * repair what is safe, report the rest, without touching a hypervisor. One

@@ -3,6 +3,7 @@
  * message templates, carried over exactly. Append-only: a number once published
  * never changes meaning.
  */
+import type { CredentialRequest } from './schemas.js';
 
 export const ErrorNumber = {
   VIR_ERR_OK: 0,
@@ -85,6 +86,8 @@ export type ErrorDomainName = keyof typeof ErrorDomain;
 export interface VirErrorData {
   name: ErrorName;
   domain: ErrorDomainName;
+  /** VIR_ERR_AUTH_FAILED from virConnectOpen: the credentials to ask the user for (virConnectOpenAuth). */
+  credentials?: CredentialRequest[];
 }
 
 export function formatErrorMessage(name: ErrorName, detail: string): string {
@@ -99,26 +102,29 @@ export class VirError extends Error {
   readonly code: number;
   readonly errName: ErrorName;
   readonly domain: ErrorDomainName;
+  /** What to ask the user for before opening again (see VirErrorData.credentials). */
+  credentials?: CredentialRequest[];
 
-  constructor(name: ErrorName, detail: string, domain: ErrorDomainName = 'VIR_FROM_NONE') {
+  constructor(name: ErrorName, detail: string, domain: ErrorDomainName = 'VIR_FROM_NONE', credentials?: CredentialRequest[]) {
     super(formatErrorMessage(name, detail));
     this.name = 'VirError';
     this.code = ErrorNumber[name];
     this.errName = name;
     this.domain = domain;
+    if (credentials) this.credentials = credentials;
   }
 
   /** Rebuild an error from its wire form without re-applying the template. */
   static fromWire(code: number, message: string, data: Partial<VirErrorData> | undefined): VirError {
     const name = data?.name ?? errorNameOf(code) ?? 'VIR_ERR_INTERNAL_ERROR';
-    const err = new VirError(name, '', data?.domain ?? 'VIR_FROM_NONE');
+    const err = new VirError(name, '', data?.domain ?? 'VIR_FROM_NONE', Array.isArray(data?.credentials) ? data.credentials : undefined);
     Object.defineProperty(err, 'code', { value: code });
     err.message = message;
     return err;
   }
 
   toWireData(): VirErrorData {
-    return { name: this.errName, domain: this.domain };
+    return this.credentials ? { name: this.errName, domain: this.domain, credentials: this.credentials } : { name: this.errName, domain: this.domain };
   }
 }
 

@@ -90,6 +90,19 @@ export const ConnectOpenFlags = {
   VIR_CONNECT_RO: 1,
 } as const;
 
+/** libvirt's virConnectCredentialType: what a virConnectOpenAuth callback is asked for. */
+export const ConnectCredentialType = {
+  VIR_CRED_USERNAME: 1,
+  VIR_CRED_AUTHNAME: 2,
+  VIR_CRED_LANGUAGE: 3,
+  VIR_CRED_CNONCE: 4,
+  VIR_CRED_PASSPHRASE: 5,
+  VIR_CRED_ECHOPROMPT: 6,
+  VIR_CRED_NOECHOPROMPT: 7,
+  VIR_CRED_REALM: 8,
+  VIR_CRED_EXTERNAL: 9,
+} as const;
+
 export const ConnectListAllDomainsFlags = {
   VIR_CONNECT_LIST_DOMAINS_ACTIVE: 1,
   VIR_CONNECT_LIST_DOMAINS_INACTIVE: 2,

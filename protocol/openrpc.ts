@@ -5,6 +5,7 @@
 import { ErrorNumber, type ErrorName } from './errors.js';
 import { notifications } from './notifications.js';
 import { procedures, type MethodName } from './procedures.js';
+import { CredentialRequest } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
 
 export const PROTOCOL_VERSION = '1.0.0';
@@ -51,7 +52,8 @@ export function buildOpenRpc(): Record<string, unknown> {
       version: PROTOCOL_VERSION,
       description:
         "libvirt's domain-snapshot API over JSON-RPC 2.0 on a Unix socket (Content-Length framing). " +
-        "Errors: code = libvirt virErrorNumber, message = libvirt's text, data = {name, domain}.",
+        "Errors: code = libvirt virErrorNumber, message = libvirt's text, data = {name, domain}; " +
+        'a VIR_ERR_AUTH_FAILED answer to virConnectOpen may add data.credentials (x-credential-request items) to ask the user for.',
     },
     methods,
     'x-notifications': Object.entries(notifications).map(([name, n]) => ({
@@ -59,6 +61,7 @@ export function buildOpenRpc(): Record<string, unknown> {
     })),
     components: {
       'x-errors': ErrorNumber,
+      'x-credential-request': plain(CredentialRequest),
     },
   };
 }

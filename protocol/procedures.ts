@@ -15,7 +15,7 @@ import {
   SnapshotDeleteFlags, SnapshotListFlags, SnapshotRevertFlags, SnapshotXMLFlags,
 } from './flags.js';
 import {
-  Bool, Count, DomainHandle, DomainInfo, DomainName, DomainStateInfo, Flags, JobInfo, JobStats, Limit, Offset, Ok, Params,
+  Bool, Count, CredentialAnswer, DomainHandle, DomainInfo, DomainName, DomainStateInfo, Flags, JobInfo, JobStats, Limit, Offset, Ok, Params,
   SnapshotHandle, SnapshotName, Xml,
 } from './schemas.js';
 
@@ -72,8 +72,10 @@ export const procedures = {
   virConnectOpen: proc({
     args: ['uri'],
     id: 1, scope: 'connect', access: 'read', job: false,
-    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only.',
-    params: Params({ uri: Type.Optional(Type.String()), flags: Flags }),
+    summary: 'Open the connection to a hypervisor URI (test:///default, qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only. ' +
+      'A driver that needs credentials it does not have answers VIR_ERR_AUTH_FAILED with data.credentials (what to ask); ' +
+      'the client asks (virConnectOpenAuth) and opens again with the answers in `credentials`.',
+    params: Params({ uri: Type.Optional(Type.String()), flags: Flags, credentials: Type.Optional(Type.Array(CredentialAnswer, { maxItems: 8 })) }),
     result: Type.Object({ uri: Type.String() }, { additionalProperties: false }),
     flags: ConnectOpenFlags,
     errors: ['VIR_ERR_NO_SUPPORT', 'VIR_ERR_INVALID_ARG', 'VIR_ERR_AUTH_FAILED', 'VIR_ERR_INTERNAL_ERROR'],

@@ -3,7 +3,7 @@
  * objects and also carry their static TypeScript type, so one definition feeds the
  * validator, the driver/client types and protocol/openrpc.json.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const DomainName = Type.String({
   description: 'The domain, by name or by UUID string.',
@@ -105,3 +105,32 @@ export const JobStats = Type.Object(
   },
   { $id: 'JobStats', additionalProperties: false },
 );
+
+/** libvirt's virConnectCredentialType (VIR_CRED_AUTHNAME = 2, VIR_CRED_PASSPHRASE = 5, ...). */
+export const CredentialType = Type.Integer({ minimum: 1, maximum: 9, description: 'virConnectCredentialType: 2 VIR_CRED_AUTHNAME, 5 VIR_CRED_PASSPHRASE, ...' });
+
+/**
+ * A credential the daemon needs and does not have: in the `data.credentials` of
+ * a VIR_ERR_AUTH_FAILED answer to virConnectOpen, for the client's virConnectOpenAuth
+ * callback (libvirt's virConnectCredential without the result).
+ */
+export const CredentialRequest = Type.Object(
+  {
+    type: CredentialType,
+    prompt: Type.String({ description: "What to ask, as libvirt words it: \"Enter username for 10.0.0.5 [root]\"." }),
+    challenge: Type.String({ description: 'The host the credential is for.' }),
+    defresult: Type.Optional(Type.String({ description: 'The answer when the user gives none.' })),
+  },
+  { additionalProperties: false },
+);
+export type CredentialRequest = Static<typeof CredentialRequest>;
+
+/** A credential the client gives in virConnectOpen: the answer to a CredentialRequest. */
+export const CredentialAnswer = Type.Object(
+  {
+    type: CredentialType,
+    result: Type.String({ maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export type CredentialAnswer = Static<typeof CredentialAnswer>;

@@ -29,6 +29,8 @@ export class CliCtl implements Ctl {
   cwd: string;
   quit = false;
   interactive = false;
+  /** stdin is this process's terminal: credentials a driver lacks are asked there (not from the shell, which reads it). */
+  askCredentials = false;
   private connP?: Promise<Conn>;
 
   constructor(readonly sink: Sink, readonly env: NodeJS.ProcessEnv, cwd: string, readonly stdoutIsTTY = false) {
@@ -56,7 +58,7 @@ export class CliCtl implements Ctl {
       this.connP = (async () => {
         const { openConnection, defaultSocket } = await import('./rpc.js');
         const socket = this.socket ?? this.env.VIRTSNAP_SOCKET ?? defaultSocket(this.env);
-        return openConnection(socket, this.uri, this.readonly);
+        return openConnection(socket, this.uri, this.readonly, this.askCredentials && !this.interactive);
       })();
       this.connP.catch(() => (this.connP = undefined));
     }
@@ -205,6 +207,7 @@ export async function runCli(argv: readonly string[], opts: CliOptions = {}): Pr
   const env = opts.env ?? process.env;
   const tty = opts.stdoutIsTTY ?? (opts.sink ? false : Boolean(process.stdout.isTTY));
   const ctl = new CliCtl(sink, env, opts.cwd ?? process.cwd(), tty);
+  ctl.askCredentials = !opts.sink && Boolean(process.stdin.isTTY);
   let i = 0;
   // getopt_long with a leading '+': options stop at the first non-option.
   while (i < args.length) {

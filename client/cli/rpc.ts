@@ -8,7 +8,11 @@ import type { Transport } from '../transport.js';
 export type Conn = Transport;
 export { defaultSocketPath as defaultSocket } from '../../protocol/paths.js';
 
-/** `uri` may be remote (`test+ssh://...`, `test+tls://...`); `readonly` picks the read-only access. */
-export async function openConnection(socket: string, uri: string | undefined, readonly = false): Promise<Conn> {
-  return (await open(uri, { socket, readonly })).transport;
+/**
+ * `uri` may be remote (`test+ssh://...`, `test+tls://...`); `readonly` picks the
+ * read-only access; `askOnTty`: credentials the driver lacks are asked on the terminal.
+ */
+export async function openConnection(socket: string, uri: string | undefined, readonly = false, askOnTty = false): Promise<Conn> {
+  const auth = askOnTty ? (await import('./tty-auth.js')).ttyAuth() : undefined;
+  return (await open(uri, { socket, readonly }, auth)).transport;
 }

@@ -3,14 +3,16 @@
 #
 # DO NOT EDIT: this file is generated.
 #   generator: tools/gen-python-client.ts
-#   input:     protocol/openrpc.json (sha256 984a028e655314126ad80a7c905273b74f80ab2e6311b806fffaf325e1f0e7f0)
+#   input:     protocol/openrpc.json (sha256 d803d2c1e2f8817a241c70f1b202873fe8d00b6b6fb4d9f384e9022a191d60e4)
 #   regenerate: npx tsc -p . && node dist/tools/gen-python-client.js
 # A test fails when this file differs from what the generator makes of the input.
 """Python client of virtsnapd, generated from protocol/openrpc.json.
 
 libvirt's domain-snapshot API over JSON-RPC 2.0 on a Unix socket
 (Content-Length framing). Errors: code = libvirt virErrorNumber, message =
-libvirt's text, data = {name, domain}.
+libvirt's text, data = {name, domain}; a VIR_ERR_AUTH_FAILED answer to
+virConnectOpen may add data.credentials (x-credential-request items) to ask
+the user for.
 
 Standard library only. Usage::
 
@@ -45,6 +47,14 @@ PROTOCOL_VERSION = "1.0.0"
 
 
 # ---- result types: the handles and other JSON objects ----------------------
+
+
+# Returned by virConnectOpen.
+class VirConnectOpenCredentialsItem(TypedDict):
+    """The JSON object `VirConnectOpenCredentialsItem` of protocol/openrpc.json."""
+
+    type: int  # virConnectCredentialType: 2 VIR_CRED_AUTHNAME, 5 VIR_CRED_PASSPHRASE, ...
+    result: str
 
 
 # Returned by virConnectOpen.
@@ -816,7 +826,7 @@ def tls_socket(remote: Dict[str, Any], timeout: Optional[float]) -> socket.socke
 #: Every procedure of the protocol: its stable id, access, scope, whether it runs
 #: as a domain job, and its parameter names in positional order.
 PROCEDURES: Dict[str, Dict[str, Any]] = {
-    "virConnectOpen": {"id": 1, "access": "read", "scope": "connect", "job": False, "params": ["uri", "flags"]},
+    "virConnectOpen": {"id": 1, "access": "read", "scope": "connect", "job": False, "params": ["uri", "flags", "credentials"]},
     "virConnectClose": {"id": 2, "access": "read", "scope": "connect", "job": False, "params": []},
     "virConnectGetURI": {"id": 3, "access": "read", "scope": "connect", "job": False, "params": []},
     "virConnectListAllDomains": {"id": 4, "access": "read", "scope": "driver", "job": False, "params": ["flags"]},
@@ -1030,14 +1040,24 @@ class Connection:
 
     # ---- the procedures, generated from the OpenRPC methods -----------------------
 
-    def virConnectOpen(self, uri: Optional[str] = None, flags: int = 0) -> VirConnectOpenResult:
+    def virConnectOpen(
+        self,
+        uri: Optional[str] = None,
+        flags: int = 0,
+        credentials: Optional[List[VirConnectOpenCredentialsItem]] = None,
+    ) -> VirConnectOpenResult:
         """Open the connection to a hypervisor URI (test:///default,
-        qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only.
+        qemu:///session, esx://host/...); VIR_CONNECT_RO makes it read-only. A
+        driver that needs credentials it does not have answers
+        VIR_ERR_AUTH_FAILED with data.credentials (what to ask); the client asks
+        (virConnectOpenAuth) and opens again with the answers in `credentials`.
 
         Args:
             uri (Optional[str]): Optional: not sent when None.
             flags (int): Bitwise OR of libvirt's flag values. Range 0..4294967295.
                 Default 0.
+            credentials (Optional[List[VirConnectOpenCredentialsItem]]): Optional:
+                not sent when None.
 
         Flags:
             VIR_CONNECT_RO (1)
@@ -1054,6 +1074,8 @@ class Connection:
         params: Dict[str, Any] = {"flags": flags}
         if uri is not None:
             params["uri"] = uri
+        if credentials is not None:
+            params["credentials"] = credentials
         return cast("VirConnectOpenResult", self.call("virConnectOpen", params))
 
     def virConnectClose(self) -> Literal[0]:
@@ -2105,6 +2127,7 @@ __all__ = [
     "client_pki_files",
     "tls_socket",
     "DEFAULT_TLS_PORT",
+    "VirConnectOpenCredentialsItem",
     "VirConnectOpenResult",
     "DomainHandle",
     "DomainStateInfo",

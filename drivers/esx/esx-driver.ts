@@ -12,7 +12,8 @@ import {
 import type { CallContext, Driver, DriverEventMap, DriverFactory, DriverOpenOptions, DriverProcedures } from '../driver.js';
 import { FlagCheck } from '../common/flag-check.js';
 import { parseSnapshotXml } from '../common/xml/snapshot-xml.js';
-import { lookupCredentials } from './auth-config.js';
+import { resolveCredentials } from './auth-config.js';
+import type { CredentialAnswer } from '../../protocol/schemas.js';
 import { domainId, EsxDomains } from './esx-domains.js';
 import { domainState, powerState, requirePower, runPowerTask, type PowerState } from './esx-power.js';
 import { parseEsxUri, type EsxUri } from './esx-uri.js';
@@ -48,8 +49,8 @@ export class EsxDriver implements Driver {
     this.scheme = uri.slice(0, 3);
   }
 
-  static async open(uri: EsxUri, opts: DriverOpenOptions): Promise<EsxDriver> {
-    const creds = lookupCredentials(uri.scheme, uri.host);
+  static async open(uri: EsxUri, opts: DriverOpenOptions, given?: readonly CredentialAnswer[]): Promise<EsxDriver> {
+    const creds = resolveCredentials(uri.scheme, uri.host, given);
     const vi = new ViClient({ url: uri.sdkUrl, noVerify: uri.noVerify }, creds);
     try {
       await vi.connect();
@@ -375,7 +376,8 @@ export const esxDriverFactory: DriverFactory = {
   canonicalUri(uri: URL) {
     return parseEsxUri(uri)?.canonical;
   },
-  open(uri, opts) {
-    return EsxDriver.open(parseEsxUri(new URL(uri))!, opts);
+  open(uri, opts, credentials) {
+    return EsxDriver.open(parseEsxUri(new URL(uri))!, opts, credentials);
   },
+  acceptsCredentials: true,
 };

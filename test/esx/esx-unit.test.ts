@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SnapshotListFlags as LF } from '../../protocol/flags.js';
 import { VirError } from '../../protocol/errors.js';
 import { parseEsxUri } from '../../drivers/esx/esx-uri.js';
-import { authFileCandidates, lookupCredentials } from '../../drivers/esx/auth-config.js';
+import { authFileCandidates, lookupCredentials, resolveCredentials } from '../../drivers/esx/auth-config.js';
 import { parseEnvelope } from '../../drivers/esx/soap-envelope.js';
 import { faultCode } from '../../drivers/esx/vi-faults.js';
 import { formatViSnapshotXml, listViSnapshots, ViSnapshotTree } from '../../drivers/esx/vi-snapshots.js';
@@ -58,6 +58,26 @@ describe('auth.conf', () => {
     expect(authFileCandidates({ VIRTSNAP_AUTH_FILE: '/a', LIBVIRT_AUTH_FILE: '/b' })).toEqual(['/a']);
     expect(authFileCandidates({ LIBVIRT_AUTH_FILE: '/b' })).toEqual(['/b']);
     expect(authFileCandidates({ XDG_CONFIG_HOME: '/x' })).toEqual(['/x/libvirt/auth.conf', '/etc/libvirt/auth.conf']);
+  });
+
+  it('what the file lacks is asked: username first (root on ESX, administrator on vCenter), then the password naming it', () => {
+    const f = file('[credentials-a]\nusername=bob\n\n[auth-vpx-vc]\ncredentials=a\n');
+    const asked = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as VirError).credentials;
+      }
+      return undefined;
+    };
+    expect(asked(() => resolveCredentials('vpx', 'other', undefined, { VIRTSNAP_AUTH_FILE: f }))).toEqual([
+      { type: 2, prompt: 'Enter username for other [administrator]', challenge: 'other', defresult: 'administrator' }]);
+    expect(asked(() => resolveCredentials('vpx', 'vc', undefined, { VIRTSNAP_AUTH_FILE: f }))).toEqual([
+      { type: 5, prompt: "Enter bob's password for vc", challenge: 'vc' }]);
+    expect(resolveCredentials('vpx', 'vc', [{ type: 5, result: 'pw' }, { type: 2, result: 'ignored' }], { VIRTSNAP_AUTH_FILE: f }))
+      .toEqual({ username: 'bob', password: 'pw' });
+    expect(resolveCredentials('esx', 'h', [{ type: 2, result: '' }, { type: 7, result: '' }], { VIRTSNAP_AUTH_FILE: f }))
+      .toEqual({ username: 'root', password: '' });
   });
 
   it('no file at all: VIR_ERR_AUTH_FAILED naming what was tried', async () => {
