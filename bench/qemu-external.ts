@@ -41,9 +41,12 @@ const qemuImg = (args: string[]) => runQemuImg(args, args[args.length - 1]!);
 /** The raw live create: overlay file, two nodes, one transaction. */
 async function rawCreate(qmp: QmpClient, top: string, frozen: string, overlay: string, node: string): Promise<void> {
   await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', frozen, '-F', 'qcow2', overlay, String(SIZE)]);
-  await qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` });
-  await qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null });
-  await qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] });
+  // Pipelined as the driver sends them (QEMU answers in order), so that only the driver's own extra work differs.
+  await Promise.all([
+    qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` }),
+    qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null }),
+    qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] }),
+  ]);
 }
 
 /** The raw live delete of the top layer: active commit into its backing, pivot, drop nodes, unlink. */
@@ -58,9 +61,11 @@ async function rawDelete(qmp: QmpClient, top: string, base: string, overlay: str
   });
   await qmp.execute('block-commit', { 'job-id': id, device: top, 'base-node': base, 'auto-dismiss': false });
   await done;
-  await qmp.execute('job-dismiss', { id });
-  await qmp.execute('blockdev-del', { 'node-name': top });
-  await qmp.execute('blockdev-del', { 'node-name': `${top}-file` });
+  await Promise.all([
+    qmp.execute('job-dismiss', { id }),
+    qmp.execute('blockdev-del', { 'node-name': top }),
+    qmp.execute('blockdev-del', { 'node-name': `${top}-file` }),
+  ]);
   fs.unlinkSync(overlay);
 }
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
 import { createOverlay, removeImage } from './external-images.js';
-import { queryBlocks, rootOf } from './external-merge.js';
+import { rootOf, type BlockInfo } from './external-merge.js';
 import type { OverlayPlan } from './external-plan.js';
 
 /** A fresh block node name (QEMU: at most 31 characters). */
@@ -42,31 +42,41 @@ export async function createExternalOffline(plans: OverlayPlan[]): Promise<void>
 }
 
 /**
- * Live: switch every planned disk onto its overlay atomically. Returns the
- * new top node of each target.
+ * Live: switch every planned disk onto its overlay atomically. `blocks`: QEMU's
+ * disks (queryBlocks), asked by the caller while it synced its intent. Returns
+ * the new top node of each target.
  */
-export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[],
+export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], blocks: BlockInfo[],
   quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }): Promise<Map<string, string>> {
-  const blocks = await queryBlocks(qmp);
   const created = await makeOverlays(plans, async (target) => rootOf(blocks, target).size);
   const nodes = new Map<string, string>();
   const added: string[] = [];
   try {
+    // Sent at once, answered in order: a node that failed to open makes the ones built on it, and
+    // the transaction naming it, fail too, so nothing switches unless everything opened.
+    const adds: Array<[string, Promise<unknown>]> = [];
+    const actions = [];
     for (const p of plans) {
       const node = overlayNodeName();
-      await qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' });
-      added.push(`${node}-file`);
-      await qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' });
-      added.push(node);
+      actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: node } });
+      adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' })]);
+      adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' })]);
       nodes.set(p.target, node);
     }
-    const actions = [];
-    for (const p of plans) actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: nodes.get(p.target)! } });
-    if (quiesce) await quiesce.freeze();
-    try {
-      await qmp.execute('transaction', { actions });
-    } finally {
-      if (quiesce) await quiesce.thaw();
+    // With QUIESCE the guest is frozen only once the nodes are open, so the switch goes after them.
+    const switched = quiesce ? undefined : qmp.execute('transaction', { actions });
+    const opened = await Promise.allSettled([...adds.map(([, done]) => done), switched]);
+    adds.forEach(([name], i) => { if (opened[i]!.status === 'fulfilled') added.push(name); });
+    // The first failure is the cause (a failed open also fails the transaction after it).
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (quiesce) {
+      await quiesce.freeze();
+      try {
+        await qmp.execute('transaction', { actions });
+      } finally {
+        await quiesce.thaw();
+      }
     }
   } catch (e) {
     if (!qmp.closed) {

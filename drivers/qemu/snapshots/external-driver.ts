@@ -18,7 +18,7 @@ import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline } from './external-create.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { mergeLive, mergeOffline } from './external-merge.js';
+import { locateMerge, mergeLive, mergeOffline, queryBlocks } from './external-merge.js';
 import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
@@ -93,14 +93,18 @@ export class ExternalSnapshots {
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
+    // QEMU's disks are asked for while the intent is synced: a query changes nothing.
+    const [, blocks] = await Promise.all([
+      this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans }),
+      rt ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined,
+    ]);
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
       const thaw = () => guestFsfreezeThaw(agent!).then(() => undefined, (e: Error) =>
         this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
-      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, quiesce));
+      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, blocks!, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);
         return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
@@ -220,10 +224,15 @@ export class ExternalSnapshots {
       if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
     }
     steps.push({ snapshot: node.name, merges });
-    await this.intents.record(dom.uuid, { op: 'delete', steps });
-    for (const m of merges) {
+    // QEMU's nodes are looked up while the intent is synced: queries change nothing, and each merge
+    // touches its own disk, so what they find still holds when the merges run one after the other.
+    const [, located] = await Promise.all([
+      this.intents.record(dom.uuid, { op: 'delete', steps }),
+      rt ? this.host.driving(rt, () => Promise.all(merges.map((m) => locateMerge(rt.proc.qmp, m.target, m.top, m.base)))) : undefined,
+    ]);
+    for (const [i, m] of merges.entries()) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
-      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base)) : undefined;
+      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, located?.[i])) : undefined;
       if (rt && top !== undefined) {
         rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
         await this.host.saveRuntime(dom, rt);

@@ -19,7 +19,7 @@ export async function nodeOfFile(qmp: QmpClient, file: string): Promise<string |
   return nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === abs)?.['node-name'];
 }
 
-type BlockInfo = { qdev?: string; inserted?: { 'node-name': string; image: { 'virtual-size': number } } };
+export type BlockInfo = { qdev?: string; inserted?: { 'node-name': string; image: { 'virtual-size': number } } };
 
 /** QEMU's disks (query-block), for rootOf. */
 export function queryBlocks(qmp: QmpClient): Promise<BlockInfo[]> {
@@ -36,10 +36,6 @@ export function rootOf(blocks: BlockInfo[], target: string): { node: string; siz
   return { node: b.inserted!['node-name'], size: b.inserted!.image['virtual-size'] };
 }
 
-export async function rootNodeOf(qmp: QmpClient, target: string): Promise<string> {
-  return rootOf(await queryBlocks(qmp), target).node;
-}
-
 export interface JobControl {
   /** Called with the job's id once it runs, so that it can be cancelled and watched. */
   started?(id: string): void;
@@ -47,13 +43,24 @@ export interface JobControl {
 
 /**
  * Run a block-commit and wait for its end. Active commit (no top-node): at
- * READY the job is completed, which pivots the device onto the base.
+ * READY the job is completed, which pivots the device onto the base. The
+ * outcome comes from the BLOCK_JOB_COMPLETED/CANCELLED event, which QEMU emits
+ * before the job's `concluded` status change (job_finalize_single), so no
+ * query-jobs round trip is needed. Resolves with the job's dismissal, sent but
+ * not awaited: QEMU runs a monitor's commands in order, so what the caller
+ * sends next queues behind it in the same round trip.
  */
-async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<void> {
+async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<Promise<unknown>> {
   const id = `virtsnap-commit-${randomBytes(4).toString('hex')}`;
   let settle!: (status: string) => void;
   const ended = new Promise<string>((r) => { settle = r; });
+  let failure: string | undefined;
+  let cancelled = false;
   const listener = (ev: QmpEvent) => {
+    if ((ev.event === 'BLOCK_JOB_COMPLETED' || ev.event === 'BLOCK_JOB_CANCELLED') && ev.data?.device === id) {
+      cancelled = ev.event === 'BLOCK_JOB_CANCELLED';
+      if (typeof ev.data?.error === 'string') failure = ev.data.error;
+    }
     if (ev.event !== 'JOB_STATUS_CHANGE' || ev.data?.id !== id) return;
     const status = String(ev.data?.status);
     if (status === 'ready' && active) qmp.execute('job-complete', { id }).catch(() => undefined);
@@ -66,46 +73,59 @@ async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: 
     await qmp.execute('block-commit', { ...args, 'job-id': id, 'auto-dismiss': false });
     ctl.started?.(id);
     if ((await ended) === 'closed') throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU exited during block-commit job '${id}'`, 'VIR_FROM_QEMU');
-    const jobs = await qmp.execute<Array<{ id: string; error?: string }>>('query-jobs');
-    const job = jobs.find((j) => j.id === id);
-    await qmp.execute('job-dismiss', { id }).catch(() => undefined);
-    if (job?.error !== undefined) {
-      const cancelled = /cancel/i.test(job.error);
+    const dismissed = qmp.execute('job-dismiss', { id }).catch(() => undefined);
+    if (cancelled || failure !== undefined) {
+      await dismissed;
       throw new VirError(cancelled ? 'VIR_ERR_OPERATION_ABORTED' : 'VIR_ERR_OPERATION_FAILED',
-        cancelled ? 'block-commit job: canceled by client' : `block-commit failed: ${job.error}`, 'VIR_FROM_QEMU');
+        cancelled ? 'block-commit job: canceled by client' : `block-commit failed: ${failure}`, 'VIR_FROM_QEMU');
     }
+    return dismissed;
   } finally {
     qmp.off('event', listener);
     qmp.off('close', onClose);
   }
 }
 
-/** Drop nodes we (or -blockdev) created for an image that left the graph; the auto-named ones go by themselves. */
+/**
+ * Drop nodes we (or -blockdev) created for an image that left the graph; the
+ * auto-named ones go by themselves. Both sent at once: QEMU handles them in
+ * order, the format node before the file node it uses.
+ */
 async function dropNodes(qmp: QmpClient, node: string): Promise<void> {
   if (node.startsWith('#')) return;
-  for (const n of [node, `${node}-file`]) await qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
+  await Promise.all([node, `${node}-file`].map((n) => qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined)));
+}
+
+/** Where a merge runs in QEMU: the nodes of `top` and `base`, and the device's root node (undefined: QEMU lacks them). */
+export interface MergeNodes { top?: string; base?: string; root?: string }
+
+/** Find the nodes of a merge of `top` into `base` on disk `target`; the two queries share one round trip. */
+export async function locateMerge(qmp: QmpClient, target: string, top: string, base: string): Promise<MergeNodes> {
+  const [nodes, blocks] = await Promise.all([qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true }), queryBlocks(qmp)]);
+  const find = (file: string) => nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === path.resolve(file))?.['node-name'];
+  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+  return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }
 
 /**
  * Live merge of `top` into `base` while QEMU runs them as disk `target`.
  * Returns the node the device runs on afterwards, or undefined (nothing done)
- * when QEMU does not hold `top`.
+ * when QEMU does not hold `top`. `located`: locateMerge's answer, when the
+ * caller asked it ahead (concurrently with other work).
  */
-export async function mergeLive(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {}): Promise<string | undefined> {
-  const nodes = await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true });
-  const find = (file: string) => nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === path.resolve(file))?.['node-name'];
-  const topNode = find(top);
-  if (!topNode) return undefined;
-  const baseNode = find(base);
-  if (!baseNode) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
-  const activeNode = await rootNodeOf(qmp, target);
-  const active = topNode === activeNode;
-  await commitJob(qmp, active
-    ? { device: activeNode, 'base-node': baseNode }
-    : { device: activeNode, 'top-node': topNode, 'base-node': baseNode }, active, ctl);
-  await dropNodes(qmp, topNode);
+export async function mergeLive(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
+  located?: MergeNodes): Promise<string | undefined> {
+  const at = located ?? await locateMerge(qmp, target, top, base);
+  if (!at.top) return undefined;
+  if (!at.base) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
+  if (!at.root) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
+  const active = at.top === at.root;
+  const dismissed = await commitJob(qmp, active
+    ? { device: at.root, 'base-node': at.base }
+    : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl);
+  await Promise.all([dismissed, dropNodes(qmp, at.top)]);
   removeImage(top);
-  return active ? baseNode : activeNode;
+  return active ? at.base : at.root;
 }
 
 /** Offline merge: commit, re-point the images backed by `top` at `base`, remove `top`. */
