@@ -7,10 +7,12 @@
  *
  *   <stateDir>/qemu/<session|system>/run/<uuid>/{qmp.sock,qemu.pid,qemu.log,runtime.json}
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { VirError } from '../../protocol/errors.js';
-import { writeFileAtomic } from '../common/atomic-file.js';
+import { TEMP_MARKER } from '../common/atomic-file.js';
 import type { QemuDomainSpec, RunFiles } from './qemu-domain-spec.js';
 
 /** sun_path is 108 bytes including the terminating NUL. */
@@ -49,8 +51,23 @@ export function prepareRunDir(files: DomainRunFiles): void {
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * Replace the record by rename (a daemon killed at any point leaves the old or
+ * the new one), without fsyncs: the record describes a running QEMU, and
+ * nothing that loses the page cache (power loss, kernel crash) leaves a QEMU
+ * running, so a synced record would only name a dead process; reattach
+ * already treats a missing, torn or dead one as "not running". Saves two
+ * fsyncs on every start and revert.
+ */
 export async function writeRuntime(files: DomainRunFiles, record: RuntimeRecord): Promise<void> {
-  await writeFileAtomic(files.runtime, JSON.stringify(record) + '\n');
+  const tmp = `${files.runtime}${TEMP_MARKER}${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o600 });
+    await rename(tmp, files.runtime);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function readRuntime(files: DomainRunFiles): RuntimeRecord | undefined {
