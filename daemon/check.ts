@@ -5,7 +5,9 @@
  * never touches a hypervisor (see DriverFactory.inspect). Corrupt state (a redo
  * log damaged before its end) is a problem left as it is; with `salvage` it is
  * cut back to what can be proven good, the original set aside, and what was
- * dropped is listed.
+ * dropped is listed. With `reconcile`, operations a driver would finish or
+ * undo at start-up (the qemu driver's interrupted external snapshot
+ * operations) are done too; without it they are problems, described.
  */
 import type { DriverFactory, InspectOptions } from '../drivers/driver.js';
 

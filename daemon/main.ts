@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       check: { type: 'boolean' },
       salvage: { type: 'boolean' },
+      reconcile: { type: 'boolean' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,9 +61,10 @@ async function main(): Promise<void> {
   const drivers = await registeredDrivers();
   if (file) logger.info(`settings read from ${file.path}`);
   if (values.salvage && !values.check) throw new Error('--salvage only goes with --check');
+  if (values.reconcile && !values.check) throw new Error('--reconcile only goes with --check');
   if (values.check) {
     const lock = await lockStateDirIfPresent(str('state-dir')!, 'check');
-    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'), { salvage: values.salvage });
+    process.exitCode = await runCheck(str('state-dir')!, drivers, (line) => process.stdout.write(line + '\n'), { salvage: values.salvage, reconcile: values.reconcile });
     lock.release();
     return;
   }

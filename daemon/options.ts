@@ -138,6 +138,8 @@ export function helpText(): string {
       lines.push(...optionLines('  --check', 'check (and safely repair) the state directory, then exit'));
       lines.push(...optionLines('  --salvage', 'with --check: cut a corrupt redo log at its damage (the original is kept '
         + 'aside as wal.log.corrupt-<time>) and list the changes dropped'));
+      lines.push(...optionLines('  --reconcile', 'with --check: finish or undo the external snapshot operations a crash '
+        + 'interrupted, as the daemon does at start-up (a domain whose QEMU still runs is left to the daemon)'));
       lines.push(...optionLines('  --version', 'print the version and exit'));
       lines.push(...optionLines('  --help', 'this text'));
     }

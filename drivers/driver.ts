@@ -91,6 +91,8 @@ export interface InspectReport {
 export interface InspectOptions {
   /** Cut corrupt state back to what can be proven good, setting the original aside (`--check --salvage`). */
   salvage?: boolean;
+  /** Finish or undo interrupted operations the driver would reconcile at start-up (`--check --reconcile`). */
+  reconcile?: boolean;
 }
 
 type DriverMethodName = {

@@ -22,6 +22,7 @@ import type { DriverFactory, DriverOpenOptions } from '../driver.js';
 import type { QemuProcess } from './qemu-process.js';
 import { ERR, QemuRuntime } from './qemu-runtime.js';
 import { QemuSnapshots } from './snapshots/index.js';
+import { checkIntents } from './snapshots/external-check.js';
 import { externalSnapshots } from './snapshots/external-host.js';
 import { InternalSnapshots } from './snapshots/internal.js';
 
@@ -160,7 +161,9 @@ export const qemuDriverFactory: DriverFactory = {
   open(uri, opts) {
     return QemuDriver.open(uri, uri === 'qemu:///system' ? 'system' : 'session', opts);
   },
-  inspect(stateDir, opts) {
-    return inspectStores(stateDir, 'qemu', opts);
+  async inspect(stateDir, opts) {
+    const out = await inspectStores(stateDir, 'qemu', opts);
+    for (const { uri, report } of out) await checkIntents(stateDir, new URL(uri).pathname.slice(1), report, opts?.reconcile === true);
+    return out;
   },
 };

@@ -20,7 +20,17 @@ import { mergeLive, mergeOffline, nodeOfFile } from './external-merge.js';
 import type { ExternalRuntime } from './external-driver.js';
 import { diskFiles, knownImages, renameImage } from './external-tree.js';
 
+/** The offline image work of a reconciliation: done, or (virtsnapd --check without --reconcile) only described. */
+export interface ImageWork {
+  mergeOffline(top: string, base: string, known: Iterable<string>): Promise<void>;
+  remove(file: string): void;
+}
+
+const doImageWork: ImageWork = { mergeOffline, remove: removeImage };
+
 export interface ReconcileHost {
+  /** Default: done for real. */
+  images?: ImageWork;
   runtimeOf(dom: DomainObj): ExternalRuntime | undefined;
   saveRuntime(dom: DomainObj, rt: ExternalRuntime): Promise<void>;
   /** Stop the domain's QEMU and record it shut off. */
@@ -55,12 +65,12 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
       continue;
     } else if (rt) {
       // QEMU runs and never took the overlay on: no guest write is in it.
-      removeImage(p.overlay);
+      (host.images ?? doImageWork).remove(p.overlay);
     } else if ((await chainInfo(p.overlay).catch(() => undefined))?.backing === p.frozen) {
       // QEMU died: it may have written to the overlay after the switch; keep that.
-      await mergeOffline(p.overlay, p.frozen, []);
+      await (host.images ?? doImageWork).mergeOffline(p.overlay, p.frozen, []);
     } else {
-      removeImage(p.overlay);
+      (host.images ?? doImageWork).remove(p.overlay);
     }
     undone.push(p.overlay);
   }
@@ -76,7 +86,7 @@ async function reconcileRevert(dom: DomainObj, intent: Extract<Intent, { op: 're
   const removed: string[] = [];
   for (const o of intent.overlays) {
     if (keep.has(o.overlay) || !fs.existsSync(o.overlay)) continue;
-    removeImage(o.overlay);
+    (host.images ?? doImageWork).remove(o.overlay);
     removed.push(o.overlay);
   }
   return `revert to '${intent.snapshot}' was not recorded; the domain stays on its images (removed: ${removed.join(', ') || 'nothing'})`;
@@ -108,7 +118,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
     await host.saveRuntime(dom, rt);
     return;
   }
-  await mergeOffline(m.top, m.base, knownImages(dom));
+  await (host.images ?? doImageWork).mergeOffline(m.top, m.base, knownImages(dom));
 }
 
 async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {

@@ -1,0 +1,120 @@
+/**
+ * `virtsnapd --check` for the intents of external snapshot operations (see
+ * external-intent.ts): an operation a crash interrupted is reported with what
+ * its reconciliation would do (the same code the daemon runs at start-up, with
+ * the image work only described), and with `--reconcile` it is done, offline.
+ * A domain whose QEMU still runs is left to the daemon: reconciling it means
+ * QMP work (a live block-commit), and --check touches no hypervisor.
+ * An intent whose operation was committed is settled: not reported.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DomainRegistry } from '../../common/domain-registry.js';
+import { DurableStore } from '../../common/durable-store.js';
+import { StoreCorruptError } from '../../common/domain-store.js';
+import type { DomainObj } from '../../common/domain-obj.js';
+import { storeRoot } from '../../common/store-inspector.js';
+import type { TreeChanges } from '../../common/snapshot-tree.js';
+import type { InspectReport } from '../../driver.js';
+import { domainRunFiles } from '../run-dir.js';
+import { liveQemuPid } from '../unreachable-qemu.js';
+import { IntentLog, type Intent } from './external-intent.js';
+import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
+
+/** Where the qemu driver instance `instance` keeps its intents (external-host.ts: beside its run dir). */
+export function intentDir(stateDir: string, instance: string): string {
+  return path.join(stateDir, 'qemu', instance, 'intents');
+}
+
+/** The operation an intent records, with its files. */
+export function describeIntent(intent: Intent): string {
+  switch (intent.op) {
+    case 'create':
+      return `create of snapshot '${intent.snapshot}' (overlays: ${intent.plans.map((p) => `${p.overlay} on ${p.frozen}`).join(', ')})`;
+    case 'revert':
+      return `revert to snapshot '${intent.snapshot}' (new overlays: ${intent.overlays.map((o) => `${o.overlay} on ${o.frozen}`).join(', ')})`;
+    case 'delete':
+      return `delete of snapshot(s) ${intent.steps.map((s) => `'${s.snapshot}'`).join(', ')} (merges: ${
+        intent.steps.flatMap((s) => s.merges).map((m) => `${m.top} into ${m.base}`).join(', ') || 'none'})`;
+  }
+}
+
+function describeChanges(dom: DomainObj, changes: TreeChanges): string {
+  const parts = [
+    ...changes.removed.map((n) => `snapshot '${n.name}' dropped`),
+    ...[...changes.written].filter((n) => !changes.removed.includes(n)).map((n) => `snapshot '${n.name}' rewritten`),
+  ];
+  return `metadata of '${dom.name}' committed (${parts.join(', ') || 'definition only'})`;
+}
+
+/** A host that does nothing and writes down what it was asked. */
+function describingHost(steps: string[]): ReconcileHost {
+  return {
+    images: {
+      mergeOffline: async (top, base) => { steps.push(`merge ${top} into ${base} (qemu-img commit) and remove ${top}`); },
+      remove: (file) => { steps.push(`remove ${file}`); },
+    },
+    runtimeOf: () => undefined,
+    saveRuntime: async () => undefined,
+    stopRuntime: async () => undefined,
+    commit: async (dom, changes) => { steps.push(describeChanges(dom, changes)); },
+  };
+}
+
+function committingHost(store: DurableStore): ReconcileHost {
+  return {
+    runtimeOf: () => undefined,
+    saveRuntime: async () => undefined,
+    stopRuntime: async () => undefined,
+    commit: (dom, changes) => store.persist(dom, [...store.snapshotChanges(dom, changes), ...store.domainChanges(dom, { def: true })]),
+  };
+}
+
+/**
+ * Add to `report` the interrupted external operations of qemu instance
+ * `instance`, reconciled when `reconcile` is set. Runs after the store's own
+ * check (inspectStore), so its repairs are done.
+ */
+export async function checkIntents(stateDir: string, instance: string, report: InspectReport, reconcile: boolean): Promise<void> {
+  const dir = intentDir(stateDir, instance);
+  const uuids = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
+  const intents = new IntentLog(dir);
+  const pending = uuids.map((uuid) => ({ uuid, intent: intents.read(uuid) })).filter((p) => p.intent !== undefined);
+  if (pending.length === 0) return;
+  const domains = new DomainRegistry('VIR_FROM_QEMU');
+  const store = new DurableStore(storeRoot(stateDir, 'qemu', instance), domains, { stateDir, log: () => undefined }, 'VIR_FROM_QEMU');
+  try {
+    await store.loadAll();
+  } catch (e) {
+    if (!(e instanceof StoreCorruptError)) throw e;
+    // The store's damage is reported already; its metadata cannot decide what the images should be.
+    report.problems.push(`${pending.length} interrupted external snapshot operation(s) not examined: the store must be repaired first`);
+    return;
+  }
+  const runRoot = path.join(stateDir, 'qemu', instance, 'run');
+  for (const { uuid, intent } of pending) {
+    const dom = domains.get(uuid);
+    if (!dom) continue; // undefined since: nothing names its images any more
+    const what = `domain '${dom.name}': interrupted external snapshot ${describeIntent(intent!)}`;
+    const pid = liveQemuPid(domainRunFiles(runRoot, uuid));
+    if (pid !== undefined) {
+      report.problems.push(`${what}: its QEMU (pid ${pid}) still runs; start virtsnapd, which reconciles it live after reattaching`);
+      continue;
+    }
+    try {
+      if (reconcile) {
+        const done = await reconcileExternal(dom, intent!, committingHost(store));
+        await intents.clear(uuid);
+        if (done !== undefined) report.repaired.push(`${what}: reconciled: ${done}`);
+        continue;
+      }
+      const steps: string[] = [];
+      // Settled (committed), or interrupted before it touched anything: nothing disagrees.
+      if (await reconcileExternal(dom, intent!, describingHost(steps)) === undefined || steps.length === 0) continue;
+      report.problems.push(`${what}; reconciliation (virtsnapd start-up, or --check --reconcile) would: ${steps.join('; ')}`);
+    } catch (e) {
+      report.problems.push(`${what}: cannot reconcile: ${(e as Error).message}`);
+    }
+  }
+  await store.flush();
+}
