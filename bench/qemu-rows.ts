@@ -28,6 +28,13 @@ const PROGRAMS: Array<{ file: string; label: string; pairs: Pair[] }> = [
     ],
   },
   {
+    // Needs libvirt 9.0 (not a dependency: see the program's header); without it the rows are skipped.
+    file: 'libvirt-external', label: 'qemu external vs libvirt', pairs: [
+      { what: 'disk-only create, running', driver: 'driverCreateLive', floor: 'libvirtCreateLive', floorLabel: 'libvirt 9.0 snapshot-create-as --disk-only' },
+      { what: 'delete (block-commit), running', driver: 'driverDeleteLive', floor: 'libvirtDeleteLive', floorLabel: 'libvirt 9.0 snapshot-delete' },
+    ],
+  },
+  {
     file: 'qemu-revert', label: 'qemu internal', pairs: [
       { what: 'create (snapshot-save)', driver: 'driverCreate', floor: 'rawSnapshotSave', floorLabel: 'raw QMP' },
       { what: 'revert in place', driver: 'driverRevertInPlace', floor: 'rawSnapshotLoad', floorLabel: 'raw QMP' },
