@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
-import { createOverlay, removeImage } from './external-images.js';
+import { chainInfo, createOverlay, removeImage } from './external-images.js';
 import { rootOf, type BlockInfo } from './external-merge.js';
 import type { OverlayPlan } from './external-plan.js';
 
@@ -20,12 +20,12 @@ export function overlayNodeName(): string {
 }
 
 /** The overlay files; `sizeOf` gives a disk's size when its image is held by QEMU (else qemu-img reads it). */
-async function makeOverlays(plans: OverlayPlan[], sizeOf?: (target: string) => Promise<number>): Promise<string[]> {
+async function makeOverlays(plans: OverlayPlan[], sizeOf?: (plan: OverlayPlan) => Promise<number>): Promise<string[]> {
   const created: string[] = [];
   try {
     for (const p of plans) {
       if (p.reuse) continue;
-      const size = sizeOf ? await sizeOf(p.target) : undefined;
+      const size = sizeOf ? await sizeOf(p) : undefined;
       created.push(p.overlay);
       await createOverlay(p.overlay, p.frozen, size);
     }
@@ -42,13 +42,23 @@ export async function createExternalOffline(plans: OverlayPlan[]): Promise<void>
 }
 
 /**
- * Live: switch every planned disk onto its overlay atomically. `blocks`: QEMU's
- * disks (queryBlocks), asked by the caller while it synced its intent. Returns
- * the new top node of each target.
+ * Live: switch every planned disk onto its overlay atomically. `asked`: QEMU's
+ * disks (queryBlocks), asked by the caller ahead so that the answer comes
+ * while the overlays are made: their size is the frozen image's, read from its
+ * qcow2 header (QEMU writes a resize there at once), QEMU's answer only when
+ * the header cannot tell. Returns the new top node of each target.
  */
-export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], blocks: BlockInfo[],
+export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], asked: Promise<BlockInfo[]>,
   quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }): Promise<Map<string, string>> {
-  const created = await makeOverlays(plans, async (target) => rootOf(blocks, target).size);
+  const created = await makeOverlays(plans, async (p) =>
+    (await chainInfo(p.frozen).catch(() => undefined))?.virtualSize ?? rootOf(await asked, p.target).size);
+  let blocks: BlockInfo[];
+  try {
+    blocks = await asked;
+  } catch (e) {
+    for (const f of created) removeImage(f);
+    throw e;
+  }
   const nodes = new Map<string, string>();
   const added: string[] = [];
   try {

@@ -93,11 +93,11 @@ export class ExternalSnapshots {
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-    // QEMU's disks are asked for while the intent is synced: a query changes nothing.
-    const [, blocks] = await Promise.all([
-      this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans }),
-      rt ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined,
-    ]);
+    // QEMU's disks are asked for before the intent is synced (a query changes nothing); the answer is
+    // needed only once the overlay files are made.
+    const blocks = rt ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
+    blocks?.catch(() => undefined);
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
