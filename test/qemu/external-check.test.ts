@@ -6,7 +6,8 @@
  * what reconciliation would do) and exits 2; `--check --reconcile` leaves a
  * domain whose QEMU still runs to the daemon, and once QEMU is gone finishes
  * the delete offline (exit 0); the metadata and the images then agree and the
- * daemon starts with nothing left to reconcile.
+ * daemon starts with nothing left to reconcile. A reconciliation that fails
+ * (a damaged overlay) stays a problem, with the intent kept.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,7 +22,7 @@ import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, writePattern } fr
 
 let dir: string;
 let daemon: RunningDaemon;
-const uuid = randomUUID();
+const daemons: RunningDaemon[] = [];
 
 beforeAll(() => {
   requireQemu();
@@ -29,45 +30,63 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await daemon?.stop();
-  if (daemon) killQemusUnder(daemon.stateDir);
+  for (const d of daemons) {
+    await d.stop();
+    killQemusUnder(d.stateDir);
+  }
   rmrf(dir);
 });
 
 const check = (...extra: string[]) => runDaemon(['--check', ...extra, '--state-dir', daemon.stateDir]);
 
+/**
+ * Domain 'vm' running on the overlay of its one snapshot s1 (0x11 frozen, 0x22
+ * written since), its QEMU stopped by SIGSTOP, a delete of s1 sent, and the
+ * daemon SIGKILLed once the delete's intent is on disk (the delete then waits
+ * on the stopped monitor, so nothing else of it has happened). QEMU is let go on.
+ */
+async function interruptedDelete(name: string) {
+  const uuid = randomUUID();
+  const disk = await makeDisk(dir, `${name}.qcow2`);
+  const overlay = path.join(dir, `${name}.s1`);
+  await writePattern(disk, 0x11);
+  daemon = await startDaemon({ dir: path.join(dir, `d-${name}`), args: ['--default-uri', 'qemu:///session'] });
+  daemons.push(daemon);
+  const conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
+  const dom = await v.virDomainDefineXML(conn, domainXml({ name: 'vm', uuid, disks: [disk], memoryMiB: 32 }));
+  await v.virDomainSnapshotCreateXML(dom, '<domainsnapshot><name>s1</name></domainsnapshot>', CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
+  // What the domain wrote after s1 is in the overlay; the delete must merge it into the frozen image.
+  await writePattern(overlay, 0x22);
+  await v.virDomainCreate(dom);
+  const qemuPid = Number(fs.readFileSync(path.join(daemon.stateDir, 'qemu', 'session', 'run', uuid, 'qemu.pid'), 'utf8'));
+  const intentFile = path.join(daemon.stateDir, 'qemu', 'session', 'intents', `${uuid}.json`);
+  process.kill(qemuPid, 'SIGSTOP');
+  const pending = v.virDomainSnapshotDelete(await v.virDomainSnapshotLookupByName(dom, 's1', 0), 0).catch(() => undefined);
+  await waitFor(() => fs.existsSync(intentFile) && fs.readFileSync(intentFile, 'utf8').includes('"op":"delete"'));
+  await daemon.kill();
+  await pending;
+  process.kill(qemuPid, 'SIGCONT');
+  const what = `qemu:///session: domain 'vm': interrupted external snapshot delete of snapshot(s) 's1' (merges: ${overlay} into ${disk})`;
+  return { uuid, disk, overlay, qemuPid, intentFile, what };
+}
+
+/** Kill the QEMU of an interrupted operation and wait until it is gone (or a zombie: not running either). */
+async function killQemu(qemuPid: number): Promise<void> {
+  killQemusUnder(daemon.stateDir);
+  await waitFor(() => !fs.existsSync(`/proc/${qemuPid}`) || fs.readFileSync(`/proc/${qemuPid}/stat`, 'utf8').includes(') Z '));
+}
+
 describe('--check and an interrupted external snapshot operation', () => {
   test('reported with what reconciliation would do; --reconcile finishes it offline, once QEMU is gone', async () => {
-    const disk = await makeDisk(dir, 'vm.qcow2');
-    const overlay = path.join(dir, 'vm.s1');
-    await writePattern(disk, 0x11);
-    daemon = await startDaemon({ dir: path.join(dir, 'd'), args: ['--default-uri', 'qemu:///session'] });
-    let conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
-    let dom = await v.virDomainDefineXML(conn, domainXml({ name: 'vm', uuid, disks: [disk], memoryMiB: 32 }));
-    await v.virDomainSnapshotCreateXML(dom, '<domainsnapshot><name>s1</name></domainsnapshot>', CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
-    // What the domain wrote after s1 is in the overlay; the delete must merge it into the frozen image.
-    await writePattern(overlay, 0x22);
-    await v.virDomainCreate(dom);
-
-    const runDir = path.join(daemon.stateDir, 'qemu', 'session', 'run', uuid);
-    const qemuPid = Number(fs.readFileSync(path.join(runDir, 'qemu.pid'), 'utf8'));
-    const intentFile = path.join(daemon.stateDir, 'qemu', 'session', 'intents', `${uuid}.json`);
-    process.kill(qemuPid, 'SIGSTOP');
-    const pending = v.virDomainSnapshotDelete(await v.virDomainSnapshotLookupByName(dom, 's1', 0), 0).catch(() => undefined);
-    await waitFor(() => fs.existsSync(intentFile) && fs.readFileSync(intentFile, 'utf8').includes('"op":"delete"'));
-    await daemon.kill();
-    await pending;
-    process.kill(qemuPid, 'SIGCONT');
-
-    const what = `problem: qemu:///session: domain 'vm': interrupted external snapshot delete of snapshot(s) 's1' (merges: ${overlay} into ${disk})`;
+    const { uuid, disk, overlay, qemuPid, what: op } = await interruptedDelete('vm');
+    const what = `problem: ${op}`;
     const alive = `${what}: its QEMU (pid ${qemuPid}) still runs; start virtsnapd, which reconciles it live after reattaching`;
     expect(await check()).toEqual({ code: 2, out: `${alive}\n1 problem(s) need attention\n` });
     // Nothing is done to a domain whose QEMU runs, even when asked.
     expect(await check('--reconcile')).toEqual({ code: 2, out: `${alive}\n1 problem(s) need attention\n` });
     expect(fs.existsSync(overlay)).toBe(true);
 
-    killQemusUnder(daemon.stateDir);
-    await waitFor(() => !fs.existsSync(`/proc/${qemuPid}`) || fs.readFileSync(`/proc/${qemuPid}/stat`, 'utf8').includes(') Z '));
+    await killQemu(qemuPid);
     const would = `${what}; reconciliation (virtsnapd start-up, or --check --reconcile) would: `
       + `merge ${overlay} into ${disk} (qemu-img commit) and remove ${overlay}; metadata of 'vm' committed (snapshot 's1' dropped)`;
     expect(await check()).toEqual({ code: 2, out: `${would}\n1 problem(s) need attention\n` });
@@ -81,8 +100,7 @@ describe('--check and an interrupted external snapshot operation', () => {
     const done = await check('--reconcile');
     expect(done).toEqual({
       code: 0,
-      out: `repaired: qemu:///session: domain 'vm': interrupted external snapshot delete of snapshot(s) 's1' (merges: ${overlay} into ${disk}): `
-        + `reconciled: finished deleting 's1'\nstate directory is consistent\n`,
+      out: `repaired: ${op}: reconciled: finished deleting 's1'\nstate directory is consistent\n`,
     });
     expect(fs.existsSync(overlay)).toBe(false);
     expect(await hasPattern(disk, 0x22)).toBe(true);
@@ -90,12 +108,31 @@ describe('--check and an interrupted external snapshot operation', () => {
 
     // The daemon agrees and has nothing left to reconcile.
     daemon = await daemon.restart();
-    conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
-    dom = await v.virDomainLookupByUUIDString(conn, uuid);
+    daemons.push(daemon);
+    const conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
+    const dom = await v.virDomainLookupByUUIDString(conn, uuid);
     expect(await v.virDomainListAllSnapshots(dom, 0)).toEqual([]);
     expect(domainDisks(parseDomainXml(await v.virDomainGetXMLDesc(dom, 0))).map((d) => d.source)).toEqual([disk]);
     expect((await v.virDomainGetState(dom, 0)).state).toBe(5);
     expect(daemon.output()).not.toMatch(/interrupted external snapshot operation/);
     await v.virConnectClose(conn);
+  }, 120_000);
+
+  test('a reconciliation that fails is a problem: the intent and the images stay as they were', async () => {
+    const { disk, overlay, qemuPid, intentFile, what } = await interruptedDelete('bad');
+    await killQemu(qemuPid);
+    // The overlay's qcow2 magic destroyed: qemu-img commit cannot open it.
+    const fd = fs.openSync(overlay, 'r+');
+    fs.writeSync(fd, Buffer.from('junk'), 0, 4, 0);
+    fs.closeSync(fd);
+    const intent = fs.readFileSync(intentFile, 'utf8');
+    expect(await check('--reconcile')).toEqual({
+      code: 2,
+      out: `problem: ${what}: cannot reconcile: operation failed: qemu-img commit failed on '${overlay}': `
+        + `Could not open '${overlay}': Image is not in qcow2 format\n1 problem(s) need attention\n`,
+    });
+    expect(fs.readFileSync(intentFile, 'utf8')).toBe(intent);
+    expect(fs.existsSync(overlay)).toBe(true);
+    expect(await hasPattern(disk, 0x11)).toBe(true);
   }, 120_000);
 });
