@@ -18,7 +18,7 @@ import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline } from './external-create.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { locateMerge, mergeLive, mergeOffline, queryBlocks } from './external-merge.js';
+import { askGraph, mergeLive, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
 import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
@@ -207,6 +207,11 @@ export class ExternalSnapshots {
   private async deleteOne(dom: DomainObj, node: SnapshotNode, doomed: Set<SnapshotNode>, changes: TreeChanges,
     steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
     const rt = this.host.runtimeOf(dom);
+    // QEMU's block graph is asked for first, to answer while the checks below run and the intent is
+    // synced: queries change nothing, and each merge touches its own disk, so what they find still
+    // holds when the merges run one after the other.
+    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
+    asked?.catch(() => undefined);
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
     const others = frozenImages(dom, new Set([node]));
@@ -224,15 +229,11 @@ export class ExternalSnapshots {
       if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
     }
     steps.push({ snapshot: node.name, merges });
-    // QEMU's nodes are looked up while the intent is synced: queries change nothing, and each merge
-    // touches its own disk, so what they find still holds when the merges run one after the other.
-    const [, located] = await Promise.all([
-      this.intents.record(dom.uuid, { op: 'delete', steps }),
-      rt ? this.host.driving(rt, () => Promise.all(merges.map((m) => locateMerge(rt.proc.qmp, m.target, m.top, m.base)))) : undefined,
-    ]);
-    for (const [i, m] of merges.entries()) {
+    await this.intents.record(dom.uuid, { op: 'delete', steps });
+    const graph = await asked;
+    for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
-      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, located?.[i])) : undefined;
+      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, mergeNodes(graph!, m.target, m.top, m.base))) : undefined;
       if (rt && top !== undefined) {
         rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
         await this.host.saveRuntime(dom, rt);

@@ -99,23 +99,31 @@ async function dropNodes(qmp: QmpClient, node: string): Promise<void> {
 /** Where a merge runs in QEMU: the nodes of `top` and `base`, and the device's root node (undefined: QEMU lacks them). */
 export interface MergeNodes { top?: string; base?: string; root?: string }
 
-/** Find the nodes of a merge of `top` into `base` on disk `target`; the two queries share one round trip. */
-export async function locateMerge(qmp: QmpClient, target: string, top: string, base: string): Promise<MergeNodes> {
+/** QEMU's block graph as a merge needs it: its nodes and its disks. */
+export interface BlockGraph { nodes: NamedNode[]; blocks: BlockInfo[] }
+
+/** Ask QEMU for its block graph: the two queries share one round trip. */
+export async function askGraph(qmp: QmpClient): Promise<BlockGraph> {
   const [nodes, blocks] = await Promise.all([qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true }), queryBlocks(qmp)]);
-  const find = (file: string) => nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === path.resolve(file))?.['node-name'];
-  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+  return { nodes, blocks };
+}
+
+/** The nodes of a merge of `top` into `base` on disk `target`, in `graph`. */
+export function mergeNodes(graph: BlockGraph, target: string, top: string, base: string): MergeNodes {
+  const find = (file: string) => graph.nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === path.resolve(file))?.['node-name'];
+  const b = graph.blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
   return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }
 
 /**
  * Live merge of `top` into `base` while QEMU runs them as disk `target`.
  * Returns the node the device runs on afterwards, or undefined (nothing done)
- * when QEMU does not hold `top`. `located`: locateMerge's answer, when the
- * caller asked it ahead (concurrently with other work).
+ * when QEMU does not hold `top`. `located`: its nodes, when the caller asked
+ * QEMU ahead (askGraph, concurrently with other work).
  */
 export async function mergeLive(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
   located?: MergeNodes): Promise<string | undefined> {
-  const at = located ?? await locateMerge(qmp, target, top, base);
+  const at = located ?? mergeNodes(await askGraph(qmp), target, top, base);
   if (!at.top) return undefined;
   if (!at.base) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
   if (!at.root) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
