@@ -233,7 +233,8 @@ export class ExternalSnapshots {
     const graph = await asked;
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
-      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, mergeNodes(graph!, m.target, m.top, m.base))) : undefined;
+      const located = graph && mergeNodes(graph, m.target, m.top, m.base);
+      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, located)) : undefined;
       if (rt && top !== undefined) {
         rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
         await this.host.saveRuntime(dom, rt);
