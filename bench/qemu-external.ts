@@ -14,8 +14,8 @@
  *  - revert (disk-only, to running): driver vs quit QEMU, `qemu-img create`,
  *    start QEMU, as the raw steps of a revert onto a fresh overlay.
  *
- * libvirt 9.0 is not on this machine (virsh's test driver only), and 9.0
- * cannot revert to external snapshots at all, so there is no libvirt row.
+ * The rows against libvirt 9.0 (live create and delete; 9.0 cannot revert to
+ * external snapshots) are bench/libvirt-external.ts, which needs libvirt installed.
  *
  *   npx tsc -p . && node dist/bench/qemu-external.js [runs]     (default 15)
  *
