@@ -1,0 +1,178 @@
+/**
+ * External memory files: the guest's vmstate (RAM and device state) as a QEMU
+ * migration stream in a file of its own, as libvirt's `<memory
+ * snapshot='external' file=...>` keeps it.
+ *
+ * File format (virtsnap's own; libvirt writes its "LibvirtQemudSave" header
+ * instead, so the files of the two are not interchangeable):
+ *
+ *   offset 0    16 bytes  magic "virtsnap-vmstate"
+ *   offset 16   u32 BE    format version (1)
+ *   offset 20   u32 BE    1 once the stream is complete and synced, else 0
+ *   offset 24   u64 BE    stream length in bytes (0 until complete)
+ *   offset 32   u32 BE    length of the JSON note that follows
+ *   offset 36   JSON      { domain, snapshot, state, qemu } (informative)
+ *   offset 4096           the migration stream, exactly as QEMU wrote it
+ *
+ * The "complete" word is written last, after the stream is on disk: a file
+ * whose migration was killed half-way says so and is never loaded.
+ *
+ * QEMU 7.2 has no `file:` migration URI (8.2+) and Node cannot pass a file
+ * descriptor over the monitor socket (SCM_RIGHTS), so the stream goes through
+ * `exec:` (a shell running cat/tail), as libvirt did before fd passing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { VirError } from '../../../protocol/errors.js';
+import type { QmpClient, QmpEvent } from '../qmp-client.js';
+import { fsyncDir } from '../../common/fs-sync.js';
+
+export const MEMORY_DATA_OFFSET = 4096;
+const MAGIC = Buffer.from('virtsnap-vmstate', 'latin1');
+const VERSION = 1;
+
+const failed = (msg: string) => new VirError('VIR_ERR_OPERATION_FAILED', msg, 'VIR_FROM_QEMU');
+
+/** A path inside single quotes for /bin/sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The migration URIs that write and read a memory file's stream. */
+export function saveUri(file: string): string {
+  return `exec:cat >> ${shellQuote(path.resolve(file))}`;
+}
+
+export function loadUri(file: string): string {
+  return `exec:tail -c +${MEMORY_DATA_OFFSET + 1} ${shellQuote(path.resolve(file))}`;
+}
+
+function header(complete: boolean, length: number, note: object): Buffer {
+  const buf = Buffer.alloc(MEMORY_DATA_OFFSET);
+  MAGIC.copy(buf, 0);
+  buf.writeUInt32BE(VERSION, 16);
+  buf.writeUInt32BE(complete ? 1 : 0, 20);
+  buf.writeBigUInt64BE(BigInt(length), 24);
+  const json = Buffer.from(JSON.stringify(note), 'utf8').subarray(0, MEMORY_DATA_OFFSET - 36);
+  buf.writeUInt32BE(json.length, 32);
+  json.copy(buf, 36);
+  return buf;
+}
+
+/** Refuse a memory file that exists already (it may be another snapshot's state). */
+export function checkMemoryTarget(file: string): void {
+  if (fs.existsSync(file)) {
+    throw new VirError('VIR_ERR_CONFIG_UNSUPPORTED', `external memory snapshot file already exists: ${file}`, 'VIR_FROM_QEMU');
+  }
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) {
+    throw new VirError('VIR_ERR_SYSTEM_ERROR', `cannot create memory file '${file}': directory '${dir}' does not exist`, 'VIR_FROM_QEMU');
+  }
+}
+
+/** Wait for the current migration (either direction) to end; throws with QEMU's reason when it failed. */
+export async function migrationDone(qmp: QmpClient, what: string): Promise<void> {
+  type Info = { status?: string; 'error-desc'?: string };
+  const ended = (s?: string) => s === 'completed' || s === 'failed' || s === 'cancelled';
+  let wake: () => void = () => undefined;
+  const onEvent = (ev: QmpEvent) => { if (ev.event === 'MIGRATION') wake(); };
+  qmp.on('event', onEvent);
+  try {
+    for (;;) {
+      const woken = new Promise<void>((r) => { wake = r; });
+      const info = await qmp.execute<Info>('query-migrate');
+      if (info.status === 'completed') return;
+      if (ended(info.status)) throw failed(`${what} failed: ${info['error-desc'] ?? info.status}`);
+      if (qmp.closed) throw failed(`${what} failed: QEMU exited`);
+      // The MIGRATION event says when to look again; the timer only guards a missed one.
+      await Promise.race([woken, new Promise((r) => setTimeout(r, 200)), qmp.waitClosed()]);
+    }
+  } finally {
+    qmp.off('event', onEvent);
+  }
+}
+
+/**
+ * Write the guest's vmstate to `file` (which must not exist). The caller has
+ * paused the guest, or (LIVE) lets it run: QEMU stops it when the stream
+ * converges. Either way the guest is stopped on return, its disks handed
+ * over (inactive) until the next `cont`.
+ */
+export async function saveMemory(qmp: QmpClient, file: string, note: object): Promise<void> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', 0o600);
+  } catch (e) {
+    throw failed(`cannot create memory file '${file}': ${(e as Error).message}`);
+  }
+  try {
+    fs.writeSync(fd, header(false, 0, note), 0, MEMORY_DATA_OFFSET, 0);
+    // libvirt's save path: no bandwidth cap for a local file (QEMU's default is 32 MiB/s).
+    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': Number.MAX_SAFE_INTEGER });
+    await qmp.execute('migrate', { uri: saveUri(file) });
+    await migrationDone(qmp, `saving the memory to '${file}'`);
+    fs.fdatasyncSync(fd);
+    const length = fs.fstatSync(fd).size - MEMORY_DATA_OFFSET;
+    fs.writeSync(fd, header(true, length, note), 0, MEMORY_DATA_OFFSET, 0);
+    fs.fdatasyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    removeMemoryFile(file);
+    throw e instanceof VirError ? e : failed((e as Error).message);
+  }
+  fs.closeSync(fd);
+  await fsyncDir(path.dirname(file));
+}
+
+/** Check a memory file before a revert stops anything: complete, and of our format. */
+export function checkMemoryFile(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw failed(`cannot read memory file '${file}': ${(e as Error).message}`);
+  }
+  try {
+    const head = Buffer.alloc(32);
+    const n = fs.readSync(fd, head, 0, 32, 0);
+    if (n < 32 || !head.subarray(0, 16).equals(MAGIC) || head.readUInt32BE(16) !== VERSION) {
+      throw failed(`memory file '${file}' is not a virtsnap memory file`);
+    }
+    const length = Number(head.readBigUInt64BE(24));
+    if (head.readUInt32BE(20) !== 1 || fs.fstatSync(fd).size !== MEMORY_DATA_OFFSET + length) {
+      throw failed(`memory file '${file}' is incomplete (its save was interrupted)`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Load a memory file into a QEMU started with `-incoming defer` (it stays paused). */
+export async function loadMemory(qmp: QmpClient, file: string): Promise<void> {
+  await qmp.execute('migrate-incoming', { uri: loadUri(file) });
+  await migrationDone(qmp, `loading the memory from '${file}'`);
+}
+
+/** Remove a memory file; a missing one is fine. */
+export function removeMemoryFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw failed(`cannot remove memory file '${file}': ${(e as Error).message}`);
+    }
+  }
+}
+
+/** A migration a crash left running: cancelled, and waited for. */
+export async function cancelMigration(qmp: QmpClient): Promise<void> {
+  const info = await qmp.execute<{ status?: string }>('query-migrate');
+  if (info.status === undefined || ['completed', 'failed', 'cancelled', 'none'].includes(info.status)) return;
+  await qmp.execute('migrate_cancel');
+  await migrationDone(qmp, 'cancelling').catch(() => undefined);
+}
+
+/** The memory file of a snapshot with external memory. */
+export function memoryFileOf(def: { memory?: { snapshot: string; file?: string } }): string | undefined {
+  return def.memory?.snapshot === 'external' && def.memory.file !== undefined ? path.normalize(def.memory.file) : undefined;
+}
