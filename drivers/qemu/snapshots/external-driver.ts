@@ -191,7 +191,13 @@ export class ExternalSnapshots {
       throw e;
     }
     target.def = def;
-    await this.host.startAfterRevert(dom, spec, target, wasActive, memory);
+    try {
+      await this.host.startAfterRevert(dom, spec, target, wasActive, memory);
+    } catch (e) {
+      // No QEMU holds them now (a failed start or load stops it): the domain stays on its old images.
+      for (const f of made) removeImage(f);
+      throw e;
+    }
   }
 
   /**

@@ -47,7 +47,7 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
     stopForRevert: (dom) => stopForRevert(parts, runtime, dom),
     startAfterRevert: (dom, spec, target, wasActive, memory) => startAfterRevert(parts, runtime, dom, spec, target, wasActive,
-      target.def ?? dom.def, memory === undefined ? undefined : (rt) => loadMemory(rt.proc.qmp, memory)),
+      target.def ?? dom.def, memory === undefined ? undefined : (rt) => loadMemory(rt.proc.qmp, memory, rt.proc.logFile)),
     resumeRuntime: async (dom, running) => {
       const rt = runtime.require(dom);
       await runtime.driving(rt, () => running ? rt.proc.cont() : reactivatePaused(rt.proc.qmp));

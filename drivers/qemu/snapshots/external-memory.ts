@@ -80,7 +80,10 @@ export async function migrationDone(qmp: QmpClient, what: string): Promise<void>
   try {
     for (;;) {
       const woken = new Promise<void>((r) => { wake = r; });
-      const info = await qmp.execute<Info>('query-migrate');
+      const info = await qmp.execute<Info>('query-migrate').catch((e: Error) => {
+        // An incoming QEMU exits when the stream is bad.
+        throw qmp.closed ? failed(`${what} failed: QEMU exited`) : e;
+      });
       if (info.status === 'completed') return;
       if (ended(info.status)) throw failed(`${what} failed: ${info['error-desc'] ?? info.status}`);
       if (qmp.closed) throw failed(`${what} failed: QEMU exited`);
@@ -147,10 +150,24 @@ export function checkMemoryFile(file: string): void {
   }
 }
 
-/** Load a memory file into a QEMU started with `-incoming defer` (it stays paused). */
-export async function loadMemory(qmp: QmpClient, file: string): Promise<void> {
-  await qmp.execute('migrate-incoming', { uri: loadUri(file) });
-  await migrationDone(qmp, `loading the memory from '${file}'`);
+/** Load a memory file into a QEMU started with `-incoming defer` (it stays paused); `log`: QEMU's, for its reason. */
+export async function loadMemory(qmp: QmpClient, file: string, log?: string): Promise<void> {
+  try {
+    await qmp.execute('migrate-incoming', { uri: loadUri(file) });
+    await migrationDone(qmp, `loading the memory from '${file}'`);
+  } catch (e) {
+    const why = log === undefined ? '' : lastLines(log);
+    throw why ? failed(`${(e as Error).message}: ${why}`) : e;
+  }
+}
+
+function lastLines(file: string): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim().split('\n').slice(-2).join(' ');
+    return text.length > 500 ? text.slice(-500) : text;
+  } catch {
+    return '';
+  }
 }
 
 /** Remove a memory file; a missing one is fine. */
