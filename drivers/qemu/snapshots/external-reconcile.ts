@@ -45,6 +45,7 @@ function named(dom: DomainObj): Set<string> {
 
 async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'create' }>, host: ReconcileHost): Promise<string | undefined> {
   if (dom.snapshots.has(intent.snapshot)) return undefined;
+  const memoryNote = intent.memory ? `; memory file '${intent.memory.file}' removed` : '';
   if (intent.memory) await undoMemory(dom, intent.memory, host);
   const files = diskFiles(dom.def);
   const undone: string[] = [];
@@ -68,7 +69,7 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
     }
     undone.push(p.overlay);
   }
-  return `snapshot '${intent.snapshot}' was not recorded; its overlays were merged back and removed (${undone.join(', ') || 'none left'})`;
+  return `snapshot '${intent.snapshot}' was not recorded; its overlays were merged back and removed (${undone.join(', ') || 'none left'})${memoryNote}`;
 }
 
 /**
