@@ -28,6 +28,12 @@ const PROGRAMS: Array<{ file: string; label: string; pairs: Pair[] }> = [
     ],
   },
   {
+    file: 'qemu-external-memory', label: 'qemu external memory', pairs: [
+      { what: 'memory create, running', driver: 'driverCreateMemory', floor: 'rawCreateMemory', floorLabel: 'raw QMP' },
+      { what: 'revert to memory, to running', driver: 'driverRevertMemory', floor: 'rawRevertMemory', floorLabel: 'raw -incoming' },
+    ],
+  },
+  {
     file: 'qemu-revert', label: 'qemu internal', pairs: [
       { what: 'create (snapshot-save)', driver: 'driverCreate', floor: 'rawSnapshotSave', floorLabel: 'raw QMP' },
       { what: 'revert in place', driver: 'driverRevertInPlace', floor: 'rawSnapshotLoad', floorLabel: 'raw QMP' },

@@ -103,10 +103,8 @@ export class ExternalSnapshots {
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-    await this.intents.record(dom.uuid, {
-      op: 'create', snapshot: def.name, plans,
-      ...(memory ? { memory: { file: memory.file, running: dom.state === DomainState.VIR_DOMAIN_RUNNING } } : {}),
-    });
+    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -115,7 +113,7 @@ export class ExternalSnapshots {
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
       const nodes = await this.host.driving(rt, () => memory
-        ? createFullSystem(rt.proc.qmp, plans, memory, note)
+        ? createFullSystem(rt.proc.qmp, plans, memory, running, note)
         : createExternalLive(rt.proc.qmp, plans, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);

@@ -36,9 +36,9 @@ async function wake(qmp: QmpClient, running: boolean): Promise<void> {
   else await reactivatePaused(qmp);
 }
 
-/** Returns the new top node of each planned disk (as createExternalLive). */
-export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], memory: MemoryPlan, note: object): Promise<Map<string, string>> {
-  const running = (await qmp.execute<{ running: boolean }>('query-status')).running;
+/** `running`: the guest runs now. Returns the new top node of each planned disk (as createExternalLive). */
+export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], memory: MemoryPlan, running: boolean,
+  note: object): Promise<Map<string, string>> {
   if (running && !memory.live) await qmp.execute('stop');
   try {
     await saveMemory(qmp, memory.file, note);

@@ -70,13 +70,30 @@ export function checkMemoryTarget(file: string): void {
   }
 }
 
+/** Monitors whose QEMU has been set up for our migrations (settings last as long as the process). */
+const prepared = new WeakSet<QmpClient>();
+
+/**
+ * QEMU sends MIGRATION events only with the 'events' capability on (without
+ * it, a waiter would only poll); and, as libvirt's save path, no bandwidth
+ * cap for a local file (QEMU's default is 32 MiB/s).
+ */
+async function prepareMigration(qmp: QmpClient): Promise<void> {
+  if (prepared.has(qmp)) return;
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] });
+  await qmp.execute('migrate-set-parameters', { 'max-bandwidth': Number.MAX_SAFE_INTEGER });
+  prepared.add(qmp);
+}
+
 /** Wait for the current migration (either direction) to end; throws with QEMU's reason when it failed. */
 export async function migrationDone(qmp: QmpClient, what: string): Promise<void> {
   type Info = { status?: string; 'error-desc'?: string };
   const ended = (s?: string) => s === 'completed' || s === 'failed' || s === 'cancelled';
   let wake: () => void = () => undefined;
   const onEvent = (ev: QmpEvent) => { if (ev.event === 'MIGRATION') wake(); };
+  const onClose = () => wake();
   qmp.on('event', onEvent);
+  qmp.on('close', onClose);
   try {
     for (;;) {
       const woken = new Promise<void>((r) => { wake = r; });
@@ -88,10 +105,13 @@ export async function migrationDone(qmp: QmpClient, what: string): Promise<void>
       if (ended(info.status)) throw failed(`${what} failed: ${info['error-desc'] ?? info.status}`);
       if (qmp.closed) throw failed(`${what} failed: QEMU exited`);
       // The MIGRATION event says when to look again; the timer only guards a missed one.
-      await Promise.race([woken, new Promise((r) => setTimeout(r, 200)), qmp.waitClosed()]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([woken, new Promise((r) => { timer = setTimeout(r, 200); })]);
+      clearTimeout(timer);
     }
   } finally {
     qmp.off('event', onEvent);
+    qmp.off('close', onClose);
   }
 }
 
@@ -110,13 +130,13 @@ export async function saveMemory(qmp: QmpClient, file: string, note: object): Pr
   }
   try {
     fs.writeSync(fd, header(false, 0, note), 0, MEMORY_DATA_OFFSET, 0);
-    // libvirt's save path: no bandwidth cap for a local file (QEMU's default is 32 MiB/s).
-    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': Number.MAX_SAFE_INTEGER });
+    await prepareMigration(qmp);
     await qmp.execute('migrate', { uri: saveUri(file) });
     await migrationDone(qmp, `saving the memory to '${file}'`);
-    fs.fdatasyncSync(fd);
     const length = fs.fstatSync(fd).size - MEMORY_DATA_OFFSET;
     fs.writeSync(fd, header(true, length, note), 0, MEMORY_DATA_OFFSET, 0);
+    // One sync for stream and header: metadata names the file only after it returns, and a file no
+    // snapshot names is removed at start-up whatever its header says.
     fs.fdatasyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
@@ -153,6 +173,7 @@ export function checkMemoryFile(file: string): void {
 /** Load a memory file into a QEMU started with `-incoming defer` (it stays paused); `log`: QEMU's, for its reason. */
 export async function loadMemory(qmp: QmpClient, file: string, log?: string): Promise<void> {
   try {
+    await prepareMigration(qmp);
     await qmp.execute('migrate-incoming', { uri: loadUri(file) });
     await migrationDone(qmp, `loading the memory from '${file}'`);
   } catch (e) {
