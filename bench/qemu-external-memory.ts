@@ -19,14 +19,11 @@
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
-import { killDomainQemu, stats, timeIt } from './qemu-bench-common.js';
-import { qemuImgCreate, runQemuImg } from '../drivers/qemu/qemu-img.js';
-import { QemuProcess, type QemuConfig } from '../drivers/qemu/qemu-process.js';
+import { benchMain, externalBenchSetup, externalBenchTeardown, rawSwitch, stats, timeIt } from './qemu-bench-common.js';
+import { runQemuImg } from '../drivers/qemu/qemu-img.js';
+import { QemuProcess } from '../drivers/qemu/qemu-process.js';
 import type { QmpClient, QmpEvent } from '../drivers/qemu/qmp-client.js';
 import { SnapshotRevertFlags as RF } from '../protocol/flags.js';
 
@@ -58,36 +55,15 @@ async function rawCreate(qmp: QmpClient, top: string, frozen: string, overlay: s
   const done = migrated(qmp);
   await qmp.execute('migrate', { uri: `exec:cat > '${mem}'` });
   await done;
-  await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', frozen, '-F', 'qcow2', overlay, String(SIZE)]);
-  await qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` });
-  await qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null });
-  await qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] });
+  await rawSwitch(qmp, top, frozen, overlay, node, SIZE);
   await qmp.execute('cont');
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-qmem-'));
-  const disk = path.join(dir, 'd.qcow2');
-  const rawDisk = path.join(dir, 'raw.qcow2');
-  await qemuImgCreate(disk, SIZE);
-  await qemuImgCreate(rawDisk, SIZE);
-  const uuid = randomUUID();
-  const xml = `<domain type='qemu'><name>bench</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
-</domain>`;
-  const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: () => undefined });
-  const ctx = { domain: { uuid, name: 'bench' }, client: 'bench' };
-  const p = { domain: uuid };
+async function main(): Promise<Record<string, unknown>> {
+  const { dir, rawDisk, xml, driver, ctx, p, uuid, rawConfig } = await externalBenchSetup('vs-qmem-', SIZE);
   const mem = (name: string) => path.join(dir, `${name}.mem`);
   const create = (name: string) => driver.virDomainSnapshotCreateXML({ ...p, flags: 0,
     xml: `<domainsnapshot><name>${name}</name><memory snapshot='external' file='${mem(name)}'/></domainsnapshot>` }, ctx);
-  const rawDir = path.join(dir, 'rawvm');
-  fs.mkdirSync(rawDir);
-  const rawConfig: QemuConfig = {
-    name: 'raw', uuid: randomUUID(), memoryMiB: 64, vcpus: 1, accel: 'tcg',
-    disks: [{ nodeName: 'disk0', file: rawDisk, targetDev: 'vda' }], qmpSocket: path.join(rawDir, 'qmp.sock'),
-  };
   let raw = await QemuProcess.start(rawConfig);
   await events(raw.qmp);
   let result: Record<string, unknown> = {};
@@ -130,15 +106,9 @@ async function main(): Promise<void> {
       ratios: { createMemory: ratio(s.driverCreateMemory, s.rawCreateMemory), revertMemory: ratio(s.driverRevertMemory, s.rawRevertMemory) },
     };
   } finally {
-    await driver.close();
-    await raw.kill().catch(() => undefined);
-    killDomainQemu(path.join(dir, 'state'), uuid);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await externalBenchTeardown(driver, raw, dir, uuid);
   }
-  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  return result;
 }
 
-main().catch((e: Error) => {
-  process.stderr.write(`qemu-external-memory benchmark failed: ${e.stack ?? e.message}\n`);
-  process.exit(1);
-});
+benchMain('qemu-external-memory', main);
