@@ -8,7 +8,6 @@
  * with its chain, nothing else was left in the directory, and a guest whose
  * QEMU survived runs again.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +17,8 @@ import { SnapshotRevertFlags as RF } from '../../protocol/flags.js';
 import { domainDisks, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import { checkMemoryFile } from '../../drivers/qemu/snapshots/external-memory.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { domainXml, killQemusUnder, sleep } from './driver-helpers.js';
+import { backingChainOk, crashDuring as crashHelper } from './crash-helpers.js';
+import { domainXml, killQemusUnder } from './driver-helpers.js';
 import { makeDisk, makeTempDir, requireQemu, rmrf } from './helpers.js';
 import { installBootCounter } from './memory-guest.js';
 
@@ -51,22 +51,10 @@ const state = async () => (await v.virDomainGetState(dom, 0)).state;
 const snapXml = async (name: string) => v.virDomainSnapshotGetXMLDesc(await v.virDomainSnapshotLookupByName(dom, name, 0), 0);
 const memFile = (name: string) => path.join(dir, `${name}.mem`);
 
-function backingChainOk(file: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('qemu-img', ['info', '-U', '-f', 'qcow2', '--backing-chain', file], (err) => resolve(!err));
-  });
-}
+
 
 async function crashDuring(op: () => Promise<unknown>, delayMs: number, killQemu: boolean): Promise<void> {
-  const pending = op().catch(() => undefined);
-  await sleep(delayMs);
-  await daemon.kill();
-  if (killQemu) killQemusUnder(daemon.stateDir);
-  await pending;
-  daemon = await daemon.restart();
-  conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
-  dom = await v.virDomainLookupByUUIDString(conn, uuid);
-  recoveries.push(...daemon.output().split('\n').filter((l) => /interrupted external snapshot operation/.test(l)));
+  ({ daemon, conn, dom } = await crashHelper(daemon, uuid, recoveries, op, delayMs, killQemu));
 }
 
 /** Every file in the directory is an image the metadata names or a recorded snapshot's complete memory file. */
