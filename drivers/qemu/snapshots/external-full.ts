@@ -9,6 +9,8 @@
  */
 import type { QmpClient } from '../qmp-client.js';
 import { createExternalLive } from './external-create.js';
+import { createOverlay, removeImage } from './external-images.js';
+import { queryBlocks, rootOf } from './external-merge.js';
 import { removeMemoryFile, saveMemory } from './external-memory.js';
 import type { OverlayPlan } from './external-plan.js';
 
@@ -36,13 +38,40 @@ async function wake(qmp: QmpClient, running: boolean): Promise<void> {
   else await reactivatePaused(qmp);
 }
 
+/**
+ * The overlay files, made while the vmstate streams (they need nothing from
+ * it; `-u` with the size QEMU reports, as the disks are QEMU's). Never
+ * rejects: settles with the files it made and the first error.
+ */
+async function overlaysDuring(qmp: QmpClient, plans: OverlayPlan[]): Promise<{ made: string[]; error?: Error }> {
+  const todo = plans.filter((p) => !p.reuse);
+  if (todo.length === 0) return { made: [] };
+  const made: string[] = [];
+  let blocks;
+  try {
+    blocks = await queryBlocks(qmp);
+  } catch (e) {
+    return { made, error: e as Error };
+  }
+  const results = await Promise.allSettled(todo.map(async (p) => {
+    const size = rootOf(blocks, p.target).size;
+    made.push(p.overlay);
+    await createOverlay(p.overlay, p.frozen, size);
+  }));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  return { made, error: failed?.reason as Error | undefined };
+}
+
 /** `running`: the guest runs now. Returns the new top node of each planned disk (as createExternalLive). */
 export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], memory: MemoryPlan, running: boolean,
   note: object): Promise<Map<string, string>> {
+  const overlays = overlaysDuring(qmp, plans);
+  const dropOverlays = async () => { for (const f of (await overlays).made) removeImage(f); };
   if (running && !memory.live) await qmp.execute('stop');
   try {
     await saveMemory(qmp, memory.file, note);
   } catch (e) {
+    await dropOverlays();
     // A failed migration gives the disks back by itself; a LIVE one also resumes the guest.
     const now = await qmp.execute<{ running: boolean }>('query-status').catch(() => undefined);
     if (running && now && !now.running) await qmp.execute('cont').catch(() => undefined);
@@ -50,8 +79,12 @@ export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], mem
   }
   let nodes: Map<string, string>;
   try {
-    nodes = plans.length > 0 ? await createExternalLive(qmp, plans) : new Map();
+    const { error } = await overlays;
+    if (error) throw error;
+    // The files exist now: the switch uses them as REUSE_EXT would.
+    nodes = plans.length > 0 ? await createExternalLive(qmp, plans.map((p) => ({ ...p, reuse: true }))) : new Map();
   } catch (e) {
+    await dropOverlays();
     removeMemoryFile(memory.file);
     if (!qmp.closed) await wake(qmp, running).catch(() => undefined);
     throw e;
