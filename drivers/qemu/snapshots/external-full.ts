@@ -67,8 +67,8 @@ export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], mem
   note: object): Promise<Map<string, string>> {
   const overlays = overlaysDuring(qmp, plans);
   const dropOverlays = async () => { for (const f of (await overlays).made) removeImage(f); };
-  if (running && !memory.live) await qmp.execute('stop');
   try {
+    if (running && !memory.live) await qmp.execute('stop');
     await saveMemory(qmp, memory.file, note);
   } catch (e) {
     await dropOverlays();
