@@ -18,11 +18,18 @@
  * whose migration was killed half-way says so and is never loaded.
  *
  * QEMU 7.2 has no `file:` migration URI (8.2+) and Node cannot pass a file
- * descriptor over the monitor socket (SCM_RIGHTS), so the stream goes through
- * `exec:` (a shell running cat/tail), as libvirt did before fd passing.
+ * descriptor over the monitor socket (SCM_RIGHTS). Saving, QEMU streams to a
+ * Unix socket the daemon listens on and the daemon writes the file: `exec:cat`
+ * is not safe for that, since QEMU reports the migration completed and then
+ * SIGTERMs its helper if it has not exited yet (qio_channel_command_close),
+ * cutting the file short. Loading reads through `exec:tail`, where an early
+ * kill of the reader after QEMU has what it needs costs nothing.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
 import { fsyncDir } from '../../common/fs-sync.js';
@@ -38,11 +45,7 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The migration URIs that write and read a memory file's stream. */
-export function saveUri(file: string): string {
-  return `exec:cat >> ${shellQuote(path.resolve(file))}`;
-}
-
+/** The migration URI that reads a memory file's stream. */
 export function loadUri(file: string): string {
   return `exec:tail -c +${MEMORY_DATA_OFFSET + 1} ${shellQuote(path.resolve(file))}`;
 }
@@ -131,9 +134,7 @@ export async function saveMemory(qmp: QmpClient, file: string, note: object): Pr
   try {
     fs.writeSync(fd, header(false, 0, note), 0, MEMORY_DATA_OFFSET, 0);
     await prepareMigration(qmp);
-    await qmp.execute('migrate', { uri: saveUri(file) });
-    await migrationDone(qmp, `saving the memory to '${file}'`);
-    const length = fs.fstatSync(fd).size - MEMORY_DATA_OFFSET;
+    const length = await streamInto(qmp, fd, file);
     fs.writeSync(fd, header(true, length, note), 0, MEMORY_DATA_OFFSET, 0);
     // One sync for stream and header: metadata names the file only after it returns, and a file no
     // snapshot names is removed at start-up whatever its header says.
@@ -145,6 +146,49 @@ export async function saveMemory(qmp: QmpClient, file: string, note: object): Pr
   }
   fs.closeSync(fd);
   await fsyncDir(path.dirname(file));
+}
+
+/**
+ * Migrate to a Unix socket of ours and write what arrives at
+ * MEMORY_DATA_OFFSET of `fd`. Returns the stream's length once QEMU reported
+ * the migration completed and the whole stream is written.
+ */
+async function streamInto(qmp: QmpClient, fd: number, file: string): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'virtsnap-mem-'));
+  const sock = path.join(dir, 'm.sock');
+  const server = net.createServer();
+  let conn: net.Socket | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(sock, () => resolve());
+    });
+    const written = new Promise<number>((resolve, reject) => {
+      server.once('connection', (c) => {
+        conn = c;
+        server.close();
+        const out = fs.createWriteStream('', { fd, start: MEMORY_DATA_OFFSET, autoClose: false });
+        pipeline(c, out).then(() => resolve(out.bytesWritten), reject);
+      });
+    });
+    written.catch(() => undefined); // awaited only after QEMU says it succeeded
+    await qmp.execute('migrate', { uri: `unix:${sock}` });
+    await migrationDone(qmp, `saving the memory to '${file}'`);
+    // QEMU closes its end just after 'completed': the rest is still on its way to the file.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(failed(`saving the memory to '${file}': the stream did not end`)), 60_000);
+    });
+    try {
+      return await Promise.race([written, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    conn?.destroy();
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Check a memory file before a revert stops anything: complete, and of our format. */
