@@ -11,6 +11,9 @@
  *    of a fresh overlay, start QEMU with `-incoming defer`, `migrate-incoming`
  *    from the file until completed, `cont`.
  *
+ * The raw floor saves through `exec:cat`, the cheapest way on QEMU 7.2 but
+ * not a safe one (QEMU may SIGTERM cat before it has written everything; the
+ * driver streams to a socket of its own instead, see external-memory.ts).
  * The driver does more than the raw steps on purpose: a durable intent, the
  * memory file's header and fdatasync (twice), the snapshot metadata and
  * domain definition committed, and its own status records.
