@@ -36,6 +36,8 @@ export interface ExternalRuntime {
 export interface ExternalHost extends ReconcileHost {
   /** The guest agent's socket of a running domain, if it has the channel. */
   agentSocket(rt: ExternalRuntime): string | undefined;
+  /** The QEMU's private run directory (its monitor socket's), for the memory stream's socket. */
+  runDir(rt: ExternalRuntime): string;
   /** The daemon's log. */
   log(level: 'warn' | 'error', msg: string): void;
   /** What the domain's definition runs, refusing a running domain redefined since it started. */
@@ -113,7 +115,7 @@ export class ExternalSnapshots {
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
       const nodes = await this.host.driving(rt, () => memory
-        ? createFullSystem(rt.proc.qmp, plans, memory, running, note)
+        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
         : createExternalLive(rt.proc.qmp, plans, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);

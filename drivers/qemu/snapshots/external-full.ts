@@ -20,6 +20,8 @@ export interface MemoryPlan {
   live: boolean;
   /** VIR_DOMAIN_SNAPSHOT_CREATE_HALT: the domain is shut off afterwards; no need to wake it. */
   halt: boolean;
+  /** Where the stream's socket goes (the QEMU's run directory); set when the snapshot is taken. */
+  socketDir?: string;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], mem
   const dropOverlays = async () => { for (const f of (await overlays).made) removeImage(f); };
   try {
     if (running && !memory.live) await qmp.execute('stop');
-    await saveMemory(qmp, memory.file, note);
+    await saveMemory(qmp, memory.file, note, memory.socketDir);
   } catch (e) {
     await dropOverlays();
     // A failed migration gives the disks back by itself; a LIVE one also resumes the guest.

@@ -32,6 +32,7 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
     },
     runtimeOf: (dom) => runtime.get(dom.uuid),
     agentSocket: (rt) => agentSocketOf(rt.spec, { runDir: (rt as DomainRuntime).files.dir }),
+    runDir: (rt) => (rt as DomainRuntime).files.dir,
     log: (level, msg) => parts.opts.log(level, msg),
     driving: (rt, fn) => runtime.driving(rt as DomainRuntime, fn),
     saveRuntime: async (_dom, rt) => {

@@ -124,7 +124,7 @@ export async function migrationDone(qmp: QmpClient, what: string): Promise<void>
  * converges. Either way the guest is stopped on return, its disks handed
  * over (inactive) until the next `cont`.
  */
-export async function saveMemory(qmp: QmpClient, file: string, note: object): Promise<void> {
+export async function saveMemory(qmp: QmpClient, file: string, note: object, socketDir?: string): Promise<void> {
   let fd: number;
   try {
     fd = fs.openSync(file, 'wx', 0o600);
@@ -134,7 +134,7 @@ export async function saveMemory(qmp: QmpClient, file: string, note: object): Pr
   try {
     fs.writeSync(fd, header(false, 0, note), 0, MEMORY_DATA_OFFSET, 0);
     await prepareMigration(qmp);
-    const length = await streamInto(qmp, fd, file);
+    const length = await streamInto(qmp, fd, file, socketDir);
     fs.writeSync(fd, header(true, length, note), 0, MEMORY_DATA_OFFSET, 0);
     // One sync for stream and header: metadata names the file only after it returns, and a file no
     // snapshot names is removed at start-up whatever its header says.
@@ -151,11 +151,15 @@ export async function saveMemory(qmp: QmpClient, file: string, note: object): Pr
 /**
  * Migrate to a Unix socket of ours and write what arrives at
  * MEMORY_DATA_OFFSET of `fd`. Returns the stream's length once QEMU reported
- * the migration completed and the whole stream is written.
+ * the migration completed and the whole stream is written. The socket goes
+ * in `socketDir` (the QEMU's private run directory, the length of its
+ * monitor socket's path; one a killed daemon left there is replaced by the
+ * next instead of piling up in /tmp), else in a private temp directory.
  */
-async function streamInto(qmp: QmpClient, fd: number, file: string): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'virtsnap-mem-'));
-  const sock = path.join(dir, 'm.sock');
+async function streamInto(qmp: QmpClient, fd: number, file: string, socketDir?: string): Promise<number> {
+  const dir = socketDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'virtsnap-mem-'));
+  const sock = path.join(dir, 'mem.sock');
+  fs.rmSync(sock, { force: true }); // one a killed daemon left
   const server = net.createServer();
   let conn: net.Socket | undefined;
   try {
@@ -187,7 +191,8 @@ async function streamInto(qmp: QmpClient, fd: number, file: string): Promise<num
   } finally {
     conn?.destroy();
     server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (socketDir === undefined) fs.rmSync(dir, { recursive: true, force: true });
+    else fs.rmSync(sock, { force: true });
   }
 }
 
