@@ -21,13 +21,10 @@
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
-import { killDomainQemu, stats, timeIt } from './qemu-bench-common.js';
-import { qemuImgCreate, runQemuImg } from '../drivers/qemu/qemu-img.js';
+import { benchMain, externalBenchSetup, externalBenchTeardown, rawSwitch, stats, timeIt } from './qemu-bench-common.js';
+import { runQemuImg } from '../drivers/qemu/qemu-img.js';
 import { QemuProcess } from '../drivers/qemu/qemu-process.js';
 import type { QmpClient, QmpEvent } from '../drivers/qemu/qmp-client.js';
 import { SnapshotCreateFlags as CF, SnapshotRevertFlags as RF } from '../protocol/flags.js';
@@ -39,15 +36,7 @@ const log = (msg: string) => process.stderr.write(`[qemu-external] ${msg}\n`);
 const qemuImg = (args: string[]) => runQemuImg(args, args[args.length - 1]!);
 
 /** The raw live create: overlay file, two nodes, one transaction. */
-async function rawCreate(qmp: QmpClient, top: string, frozen: string, overlay: string, node: string): Promise<void> {
-  await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', frozen, '-F', 'qcow2', overlay, String(SIZE)]);
-  // Pipelined as the driver sends them (QEMU answers in order), so that only the driver's own extra work differs.
-  await Promise.all([
-    qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` }),
-    qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null }),
-    qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] }),
-  ]);
-}
+const rawCreate = (qmp: QmpClient, top: string, frozen: string, overlay: string, node: string) => rawSwitch(qmp, top, frozen, overlay, node, SIZE);
 
 /** The raw live delete of the top layer: active commit into its backing, pivot, drop nodes, unlink. */
 async function rawDelete(qmp: QmpClient, top: string, base: string, overlay: string, id: string): Promise<void> {
@@ -69,29 +58,11 @@ async function rawDelete(qmp: QmpClient, top: string, base: string, overlay: str
   fs.unlinkSync(overlay);
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-qext-'));
-  const disk = path.join(dir, 'd.qcow2');
-  const rawDisk = path.join(dir, 'raw.qcow2');
-  await qemuImgCreate(disk, SIZE);
-  await qemuImgCreate(rawDisk, SIZE);
-  const uuid = randomUUID();
-  const xml = `<domain type='qemu'><name>bench</name><uuid>${uuid}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk></devices>
-</domain>`;
-  const driver = await QemuDriver.open('qemu:///session', 'session', { stateDir: path.join(dir, 'state'), log: () => undefined });
-  const ctx = { domain: { uuid, name: 'bench' }, client: 'bench' };
-  const p = { domain: uuid };
+async function main(): Promise<Record<string, unknown>> {
+  const { dir, rawDisk, xml, driver, ctx, p, uuid, rawConfig } = await externalBenchSetup('vs-qext-', SIZE);
   const create = (name: string) => driver.virDomainSnapshotCreateXML({ ...p, xml: `<domainsnapshot><name>${name}</name></domainsnapshot>`,
     flags: CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY }, ctx);
   const del = (name: string) => driver.virDomainSnapshotDelete({ ...p, snapshot: name, flags: 0 }, ctx);
-  const rawDir = path.join(dir, 'rawvm');
-  fs.mkdirSync(rawDir);
-  const rawConfig = {
-    name: 'raw', uuid: randomUUID(), memoryMiB: 64, vcpus: 1, accel: 'tcg' as const,
-    disks: [{ nodeName: 'disk0', file: rawDisk, targetDev: 'vda' }], qmpSocket: path.join(rawDir, 'qmp.sock'),
-  };
   let raw = await QemuProcess.start(rawConfig);
   let result: Record<string, unknown> = {};
   try {
@@ -147,15 +118,9 @@ async function main(): Promise<void> {
       },
     };
   } finally {
-    await driver.close();
-    await raw.kill().catch(() => undefined);
-    killDomainQemu(path.join(dir, 'state'), uuid);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await externalBenchTeardown(driver, raw, dir, uuid);
   }
-  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  return result;
 }
 
-main().catch((e: Error) => {
-  process.stderr.write(`qemu-external benchmark failed: ${e.stack ?? e.message}\n`);
-  process.exit(1);
-});
+benchMain('qemu-external', main);

@@ -28,6 +28,12 @@ const PROGRAMS: Array<{ file: string; label: string; pairs: Pair[] }> = [
     ],
   },
   {
+    file: 'qemu-external-memory', label: 'qemu external memory', pairs: [
+      { what: 'memory create, running', driver: 'driverCreateMemory', floor: 'rawCreateMemory', floorLabel: 'raw QMP' },
+      { what: 'revert to memory, to running', driver: 'driverRevertMemory', floor: 'rawRevertMemory', floorLabel: 'raw -incoming' },
+    ],
+  },
+  {
     // Needs libvirt 9.0 (not a dependency: see the program's header); without it the rows are skipped.
     file: 'libvirt-external', label: 'qemu external vs libvirt', pairs: [
       { what: 'disk-only create, running', driver: 'driverCreateLive', floor: 'libvirtCreateLive', floorLabel: 'libvirt 9.0 snapshot-create-as --disk-only' },

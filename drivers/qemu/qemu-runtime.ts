@@ -92,11 +92,15 @@ export class QemuRuntime {
       .catch((e: Error) => this.parts.opts.log('warn', `domain ${dom.name}: cannot record its live definition: ${e.message}`));
   }
 
-  async launch(dom: DomainObj, spec: QemuDomainSpec, paused: boolean, liveDef: DomainDef = dom.def): Promise<DomainRuntime> {
+  /** `incoming`: QEMU waits for a vmstate (-incoming defer, then migrate-incoming). */
+  async launch(dom: DomainObj, spec: QemuDomainSpec, paused: boolean, liveDef: DomainDef = dom.def,
+    opts: { incoming?: boolean } = {}): Promise<DomainRuntime> {
     const files = domainRunFiles(this.runRoot, dom.uuid);
     prepareRunDir(files);
     prepareNvram(spec);
-    const proc = await QemuProcess.start(qemuConfigFor(dom.name, dom.uuid, spec, files, paused));
+    const config = qemuConfigFor(dom.name, dom.uuid, spec, files, paused);
+    if (opts.incoming) config.extraArgs = [...config.extraArgs ?? [], '-incoming', 'defer'];
+    const proc = await QemuProcess.start(config);
     const rt: DomainRuntime = { proc, spec, files, busy: 0, stopping: false, shutdown: false, liveDef };
     try {
       if (spec.serials.some((s) => s.type === 'pty')) {

@@ -242,7 +242,8 @@ describe('qemu driver: refusals', () => {
     h = await harness();
     const o = ops(h);
     await o.start();
-    await expectVirError(o.create('m', 0, "<memory snapshot='external' file='/tmp/mem'/>"), 'VIR_ERR_OPERATION_UNSUPPORTED', /external memory snapshots/);
+    await expectVirError(o.create('m', 0, "<memory snapshot='external' file='/nonexistent/mem'/><disks><disk name='vda' snapshot='internal'/></disks>"),
+      'VIR_ERR_CONFIG_UNSUPPORTED', 'unsupported configuration: mixing internal and external targets for a snapshot is not yet supported');
     await expectVirError(o.create('x', 0, "<disks><disk name='vda' snapshot='external'><source file='/tmp/o.qcow2'/></disk></disks>"),
       'VIR_ERR_CONFIG_UNSUPPORTED', 'unsupported configuration: mixing internal and external targets for a snapshot is not yet supported');
     await expectVirError(o.create('l', CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE), 'VIR_ERR_OPERATION_UNSUPPORTED', /live snapshot/);

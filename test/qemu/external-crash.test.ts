@@ -6,7 +6,6 @@
  * chain, every snapshot's frozen image still reads as that snapshot, and the
  * disk reads as before the operation or as its outcome, nothing else.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,7 +13,8 @@ import * as v from '../../client/index.js';
 import { SnapshotCreateFlags as CF, SnapshotRevertFlags as RF } from '../../protocol/flags.js';
 import { domainDisks, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { domainXml, killQemusUnder, sleep } from './driver-helpers.js';
+import { backingChainOk, crashDuring as crashHelper } from './crash-helpers.js';
+import { domainXml, killQemusUnder } from './driver-helpers.js';
 import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, writePattern } from './helpers.js';
 
 let dir: string;
@@ -49,23 +49,10 @@ const files = async (xml?: string) => domainDisks(parseDomainXml(xml ?? await v.
 const names = async () => (await v.virDomainListAllSnapshots(dom, 0)).map((s) => s.name).sort();
 const running = async () => (await v.virDomainGetState(dom, 0)).state === 1;
 
-function backingChainOk(file: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile('qemu-img', ['info', '-U', '-f', 'qcow2', '--backing-chain', file], (err) => resolve(!err));
-  });
-}
 
-/** Kill the daemon `delayMs` into `op` (and QEMU with it when asked), then start a new daemon. */
+
 async function crashDuring(op: () => Promise<unknown>, delayMs: number, killQemu: boolean): Promise<void> {
-  const pending = op().catch(() => undefined);
-  await sleep(delayMs);
-  await daemon.kill();
-  if (killQemu) killQemusUnder(daemon.stateDir);
-  await pending;
-  daemon = await daemon.restart();
-  conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
-  dom = await v.virDomainLookupByUUIDString(conn, uuid);
-  recoveries.push(...daemon.output().split('\n').filter((l) => /interrupted external snapshot operation/.test(l)));
+  ({ daemon, conn, dom } = await crashHelper(daemon, uuid, recoveries, op, delayMs, killQemu));
 }
 
 /** The invariants; `outcomes` are the patterns the current disk may hold. */

@@ -59,10 +59,12 @@ export class SnapshotCreateProcedure {
     const memory = input.memory && input.memory.snapshot !== 'default'
       ? input.memory
       : { snapshot: (active ? 'internal' : 'no') as SnapshotLocation };
-    if (!active && memory.snapshot !== 'no') {
+    const diskOnly = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) !== 0;
+    // libvirt parses with PARSE_OFFLINE for an inactive domain or DISK_ONLY: no memory state then.
+    const askedMemory = input.memory !== undefined && input.memory.snapshot !== 'default' && input.memory.snapshot !== 'no';
+    if ((!active && memory.snapshot !== 'no') || (diskOnly && askedMemory)) {
       throw new VirError('VIR_ERR_XML_ERROR', 'memory state cannot be saved with offline or disk-only snapshot', 'VIR_FROM_DOMAIN_SNAPSHOT');
     }
-    const diskOnly = (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY) !== 0;
     const def: Named = {
       name,
       description: input.description,

@@ -53,10 +53,13 @@ function describingHost(steps: string[]): ReconcileHost {
     images: {
       mergeOffline: async (top, base) => { steps.push(`merge ${top} into ${base} (qemu-img commit) and remove ${top}`); },
       remove: (file) => { steps.push(`remove ${file}`); },
+      removeMemory: (file) => { steps.push(`remove memory file ${file}`); },
     },
     runtimeOf: () => undefined,
     saveRuntime: async () => undefined,
     stopRuntime: async () => undefined,
+    // Offline there is no QEMU to resume: a domain whose QEMU still runs is left to the daemon.
+    resumeRuntime: async () => undefined,
     commit: async (dom, changes) => { steps.push(describeChanges(dom, changes)); },
   };
 }
@@ -66,6 +69,7 @@ function committingHost(store: DurableStore): ReconcileHost {
     runtimeOf: () => undefined,
     saveRuntime: async () => undefined,
     stopRuntime: async () => undefined,
+    resumeRuntime: async () => undefined,
     commit: (dom, changes) => store.persist(dom, [...store.snapshotChanges(dom, changes), ...store.domainChanges(dom, { def: true })]),
   };
 }

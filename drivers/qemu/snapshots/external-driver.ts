@@ -17,6 +17,8 @@ import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '.
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline } from './external-create.js';
+import { createFullSystem, type MemoryPlan } from './external-full.js';
+import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
 import { askGraph, mergeLive, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
 import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
@@ -34,6 +36,8 @@ export interface ExternalRuntime {
 export interface ExternalHost extends ReconcileHost {
   /** The guest agent's socket of a running domain, if it has the channel. */
   agentSocket(rt: ExternalRuntime): string | undefined;
+  /** The QEMU's private run directory (its monitor socket's), for the memory stream's socket. */
+  runDir(rt: ExternalRuntime): string;
   /** The daemon's log. */
   log(level: 'warn' | 'error', msg: string): void;
   /** What the domain's definition runs, refusing a running domain redefined since it started. */
@@ -44,8 +48,8 @@ export interface ExternalHost extends ReconcileHost {
   jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
   /** Stop QEMU for a revert (with its events); false when it was not running. */
   stopForRevert(dom: DomainObj): Promise<boolean>;
-  /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events. */
-  startAfterRevert(dom: DomainObj, spec: QemuDomainSpec, target: RevertTarget, wasActive: boolean): Promise<void>;
+  /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events; `memory`: load that vmstate first. */
+  startAfterRevert(dom: DomainObj, spec: QemuDomainSpec, target: RevertTarget, wasActive: boolean, memory?: string): Promise<void>;
 }
 
 const err = (name: 'VIR_ERR_OPERATION_UNSUPPORTED' | 'VIR_ERR_OPERATION_INVALID' | 'VIR_ERR_OPERATION_FAILED', msg: string) =>
@@ -54,6 +58,7 @@ const err = (name: 'VIR_ERR_OPERATION_UNSUPPORTED' | 'VIR_ERR_OPERATION_INVALID'
 export class ExternalSnapshots {
   private readonly plans = new WeakMap<SnapshotDef, OverlayPlan[]>();
   private readonly quiesced = new WeakSet<SnapshotDef>();
+  private readonly memories = new WeakMap<SnapshotDef, MemoryPlan>();
 
   constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
 
@@ -81,6 +86,12 @@ export class ExternalSnapshots {
       this.quiesced.add(def);
     }
     this.plans.set(def, plans);
+    const file = memoryFileOf(def);
+    if (file !== undefined) {
+      this.memories.set(def, {
+        file, live: (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE) !== 0, halt: (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_HALT) !== 0,
+      });
+    }
   }
 
   isPlanned(def: SnapshotDef): boolean {
@@ -89,22 +100,27 @@ export class ExternalSnapshots {
 
   async create(dom: DomainObj, def: Named): Promise<void> {
     const plans = this.plans.get(def)!;
+    const memory = this.memories.get(def);
     const rt = this.host.runtimeOf(dom);
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
     // QEMU's disks are asked for before the intent is synced (a query changes nothing); the answer is
     // needed only once the overlay files are made.
-    const blocks = rt ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
+    const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
-    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans });
+    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
       const thaw = () => guestFsfreezeThaw(agent!).then(() => undefined, (e: Error) =>
         this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
-      const nodes = await this.host.driving(rt, () => createExternalLive(rt.proc.qmp, plans, blocks!, quiesce));
+      const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
+      const nodes = await this.host.driving(rt, () => memory
+        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
+        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce));
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
         const plan = plans.find((p) => p.target === d.target);
         return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
@@ -120,6 +136,8 @@ export class ExternalSnapshots {
   async discard(dom: DomainObj, def: Named): Promise<void> {
     const plans = this.plans.get(def);
     if (!plans) return;
+    const memory = this.memories.get(def);
+    if (memory) removeMemoryFile(memory.file);
     const rt = this.host.runtimeOf(dom);
     for (const p of plans) {
       if (rt) {
@@ -143,9 +161,8 @@ export class ExternalSnapshots {
    * the domain starts on those if asked.
    */
   async revert(dom: DomainObj, node: SnapshotNode, target: RevertTarget): Promise<void> {
-    if (node.def.memory?.snapshot === 'external') {
-      throw err('VIR_ERR_OPERATION_UNSUPPORTED', `snapshot '${node.name}' has an external memory file; reverting to it is not supported by the qemu driver yet`);
-    }
+    const memory = memoryFileOf(node.def);
+    if (memory !== undefined) checkMemoryFile(memory);
     const frozen = frozenOf(node);
     const overlays = overlaysOf(node.def);
     const keep = frozenImages(dom);
@@ -178,7 +195,13 @@ export class ExternalSnapshots {
       throw e;
     }
     target.def = def;
-    await this.host.startAfterRevert(dom, spec, target, wasActive);
+    try {
+      await this.host.startAfterRevert(dom, spec, target, wasActive, memory);
+    } catch (e) {
+      // No QEMU holds them now (a failed start or load stops it): the domain stays on its old images.
+      for (const f of made) removeImage(f);
+      throw e;
+    }
   }
 
   /**
@@ -243,6 +266,9 @@ export class ExternalSnapshots {
       }
       renameImage(dom, m.target, m.top, m.base, doomed, changes);
     }
+    // libvirt 9.7+ unlinks the memory file with the snapshot (METADATA_ONLY never gets here).
+    const memory = memoryFileOf(node.def);
+    if (memory !== undefined) removeMemoryFile(memory);
   }
 
   /**

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
-import { StateReason } from '../../../protocol/flags.js';
+import { DomainState, StateReason } from '../../../protocol/flags.js';
 import { isActive } from '../../common/domain-obj.js';
 import type { DriverParts } from '../../common/driver-parts.js';
 import { agentSocketOf } from '../domain/argv.js';
@@ -16,6 +16,8 @@ import { formatDomainXml } from '../../common/xml/domain-xml.js';
 import { ExternalSnapshots } from './external-driver.js';
 import { withDiskFiles } from './external-plan.js';
 import { IntentLog } from './external-intent.js';
+import { reactivatePaused } from './external-full.js';
+import { loadMemory } from './external-memory.js';
 import { startAfterRevert, stopForRevert } from './revert-start.js';
 
 export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runRoot: string): ExternalSnapshots {
@@ -30,6 +32,7 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
     },
     runtimeOf: (dom) => runtime.get(dom.uuid),
     agentSocket: (rt) => agentSocketOf(rt.spec, { runDir: (rt as DomainRuntime).files.dir }),
+    runDir: (rt) => (rt as DomainRuntime).files.dir,
     log: (level, msg) => parts.opts.log(level, msg),
     driving: (rt, fn) => runtime.driving(rt as DomainRuntime, fn),
     saveRuntime: async (_dom, rt) => {
@@ -44,7 +47,15 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
     },
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
     stopForRevert: (dom) => stopForRevert(parts, runtime, dom),
-    startAfterRevert: (dom, spec, target, wasActive) => startAfterRevert(parts, runtime, dom, spec, target, wasActive, target.def ?? dom.def),
+    startAfterRevert: (dom, spec, target, wasActive, memory) => startAfterRevert(parts, runtime, dom, spec, target, wasActive,
+      target.def ?? dom.def, memory === undefined ? undefined : (rt) => loadMemory(rt.proc.qmp, memory, rt.proc.logFile)),
+    resumeRuntime: async (dom, running) => {
+      const rt = runtime.require(dom);
+      await runtime.driving(rt, () => running ? rt.proc.cont() : reactivatePaused(rt.proc.qmp));
+      dom.state = running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
+      dom.reason = running ? StateReason.RUNNING_UNPAUSED : StateReason.PAUSED_UNKNOWN;
+      await runtime.persistStatusNow(dom);
+    },
     stopRuntime: async (dom) => {
       const rt = runtime.get(dom.uuid);
       if (rt) await runtime.terminate(dom.uuid, rt);

@@ -16,7 +16,8 @@ import type { OverlayPlan } from './external-plan.js';
 export interface Merge { target: string; top: string; base: string }
 
 export type Intent =
-  | { op: 'create'; snapshot: string; plans: OverlayPlan[] }
+  /** `memory`: the vmstate file being written, and whether the guest ran before (to resume it). */
+  | { op: 'create'; snapshot: string; plans: OverlayPlan[]; memory?: { file: string; running: boolean } }
   | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }> }
   /** One entry per snapshot, in the order they are merged. */
   | { op: 'delete'; steps: Array<{ snapshot: string; merges: Merge[] }> };

@@ -18,6 +18,7 @@ import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { childAt, childElements, cloneElement, firstChild, getAttr, setAttr } from '../../common/xml/xml-query.js';
 import { snapshotDiskFormat, snapshotDiskPath } from '../../common/xml/snapshot-xml.js';
 import type { QemuDomainSpec } from '../qemu-domain-spec.js';
+import { checkMemoryTarget } from './external-memory.js';
 
 export interface OverlayPlan {
   /** Target dev ("vda"). */
@@ -99,10 +100,7 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
   if ((internal && external > 0) || (memory === 'internal' && external > 0) || (memory === 'external' && internal)) {
     throw cfg('mixing internal and external targets for a snapshot is not yet supported');
   }
-  if (memory === 'external') {
-    throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED',
-      'external memory snapshots are not supported by the qemu driver yet (disk-only external snapshots are)', 'VIR_FROM_QEMU');
-  }
+  if (memory === 'external') checkMemoryTarget(path.normalize(def.memory!.file!));
   if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE) {
     if (!active) throw new VirError('VIR_ERR_OPERATION_INVALID', 'domain is not running', 'VIR_FROM_QEMU');
     if (!spec.agent) throw new VirError('VIR_ERR_ARGUMENT_UNSUPPORTED', 'QEMU guest agent is not configured', 'VIR_FROM_QEMU');

@@ -17,6 +17,7 @@ import { newChanges, type TreeChanges } from '../../common/snapshot-tree.js';
 import { chainInfo, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
 import { mergeLive, mergeOffline, nodeOfFile } from './external-merge.js';
+import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
 import { diskFiles, knownImages, renameImage } from './external-tree.js';
 
@@ -24,15 +25,18 @@ import { diskFiles, knownImages, renameImage } from './external-tree.js';
 export interface ImageWork {
   mergeOffline(top: string, base: string, known: Iterable<string>): Promise<void>;
   remove(file: string): void;
+  removeMemory(file: string): void;
 }
 
-const doImageWork: ImageWork = { mergeOffline, remove: removeImage };
+const doImageWork: ImageWork = { mergeOffline, remove: removeImage, removeMemory: removeMemoryFile };
 
 export interface ReconcileHost {
   /** Default: done for real. */
   images?: ImageWork;
   runtimeOf(dom: DomainObj): ExternalRuntime | undefined;
   saveRuntime(dom: DomainObj, rt: ExternalRuntime): Promise<void>;
+  /** Put a QEMU a crash left stopped (migrated) back: running, or paused with its disks usable. */
+  resumeRuntime(dom: DomainObj, running: boolean): Promise<void>;
   /** Stop the domain's QEMU and record it shut off. */
   stopRuntime(dom: DomainObj): Promise<void>;
   /** Commit metadata changes and the domain definition together. */
@@ -52,6 +56,8 @@ function named(dom: DomainObj): Set<string> {
 
 async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'create' }>, host: ReconcileHost): Promise<string | undefined> {
   if (dom.snapshots.has(intent.snapshot)) return undefined;
+  const memoryNote = intent.memory ? `; memory file '${intent.memory.file}' removed` : '';
+  if (intent.memory) await undoMemory(dom, intent.memory, host);
   const files = diskFiles(dom.def);
   const undone: string[] = [];
   for (const p of intent.plans) {
@@ -74,7 +80,23 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
     }
     undone.push(p.overlay);
   }
-  return `snapshot '${intent.snapshot}' was not recorded; its overlays were merged back and removed (${undone.join(', ') || 'none left'})`;
+  return `snapshot '${intent.snapshot}' was not recorded; its overlays were merged back and removed (${undone.join(', ') || 'none left'})${memoryNote}`;
+}
+
+/**
+ * The memory file of a snapshot that was not recorded is removed (it may be
+ * half-written); a migration still running is cancelled, and the guest gets
+ * its disks back and runs again if it ran before (before any overlay merge:
+ * a migrated QEMU's disks are inactive).
+ */
+async function undoMemory(dom: DomainObj, memory: { file: string; running: boolean }, host: ReconcileHost): Promise<void> {
+  const rt = host.runtimeOf(dom);
+  if (rt) {
+    await cancelMigration(rt.proc.qmp);
+    const { status } = await rt.proc.queryStatus();
+    if (memory.running ? status !== 'running' : status === 'postmigrate') await host.resumeRuntime(dom, memory.running);
+  }
+  (host.images ?? doImageWork).removeMemory(memory.file);
 }
 
 async function reconcileRevert(dom: DomainObj, intent: Extract<Intent, { op: 'revert' }>, host: ReconcileHost): Promise<string | undefined> {
@@ -100,6 +122,8 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
     const changes = newChanges();
     for (const m of step.merges) await finishMerge(dom, m, host);
     for (const m of step.merges) renameImage(dom, m.target, m.top, m.base, new Set([node]), changes);
+    const memory = memoryFileOf(node.def);
+    if (memory !== undefined) (host.images ?? doImageWork).removeMemory(memory);
     dom.snapshots.remove(node, changes);
     await host.commit(dom, changes);
     finished.push(step.snapshot);

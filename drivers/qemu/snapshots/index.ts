@@ -39,7 +39,7 @@ export class QemuSnapshots implements SnapshotHooks {
   validateRedefine(dom: DomainObj, def: Named): Promise<void> {
     this.external.forget(dom);
     // External snapshots live in image files, not in tables to check: their metadata is taken as given, as libvirt does.
-    if (kindOf(def) === 'external' && def.memory?.snapshot !== 'external') return Promise.resolve();
+    if (kindOf(def) === 'external') return Promise.resolve();
     return this.internal.validateRedefine(dom, def);
   }
 

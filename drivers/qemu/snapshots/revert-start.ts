@@ -9,7 +9,10 @@ import type { DriverParts } from '../../common/driver-parts.js';
 import type { RevertTarget } from '../../common/hypervisor-hooks.js';
 import type { DomainDef } from '../../common/xml/domain-xml.js';
 import type { QemuDomainSpec } from '../qemu-domain-spec.js';
-import type { QemuRuntime } from '../qemu-runtime.js';
+import type { DomainRuntime, QemuRuntime } from '../qemu-runtime.js';
+
+/** virDomainShutoffReason: QEMU failed to take the saved state. */
+const SHUTOFF_FAILED = 6;
 
 /** Stop the domain's QEMU for a revert; false when none ran. */
 export async function stopForRevert(parts: DriverParts, runtime: QemuRuntime, dom: DomainObj): Promise<boolean> {
@@ -21,15 +24,31 @@ export async function stopForRevert(parts: DriverParts, runtime: QemuRuntime, do
   return true;
 }
 
-/** After the images were reverted with QEMU stopped: start a new QEMU if the target state needs one. */
+/**
+ * After the images were reverted with QEMU stopped: start a new QEMU if the
+ * target state needs one. `load`: a vmstate to restore first (QEMU starts
+ * paused, waiting for it, and runs only once it is in).
+ */
 export async function startAfterRevert(parts: DriverParts, runtime: QemuRuntime, dom: DomainObj, spec: QemuDomainSpec,
-  target: RevertTarget, wasActive: boolean, def: DomainDef): Promise<void> {
+  target: RevertTarget, wasActive: boolean, def: DomainDef, load?: (rt: DomainRuntime) => Promise<void>): Promise<void> {
   if (target.state === 'shutoff') {
     runtime.markStopped(dom, StateReason.SHUTOFF_FROM_SNAPSHOT);
     return;
   }
   try {
-    await runtime.launch(dom, spec, target.state === 'paused', def);
+    const rt = await runtime.launch(dom, spec, target.state === 'paused' || load !== undefined, def, { incoming: load !== undefined });
+    if (load) {
+      try {
+        await runtime.driving(rt, async () => {
+          await load(rt);
+          if (target.state === 'running') await rt.proc.cont();
+        });
+      } catch (e) {
+        await runtime.terminate(dom.uuid, rt);
+        runtime.markStopped(dom, SHUTOFF_FAILED);
+        throw e;
+      }
+    }
   } catch (e) {
     if (wasActive) await runtime.persistStatusNow(dom);
     throw e;
