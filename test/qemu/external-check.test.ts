@@ -135,4 +135,46 @@ describe('--check and an interrupted external snapshot operation', () => {
     expect(fs.existsSync(overlay)).toBe(true);
     expect(await hasPattern(disk, 0x11)).toBe(true);
   }, 120_000);
+
+  test('an interrupted memory snapshot: --check only names the memory file; --reconcile removes it with the overlays', async () => {
+    const uuid = randomUUID();
+    const disk = await makeDisk(dir, 'mem.qcow2');
+    const memFile = path.join(dir, 'mem.vmstate');
+    daemon = await startDaemon({ dir: path.join(dir, 'd-mem'), args: ['--default-uri', 'qemu:///session'] });
+    daemons.push(daemon);
+    const conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
+    const dom = await v.virDomainDefineXML(conn, domainXml({ name: 'vm', uuid, disks: [disk], memoryMiB: 32 }));
+    await v.virDomainCreate(dom);
+    const qemuPid = Number(fs.readFileSync(path.join(daemon.stateDir, 'qemu', 'session', 'run', uuid, 'qemu.pid'), 'utf8'));
+    const intentFile = path.join(daemon.stateDir, 'qemu', 'session', 'intents', `${uuid}.json`);
+    process.kill(qemuPid, 'SIGSTOP');
+    const pending = v.virDomainSnapshotCreateXML(dom,
+      `<domainsnapshot><name>m1</name><memory snapshot='external' file='${memFile}'/></domainsnapshot>`, 0).catch(() => undefined);
+    await waitFor(() => fs.existsSync(intentFile) && fs.readFileSync(intentFile, 'utf8').includes(memFile));
+    await daemon.kill();
+    await pending;
+    process.kill(qemuPid, 'SIGCONT');
+    await killQemu(qemuPid);
+    // What a daemon killed while writing the vmstate leaves: a file cut short.
+    fs.writeFileSync(memFile, Buffer.alloc(8192, 0x5a));
+    const before = fs.readdirSync(dir).sort();
+
+    const reported = await check();
+    expect(reported.code).toBe(2);
+    expect(reported.out).toContain("problem: qemu:///session: domain 'vm': interrupted external snapshot create");
+    expect(reported.out).toContain(`remove memory file ${memFile}`);
+    // Reporting removed nothing.
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+
+    const done = await check('--reconcile');
+    expect(done.code).toBe(0);
+    expect(done.out).toContain(`memory file '${memFile}' removed`);
+    expect(fs.existsSync(memFile)).toBe(false);
+    // A finished intent is truncated (kept as a file, empty), not unlinked.
+    expect(fs.readFileSync(intentFile, 'utf8')).toBe('');
+    // Only the disk (and the daemon's dirs) remain: no overlay was left behind.
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('mem.'))).toEqual(['mem.qcow2']);
+    expect(await check()).toEqual({ code: 0, out: 'state directory is consistent\n' });
+    await v.virConnectClose(conn).catch(() => undefined);
+  }, 120_000);
 });
