@@ -147,4 +147,22 @@ describe('external disk-only snapshot: create', () => {
     expect(await o.files()).toEqual(h.disks);
     expect(exists(path.join(h.dir, 'd0.q'))).toBe(false);
   });
+
+  test('a raw disk: refused before anything is made, offline and live (the overlays are qcow2-backed only)', async () => {
+    h = await harness();
+    const raw = path.join(h.dir, 'r.img');
+    fs.writeFileSync(raw, '');
+    fs.truncateSync(raw, 64 * 1024 * 1024);
+    await h.driver.virDomainDefineXML({ xml: domainXml({ uuid: h.uuid, disks: [raw] }).replace("type='qcow2'", "type='raw'") }, h.ctx);
+    const o = extOps(h);
+    const before = fs.readdirSync(h.dir).sort();
+    const why = 'unsupported configuration: external snapshot of disk vda: its image is raw, and the qemu driver '
+      + "makes external snapshots of qcow2 images only (convert it: qemu-img convert -f raw -O qcow2)";
+    await expectVirError(o.create('off'), 'VIR_ERR_CONFIG_UNSUPPORTED', why);
+    await o.start();
+    await expectVirError(o.create('live'), 'VIR_ERR_CONFIG_UNSUPPORTED', why);
+    expect(fs.readdirSync(h.dir).sort()).toEqual(before);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual([raw]);
+  });
 });

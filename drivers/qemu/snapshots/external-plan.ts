@@ -82,6 +82,12 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
     if (format !== undefined && format !== 'qcow2') {
       throw cfg(`external snapshot format for disk ${disk.name} is unsupported: ${format}`);
     }
+    // libvirt can put a qcow2 overlay on a raw image (backing format raw); here every overlay, merge and
+    // revert step names its backing format as qcow2, so a raw image is refused before anything is made.
+    if (specDisk.format !== 'qcow2') {
+      throw cfg(`external snapshot of disk ${disk.name}: its image is ${specDisk.format}, and the qemu driver `
+        + `makes external snapshots of qcow2 images only (convert it: qemu-img convert -f ${specDisk.format} -O qcow2)`);
+    }
     const overlay = assignOverlay(disk, specDisk.file, def.name);
     const other = claimed.get(overlay);
     if (other !== undefined || spec.disks.some((d) => d.file === overlay)) {
