@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DomainState as S, SnapshotRevertFlags as RF } from '../../protocol/flags.js';
+import { DomainState as S, SnapshotDeleteFlags, SnapshotRevertFlags as RF } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { CMOS_REG, harness, type Harness } from './driver-helpers.js';
 import { extOps } from './external-helpers.js';
-import { getCmos, requireQemu, setCmos } from './helpers.js';
+import { getCmos, hasPattern, requireQemu, setCmos } from './helpers.js';
 
 beforeAll(requireQemu);
 
@@ -69,7 +69,7 @@ describe('revert to external snapshots', () => {
     expect(await o.names()).toEqual(['s1', 's2', 's3', 's4']);
   });
 
-  test('a revert never writes another branch\'s images, and reuses the snapshot\'s own overlay name when it is free', async () => {
+  test('a revert never writes an existing image but the current one, and reuses the snapshot\'s own overlay name when it is free', async () => {
     h = await harness();
     const o = extOps(h);
     await o.write(0, 0x01);
@@ -84,8 +84,16 @@ describe('revert to external snapshots', () => {
     expect(await o.files()).toEqual([`${ovA}-1`]);
     expect(fs.readFileSync(ovA).equals(frozen)).toBe(true);
     expect(await o.has(0, 0x01)).toBe(true);
+    // d0.b, the state the revert to a left, still exists: kept, not overwritten.
+    const ovB = path.join(h.dir, 'd0.b');
     await o.revert('b');
-    expect(await o.files()).toEqual([path.join(h.dir, 'd0.b')]);
+    expect(await o.files()).toEqual([`${ovB}-1`]);
+    expect(await o.has(0, 0x02)).toBe(true);
+    expect(await hasPattern(ovB, 0x03)).toBe(true);
+    // Back to b once more: the current image is the state a revert discards, so its name is reused.
+    await o.write(0, 0x04);
+    await o.revert('b');
+    expect(await o.files()).toEqual([`${ovB}-1`]);
     expect(await o.has(0, 0x02)).toBe(true);
   });
 
@@ -98,5 +106,24 @@ describe('revert to external snapshots', () => {
     fs.rmSync(path.join(h.dir, 'd0.a'));
     await expectVirError(o.revert('b'), 'VIR_ERR_OPERATION_FAILED', /image '.*d0\.a' of disk 'vda' is unusable/);
     expect(await o.state()).toBe(S.VIR_DOMAIN_RUNNING);
+  });
+
+  test('an image still on disk that a METADATA_ONLY delete stopped naming is never overwritten by a revert', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await o.create('s1'); // shut off: the domain moves onto d0.s1
+    const mid = (await o.files())[0]!;
+    await o.write(0, 0x22); // into d0.s1
+    await o.create('s2'); // d0.s1 frozen by s2; the domain moves onto d0.s2
+    await o.del('s2', SnapshotDeleteFlags.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY);
+    const top = (await o.files())[0]!;
+    expect(top).not.toBe(mid);
+    // Reverting to s1 would, by name, put its fresh overlay at d0.s1: a file d0.s2 is built on.
+    await o.revert('s1');
+    const now = (await o.files())[0]!;
+    expect(now).not.toBe(mid);
+    expect(now).not.toBe(top);
+    expect(await hasPattern(mid, 0x22)).toBe(true);
+    expect(await hasPattern(now, 0x22)).toBe(false);
   });
 });

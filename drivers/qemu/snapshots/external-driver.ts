@@ -24,7 +24,7 @@ import { askGraph, mergeLive, mergeNodes, mergeOffline, queryBlocks } from './ex
 import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
-import { frozenImages, frozenOf, knownImages, renameImage, revertOverlayName } from './external-tree.js';
+import { diskFiles, frozenImages, frozenOf, knownImages, renameImage, revertOverlayName } from './external-tree.js';
 
 type Named = SnapshotDef & { name: string };
 
@@ -166,6 +166,7 @@ export class ExternalSnapshots {
     const frozen = frozenOf(node);
     const overlays = overlaysOf(node.def);
     const keep = frozenImages(dom);
+    const current = diskFiles(dom.def);
     const fresh = new Map<string, string>();
     const sizes = new Map<string, number>();
     for (const [t, ov] of overlays) {
@@ -176,7 +177,7 @@ export class ExternalSnapshots {
       } catch (e) {
         throw err('VIR_ERR_OPERATION_FAILED', `cannot revert to snapshot '${node.name}': image '${base}' of disk '${t}' is unusable: ${(e as Error).message}`);
       }
-      fresh.set(t, revertOverlayName(ov, keep));
+      fresh.set(t, revertOverlayName(ov, keep, current.get(t)));
     }
     const def = withDiskFiles(domainDefFromElement(node.def.domain!), fresh);
     const spec = qemuDomainSpec(def);

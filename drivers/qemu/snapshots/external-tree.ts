@@ -48,13 +48,16 @@ export function frozenImages(dom: DomainObj, except: Set<SnapshotNode> = new Set
 
 /**
  * A fresh overlay name for a revert: the snapshot's own overlay name if no
- * snapshot froze that file, else the first free `<overlay>-N`.
+ * snapshot froze that file and it is free or is the disk's current image (the
+ * state a revert discards), else the first `<overlay>-N` that is. A file that
+ * exists but no snapshot names (a METADATA_ONLY delete's images) may still back
+ * another image: it is never reused.
  */
-export function revertOverlayName(overlay: string, frozen: Set<string>): string {
-  if (!frozen.has(overlay)) return overlay;
+export function revertOverlayName(overlay: string, frozen: Set<string>, current: string | undefined): string {
+  if (!frozen.has(overlay) && (overlay === current || !fs.existsSync(overlay))) return overlay;
   for (let n = 1; ; n++) {
     const name = `${overlay}-${n}`;
-    if (!frozen.has(name) && !fs.existsSync(name)) return name;
+    if (!frozen.has(name) && (name === current || !fs.existsSync(name))) return name;
   }
 }
 
