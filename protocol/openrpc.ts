@@ -5,6 +5,7 @@
 import { ErrorNumber, type ErrorName } from './errors.js';
 import { notifications } from './notifications.js';
 import { procedures, type MethodName } from './procedures.js';
+import { ConnectCredentialType } from './flags.js';
 import { CredentialRequest } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
 
@@ -62,6 +63,8 @@ export function buildOpenRpc(): Record<string, unknown> {
     components: {
       'x-errors': ErrorNumber,
       'x-credential-request': plain(CredentialRequest),
+      // virConnectCredentialType: the `type` values of x-credential-request, by name (for virConnectOpenAuth callbacks).
+      'x-credential-types': ConnectCredentialType,
     },
   };
 }

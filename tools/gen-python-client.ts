@@ -174,6 +174,15 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
   }
   emit('', '');
 
+  // Credential types, for Connection(auth=...) / openAuth callbacks.
+  const credTypes = Object.entries(doc.components?.['x-credential-types'] ?? {});
+  emit('# ---- credential types (components.x-credential-types), for auth callbacks ' + '-'.repeat(3), '');
+  for (const [name, value] of credTypes) {
+    if (!isIdentifier(name) || flagValues.has(name) || reserved.has(name)) throw new GenError(`credential type '${name}' is not a free Python identifier`);
+    emit(`${name} = ${value}`);
+  }
+  emit('', '');
+
   // Errors.
   const errorEntries = Object.entries(xErrors).sort(([an, a], [bn, b]) => a - b || (an < bn ? -1 : an > bn ? 1 : 0));
   emit('# ---- errors (components.x-errors: libvirt virErrorNumber) ' + '-'.repeat(18), '');
@@ -237,11 +246,12 @@ export function generatePythonClient(inputText: string, opts: GenerateOptions = 
   const allNames = [
     'PROTOCOL_VERSION', 'Connection', 'VirError', 'RpcError', 'ERROR_NAMES', 'ERROR_CLASSES', 'PROCEDURES',
     'error_from_wire', 'default_socket_path', 'read_only_socket_path', 'parse_remote_uri', 'ssh_argv', 'ssh_error',
-    'client_pki_files', 'tls_socket', 'DEFAULT_TLS_PORT',
+    'client_pki_files', 'tls_socket', 'DEFAULT_TLS_PORT', 'openAuth',
     ...types.typedDicts.map((t) => t.name),
     ...classes.map(([c]) => c),
     ...errorEntries.map(([n]) => n),
     ...flagValues.keys(),
+    ...credTypes.map(([n]) => n),
   ];
   emit('', '', '__all__ = [', ...allNames.map((n) => `    ${pyStr(n)},`), ']');
   return out.join('\n') + '\n';

@@ -165,6 +165,42 @@ describe.skipIf(unavailable !== undefined)('esx credentials asked by the client'
     expect(r.output).not.toContain('Enter username');
   });
 
+  /** The generated Python client's openAuth (test/esx/python_openauth.py), answering from `answers`. */
+  function pythonOpenAuth(answers: Record<number, string>, credtypes: number[], fail = false): Promise<any> {
+    const args = [path.join(repoRoot, 'test', 'esx', 'python_openauth.py'), path.join(repoRoot, 'clients', 'python'), d.socket, uri,
+      JSON.stringify(answers), JSON.stringify(credtypes), ...(fail ? ['fail'] : [])];
+    return new Promise((resolve, reject) => {
+      execFile('python3', args, { timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout));
+      });
+    });
+  }
+
+  it('Python client openAuth: asked username then password as libvirt-python\'s callback, then the connection works', async () => {
+    const r = await pythonOpenAuth({ [CRED.VIR_CRED_AUTHNAME]: USER, [CRED.VIR_CRED_NOECHOPROMPT]: PASSWORD },
+      [CRED.VIR_CRED_AUTHNAME, CRED.VIR_CRED_NOECHOPROMPT]);
+    expect(r.asked).toEqual([
+      { type: CRED.VIR_CRED_AUTHNAME, prompt: 'Enter username for 127.0.0.1 [root]', challenge: '127.0.0.1', defresult: 'root', cbdata: 'data' },
+      { type: CRED.VIR_CRED_NOECHOPROMPT, prompt: `Enter ${USER}'s password for 127.0.0.1`, challenge: '127.0.0.1', defresult: null, cbdata: 'data' },
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(r.domains).toEqual(['ha-host_VM0', 'ha-host_VM1']);
+  });
+
+  it('Python client openAuth: a wrong password, a failing callback, a missing credential type: libvirt\'s errors', async () => {
+    const wrong = await pythonOpenAuth({ [CRED.VIR_CRED_AUTHNAME]: USER, [CRED.VIR_CRED_PASSPHRASE]: 'wrong' },
+      [CRED.VIR_CRED_AUTHNAME, CRED.VIR_CRED_PASSPHRASE]);
+    expect(wrong.error).toEqual({ name: 'VIR_ERR_AUTH_FAILED', type: 'VirAuthFailedError',
+      message: "authentication failed: HTTP response code 500 for call to 'Login'. Fault: InvalidLogin - Login failure" });
+    expect(wrong.asked).toHaveLength(2);
+    const failing = await pythonOpenAuth({}, [CRED.VIR_CRED_AUTHNAME, CRED.VIR_CRED_PASSPHRASE], true);
+    expect(failing.error).toEqual({ name: 'VIR_ERR_AUTH_FAILED', type: 'VirAuthFailedError', message: 'authentication failed: Username request failed' });
+    const noPassword = await pythonOpenAuth({ [CRED.VIR_CRED_AUTHNAME]: USER }, [CRED.VIR_CRED_AUTHNAME]);
+    expect(noPassword.error).toEqual({ name: 'VIR_ERR_AUTH_FAILED', type: 'VirAuthFailedError', message: 'authentication failed: Password request failed' });
+    expect(noPassword.asked).toHaveLength(1);
+  });
+
   it('the password never reaches the daemon\'s log (at debug level)', () => {
     expect(d.log()).toContain('virtsnapd listening');
     expect(d.log()).not.toContain(PASSWORD);

@@ -47,7 +47,7 @@ export interface OpenRpcDocument {
   openrpc: string;
   info: { title: string; version: string; description?: string };
   methods: OpenRpcMethod[];
-  components?: { 'x-errors'?: Record<string, number> };
+  components?: { 'x-errors'?: Record<string, number>; 'x-credential-types'?: Record<string, number> };
 }
 
 export const PY_KEYWORDS = new Set([

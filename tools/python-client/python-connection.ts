@@ -1,6 +1,51 @@
 /** The fixed Python of the generated client: the connection and its framing. */
 
-export const PY_CONNECTION = `class Connection:
+export const PY_CONNECTION = `#: Rounds of asking before giving up: a driver asks for the username, then the password.
+_MAX_AUTH_ROUNDS = 4
+_PASSWORD_TYPES = (VIR_CRED_PASSPHRASE, VIR_CRED_NOECHOPROMPT)
+
+
+def _ask_credential(auth: List[Any], req: Dict[str, Any], domain: str) -> Dict[str, Any]:
+    """One answer from a libvirt-python auth list [credtypes, callback, cbdata],
+    asked as virAuthGetUsername/virAuthGetPassword ask: the callback gets
+    [[type, prompt, challenge, defresult, result]] and sets result (a
+    password may be asked as PASSPHRASE or NOECHOPROMPT, whichever credtypes
+    takes); an empty answer is the default one."""
+    credtypes = auth[0] if len(auth) > 0 else None
+    callback = auth[1] if len(auth) > 1 else None
+    cbdata = auth[2] if len(auth) > 2 else None
+    req_type = req.get("type")
+    is_password = req_type in _PASSWORD_TYPES
+    kind = next((t for t in (credtypes or []) if (t in _PASSWORD_TYPES if is_password else t == req_type)), None)
+    failed = ERROR_CLASSES["VIR_ERR_AUTH_FAILED"](
+        VIR_ERR_AUTH_FAILED, "authentication failed: %s request failed" % ("Password" if is_password else "Username"),
+        "VIR_ERR_AUTH_FAILED", domain)
+    if kind is None or callback is None:
+        raise failed
+    cred = [kind, req.get("prompt", ""), req.get("challenge", ""), req.get("defresult"), None]
+    try:
+        rc = callback([cred], cbdata)
+    except Exception:
+        raise failed from None
+    if isinstance(rc, int) and rc < 0:
+        raise failed
+    result = cred[4]
+    if result is None or result == "":
+        result = req.get("defresult") or ""
+    return {"type": req_type, "result": str(result)}
+
+
+def openAuth(uri: str, auth: List[Any], flags: int = 0, **kwargs: Any) -> "Connection":
+    """libvirt-python's libvirt.openAuth: open uri, asking auth =
+    [credtypes, callback, cbdata] for the credentials the driver needs and has
+    not got (an esx:// host not in the daemon's auth file). VIR_CONNECT_RO in
+    flags opens read-only; kwargs go to Connection."""
+    if flags & VIR_CONNECT_RO:
+        kwargs["readonly"] = True
+    return Connection(uri=uri, auth=auth, **kwargs)
+
+
+class Connection:
     """A connection to virtsnapd: JSON-RPC 2.0, Content-Length framing, over
     the daemon's Unix socket or, for an ssh URI, over ssh to a remote host.
     Calls are synchronous and serialised (one lock); share a Connection
@@ -22,10 +67,16 @@ export const PY_CONNECTION = `class Connection:
     Without uri the daemon opens its default URI on the first call; call
     virConnectOpen(uri) first to pick another one. A closed connection is
     not reopened: open a new one.
+
+    auth: with uri, libvirt-python's auth list [credtypes, callback, cbdata]
+    (see openAuth): a VIR_ERR_AUTH_FAILED naming missing credentials is
+    answered through the callback and the open tried again; the answers
+    travel only in that virConnectOpen request.
     """
 
     def __init__(self, socket_path: Optional[str] = None, readonly: bool = False,
-                 timeout: Optional[float] = None, uri: Optional[str] = None) -> None:
+                 timeout: Optional[float] = None, uri: Optional[str] = None,
+                 auth: Optional[List[Any]] = None) -> None:
         #: Called as handler(method, params) for each notification the daemon
         #: sends while a call waits for its answer (None drops them). It runs
         #: inside that call: it must not call this connection itself.
@@ -51,10 +102,23 @@ export const PY_CONNECTION = `class Connection:
             self._connect_unix(socket_path, readonly, timeout)
         if uri is not None:
             try:
-                self.virConnectOpen(remote["driver_uri"] if remote is not None else uri, open_flags)
+                self._open(remote["driver_uri"] if remote is not None else uri, open_flags, auth)
             except BaseException:
                 self.close()
                 raise
+
+    def _open(self, uri: str, flags: int, auth: Optional[List[Any]]) -> None:
+        answers: List[Dict[str, Any]] = []
+        for round_ in range(_MAX_AUTH_ROUNDS + 1):
+            try:
+                self.virConnectOpen(uri, flags, cast(Any, answers) if answers else None)
+                return
+            except VirError as e:
+                if auth is None or not e.credentials or round_ >= _MAX_AUTH_ROUNDS:
+                    raise
+                more = [_ask_credential(auth, req, e.domain) for req in e.credentials]
+                # A later answer replaces an earlier one of the same type.
+                answers = [a for a in answers if all(m["type"] != a["type"] for m in more)] + more
 
     def _connect_unix(self, socket_path: Optional[str], readonly: bool, timeout: Optional[float]) -> None:
         if socket_path is None:

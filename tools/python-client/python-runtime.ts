@@ -33,6 +33,9 @@ class VirError(Exception):
         self.name = name
         self.domain = domain
         self.message = message
+        #: For VIR_ERR_AUTH_FAILED from virConnectOpen: the credentials the
+        #: driver needs and has not got (x-credential-request items), or None.
+        self.credentials: Optional[List[Dict[str, Any]]] = None
 
     def __str__(self) -> str:
         return self.message
@@ -63,7 +66,11 @@ export const PY_ERROR_FROM_WIRE = `def error_from_wire(code: int, message: str, 
     if not isinstance(domain, str):
         domain = "VIR_FROM_NONE"
     cls = ERROR_CLASSES.get(name, VirError)
-    return cls(code, message, name, domain)`;
+    err = cls(code, message, name, domain)
+    credentials = data.get("credentials") if isinstance(data, dict) else None
+    if isinstance(credentials, list):
+        err.credentials = [c for c in credentials if isinstance(c, dict)]
+    return err`;
 
 export const PY_PATHS = `def default_socket_path(env: Optional[Mapping[str, str]] = None) -> str:
     """The daemon's default read-write socket, the rule of protocol/paths.ts:
