@@ -70,8 +70,11 @@ export const storeTuning = {
   checkpointParallel: 16,
   /** Space kept aside so that deletes work on a full disk (space-reserve.ts). */
   reserveBytes: 1 << 20,
-  /** A lazy commit is appended by then if nothing else of its domain appended it first. */
-  lazyFlushMs: 1000,
+  /**
+   * A lazy commit is appended by then if nothing else of its domain appended it first.
+   * VIRTSNAP_LAZY_FLUSH_MS: for crash tests that kill a daemon after an answer.
+   */
+  lazyFlushMs: Number(process.env.VIRTSNAP_LAZY_FLUSH_MS) || 1000,
 };
 
 const TRASH_PREFIX = '.trash-';
@@ -372,15 +375,22 @@ export class DomainStore {
       try {
         await this.appendWithReserve(uuid, st, batch);
       } catch (e) {
+        // Lazy changes were acknowledged: they stay, in order, for the next append.
+        const kept = batch.filter((b) => b.lazy);
+        if (kept.length === batch.length) {
+          // Only lazy ones (the timer's append): nobody's memory is ahead of the disk, try again later.
+          st.pending.unshift(...kept);
+          this.armLazy(uuid, st);
+          return;
+        }
         st.failed = e as Error;
         for (const b of batch) b.reject(e);
         // Changes queued behind a failed one may build on it (a child of the
         // snapshot it failed to create): they fail with it, and the caller
         // reloads memory from the store.
         const behind = st.pending.splice(0);
-        for (const b of behind) b.reject(new Error(`an earlier change of this domain failed: ${(e as Error).message}`));
-        // Lazy changes were acknowledged (rejecting one does nothing): they stay, in order, for the next append.
-        st.pending = [...batch, ...behind].filter((b) => b.lazy);
+        for (const b of behind) if (!b.lazy) b.reject(new Error(`an earlier change of this domain failed: ${(e as Error).message}`));
+        st.pending = [...kept, ...behind.filter((b) => b.lazy)];
         return;
       }
       for (const b of batch) b.resolve();
@@ -402,7 +412,10 @@ export class DomainStore {
    */
   private async appendWithReserve(uuid: string, st: DomainLog, batch: Pending[]): Promise<void> {
     const sets = batch.map((b) => b.changes);
-    const frees = batch.every((b) => b.frees);
+    // Lazy changes riding along do not decide: they are acknowledged already, and holding a delete
+    // back for them on a full disk would leave nothing able to free space.
+    const deciding = batch.some((b) => !b.lazy) ? batch.filter((b) => !b.lazy) : batch;
+    const frees = deciding.every((b) => b.frees);
     if (!frees) await this.reserve.restore();
     try {
       await this.append(uuid, st, sets);

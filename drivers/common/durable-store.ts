@@ -126,9 +126,9 @@ export class DurableStore {
    * was done yet: memory goes back to disk (the store refuses the domain's
    * commits until then) and the operation fails.
    */
-  async recordNow(dom: DomainObj, changes: FileChange[]): Promise<void> {
+  async recordNow(dom: DomainObj, changes: FileChange[], opts?: CommitOptions): Promise<void> {
     try {
-      await this.store.commit(dom.uuid, changes);
+      await this.store.commit(dom.uuid, changes, opts);
     } catch (e) {
       if (this.store.needsReload(dom.uuid)) await this.reloadDomain(dom.uuid);
       throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${dom.name}': ${(e as Error).message}`, this.errDomain);

@@ -113,4 +113,31 @@ describe('lazy commits', () => {
     await store.flush();
     expect(snapshotNames(await crashAndReopen(r))).toEqual(['a.xml', 'b.xml']);
   });
+
+  it('on a full disk a delete still goes through, carrying them; only their own append failing does not block the domain', async () => {
+    const { store, r } = await freshStore();
+    await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }]);
+    await store.commit(UUID, [{ file: 'snapshots/b.xml', content: 'B' }], { lazy: true });
+    // The disk is full: every write fails until the space kept for deletes is given back.
+    let released = false;
+    const full: FaultPlan = {
+      decide(op, file) {
+        if (op === 'truncate' && file.endsWith('.space-reserve')) released = true;
+        return op === 'write' && !released ? 'ENOSPC' : undefined;
+      },
+    };
+    setFaultPlan(full);
+    // A lazy-only append (the timer's) fails: kept, and the domain is not refused for it.
+    storeTuning.lazyFlushMs = 10;
+    await store.commit(UUID, [{ file: 'snapshots/c.xml', content: 'C' }], { lazy: true });
+    await new Promise((res) => setTimeout(res, 100));
+    storeTuning.lazyFlushMs = 1e9;
+    expect(store.needsReload(UUID)).toBe(false);
+    // A delete spends the reserve and takes the lazy changes with it.
+    await store.commit(UUID, [{ file: 'snapshots/a.xml', content: null }], { frees: true });
+    expect(released).toBe(true);
+    setFaultPlan(null);
+    expect(logSets(r).slice(-3)).toEqual([['snapshots/b.xml=B'], ['snapshots/c.xml=C'], ['snapshots/a.xml=null']]);
+    expect(snapshotNames(await crashAndReopen(r))).toEqual(['b.xml', 'c.xml']);
+  });
 });
