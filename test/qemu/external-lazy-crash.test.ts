@@ -210,3 +210,38 @@ describe('a create intent whose images never switched is not recorded', () => {
     expect(exists(path.join(h.dir, 'd0.s1'))).toBe(false);
   });
 });
+
+describe('settling and older intents', () => {
+  test('an internal operation drops the settled intent without a sync of its own, durable with its commit', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await o.create('s1');
+    await o.create('i1', 0); // internal (offline: qemu-img snapshot -c on the overlay)
+    // The intent's removal went out with i1's metadata, which also carried s1's.
+    expect(lastLogged(h, 'intent.json')).toBeNull();
+    expect(lastLogged(h, 'snapshots/s1.xml')).toEqual(expect.any(String));
+    await h.crash();
+    expect(recovered(h)).toEqual([]);
+    expect(await o.names()).toEqual(['i1', 's1']);
+  });
+
+  test('an intent an older version left in intents/<uuid>.json is reconciled and removed', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await h.driver.close();
+    const overlay = path.join(h.dir, 'd0.old');
+    await createOverlay(overlay, h.disks[0]!);
+    const legacy = path.join(h.stateDir, 'qemu', 'session', 'intents', `${h.uuid}.json`);
+    fs.mkdirSync(path.dirname(legacy), { recursive: true });
+    fs.writeFileSync(legacy, JSON.stringify({ op: 'create', snapshot: 'old', plans: [{ target: 'vda', frozen: h.disks[0], overlay, reuse: false }] }) + '\n');
+    h.logs.length = 0;
+    await h.crash();
+    expect(recovered(h).join('\n')).toMatch(/snapshot 'old' was not recorded; its overlays were merged back and removed/);
+    expect(exists(overlay)).toBe(false);
+    expect(exists(legacy)).toBe(false);
+    expect(await o.names()).toEqual([]);
+    h.logs.length = 0;
+    await h.reopen();
+    expect(recovered(h)).toEqual([]);
+  });
+});
