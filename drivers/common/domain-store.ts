@@ -22,11 +22,11 @@
  * the log passes a size, at a clean shutdown and at start-up; a crash in the
  * middle of one just means the (idempotent) records are applied again.
  *
- * So an acknowledged change is always in the log or in the files (with one
- * exception a caller asks for: a lazy commit, below); an unacknowledged one is at most a torn or failed record at the log's tail,
- * which a failed append truncates away at once (or, after a crash, start-up
- * discards), and which never reached the files — a multi-file change is there
- * whole or not at all. Damage anywhere else in a log is corruption: the store
+ * So an acknowledged change is always in the log or in the files (except a
+ * lazy commit, which its caller asks for: below); an unacknowledged one is at
+ * most a torn or failed record at the log's tail, which a failed append
+ * truncates away at once (or, after a crash, start-up discards), and which
+ * never reached the files — a multi-file change is there whole or not at all. Damage anywhere else in a log is corruption: the store
  * refuses to open (log-damage.ts; the rule is in redo-log-format.ts). Deletes
  * get space kept aside for a full disk (space-reserve.ts).
  *
