@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { DomainStore, storeTuning } from '../../drivers/common/domain-store.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
-import { harness, killQemusUnder, type Harness } from './driver-helpers.js';
+import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
 import { requireQemu } from './helpers.js';
 
@@ -243,5 +243,63 @@ describe('settling and older intents', () => {
     h.logs.length = 0;
     await h.reopen();
     expect(recovered(h)).toEqual([]);
+  });
+});
+
+describe('a live delete killed after its pivot, QEMU left running on the base image', () => {
+  test('before the top image\'s nodes were dropped: finished without another merge', async () => {
+    h = await harness();
+    const o = extOps(h);
+    const overlay = path.join(h.dir, 'd0.s1');
+    await o.start();
+    await o.write(0, 0x11);
+    await o.create('s1');
+    await o.write(0, 0x22);
+    // The daemon dies on its first blockdev-del: the commit job pivoted the disk onto the base already.
+    const qmp = h.qemu().qmp;
+    const execute = qmp.execute.bind(qmp);
+    let dropping = false;
+    (qmp as unknown as { execute: (cmd: string, args?: unknown) => Promise<unknown> }).execute = (cmd, args) => {
+      if (cmd === 'blockdev-del') {
+        dropping = true;
+        return new Promise(() => undefined);
+      }
+      return execute(cmd, args as never);
+    };
+    void o.del('s1').catch(() => undefined);
+    await waitFor(() => dropping);
+    await h.crash();
+    expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
+    expect(h.logs.join('\n')).not.toMatch(/cannot reconcile/);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual([h.disks[0]]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x22)).toBe(true);
+    // The runtime record names QEMU's real node: the next live snapshot and merge work.
+    await o.create('s2');
+    await o.write(0, 0x33);
+    await o.del('s2');
+    expect(await o.has(0, 0x33)).toBe(true);
+  });
+
+  test('before the top image was removed: removed, never merged again over what the guest wrote since', async () => {
+    h = await harness();
+    const o = extOps(h);
+    const overlay = path.join(h.dir, 'd0.s1');
+    await o.start();
+    await o.write(0, 0x11);
+    await o.create('s1');
+    await o.write(0, 0x22);
+    const copy = `${overlay}.copy`;
+    fs.copyFileSync(overlay, copy);
+    await o.del('s1');
+    // The guest writes to the base image after the pivot; then the crash, as if before the unlink.
+    await o.write(0, 0x33);
+    fs.renameSync(copy, overlay);
+    await h.crash();
+    expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
+    expect(await o.names()).toEqual([]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x33)).toBe(true);
   });
 });

@@ -12,7 +12,8 @@
  *   started on the fresh overlays is stopped and the overlays nobody names
  *   are removed; the domain stays on its old images;
  * - delete not committed (the snapshot is still in the metadata): the merge
- *   cannot be taken back, so it is finished and the metadata follows.
+ *   cannot be taken back, so it is finished and the metadata follows (a live
+ *   merge QEMU already pivoted is not merged again: only its leftovers go).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,7 +24,7 @@ import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { QEMU_IMG } from '../qemu-img.js';
 import { chainInfo, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
-import { askGraph, mergeLive, mergeNodes, mergeOffline, nodeOfFile } from './external-merge.js';
+import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
@@ -214,15 +215,45 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
   if (!fs.existsSync(m.top)) return; // merged and removed before the crash
   const rt = host.runtimeOf(dom);
-  if (rt && await nodeOfFile(rt.proc.qmp, m.top)) {
-    // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
-    await cancelLeftoverJobs(rt);
-    const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
-    rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: d.file === m.top ? m.base : d.file } : d) };
-    await host.saveRuntime(dom, rt);
-    return;
+  if (rt) {
+    const graph = await askGraph(rt.proc.qmp);
+    const chain = deviceChain(graph.blocks, m.target);
+    if (chain.includes(path.resolve(m.top))) {
+      // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
+      await cancelLeftoverJobs(rt);
+      const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: d.file === m.top ? m.base : d.file } : d) };
+      await host.saveRuntime(dom, rt);
+      return;
+    }
+    if (chain.includes(path.resolve(m.base))) {
+      // QEMU runs on base without top: the live merge got past its pivot before the crash (which came
+      // before top's nodes were dropped or its file removed). Re-merging top would write its old data
+      // over what the guest wrote since; only the leftovers go.
+      await cancelLeftoverJobs(rt);
+      const leftover = mergeNodes(graph, m.target, m.top, m.base).top;
+      if (leftover !== undefined && !leftover.startsWith('#')) {
+        for (const n of [leftover, `${leftover}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
+      }
+      (host.images ?? doImageWork).remove(m.top);
+      const root = mergeNodes(graph, m.target, m.base, m.base).root;
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: root ?? d.node, file: d.file === m.top ? m.base : d.file } : d) };
+      await host.saveRuntime(dom, rt);
+      return;
+    }
   }
   await (host.images ?? doImageWork).mergeOffline(m.top, m.base, knownImages(dom));
+}
+
+/** The files device `target` reads through, top first (query-block's image and its backing images). */
+function deviceChain(blocks: BlockInfo[], target: string): string[] {
+  type Image = { filename?: string; 'backing-image'?: Image };
+  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+  const out: string[] = [];
+  for (let img = (b?.inserted as { image?: Image } | undefined)?.image; img; img = img['backing-image']) {
+    if (img.filename !== undefined) out.push(path.resolve(img.filename));
+  }
+  return out;
 }
 
 async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {
