@@ -4,6 +4,7 @@
  *   <root>/<uuid>/domain.xml          the persistent definition
  *   <root>/<uuid>/status.json         runtime state the driver wants to survive a restart
  *   <root>/<uuid>/snapshots/<enc>.xml one file per snapshot, libvirt's internal format
+ *   <root>/<uuid>/intent.json         a driver's write-ahead intent (qemu external snapshots), if any
  *   <root>/<uuid>/wal.log             redo log: changes acknowledged but not yet copied into the files
  *
  * A change (one or several files: create moving <active>, delete re-parenting
@@ -21,13 +22,26 @@
  * the log passes a size, at a clean shutdown and at start-up; a crash in the
  * middle of one just means the (idempotent) records are applied again.
  *
- * So an acknowledged change is always in the log or in the files; an
- * unacknowledged one is at most a torn or failed record at the log's tail,
- * which a failed append truncates away at once (or, after a crash, start-up
- * discards), and which never reached the files — a multi-file change is there
- * whole or not at all. Damage anywhere else in a log is corruption: the store
+ * So an acknowledged change is always in the log or in the files (except a
+ * lazy commit, which its caller asks for: below); an unacknowledged one is at
+ * most a torn or failed record at the log's tail, which a failed append
+ * truncates away at once (or, after a crash, start-up discards), and which
+ * never reached the files — a multi-file change is there whole or not at all. Damage anywhere else in a log is corruption: the store
  * refuses to open (log-damage.ts; the rule is in redo-log-format.ts). Deletes
  * get space kept aside for a full disk (space-reserve.ts).
+ *
+ * A lazy commit (CommitOptions.lazy) is acknowledged at once and written with
+ * the domain's next append, whatever queues that (any commit of the domain, a
+ * timer, shutdown): its loss in a crash must be made good by the caller's
+ * recovery, from a record the caller made durable before (the qemu driver's
+ * external snapshots: the operation's intent, see external-intent.ts). Two
+ * things make that workable. Lazy changes are never written to the log on
+ * their own unsynced, they ride in a synced frame like any other, so the log's
+ * rule (only the last append can be torn, redo-log-format.ts) holds as it is.
+ * And they keep their place in the domain's order: a commit queued after a
+ * lazy one is appended in the same frame or a later one, so whatever is
+ * durable after a crash is still a prefix of what was acknowledged — a lazy
+ * change is lost only with everything queued after it, never alone.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, unlink, type FileHandle } from 'node:fs/promises';
@@ -56,6 +70,11 @@ export const storeTuning = {
   checkpointParallel: 16,
   /** Space kept aside so that deletes work on a full disk (space-reserve.ts). */
   reserveBytes: 1 << 20,
+  /**
+   * A lazy commit is appended by then if nothing else of its domain appended it first.
+   * VIRTSNAP_LAZY_FLUSH_MS: for crash tests that kill a daemon after an answer.
+   */
+  lazyFlushMs: Number(process.env.VIRTSNAP_LAZY_FLUSH_MS) || 1000,
 };
 
 const TRASH_PREFIX = '.trash-';
@@ -66,11 +85,20 @@ export interface CommitOptions {
    * space kept aside, and it does not wait for that space to be restored.
    */
   frees?: boolean;
+  /**
+   * Acknowledge now, append with the domain's next append (see the top of this
+   * file): only for a change the caller's recovery rebuilds if a crash loses it.
+   * Never refused once its paths are valid, not even after a failed append: it
+   * describes work already done, which the caller cannot take back, so a
+   * failed append keeps it for the next one, and loadDomain() shows it.
+   */
+  lazy?: boolean;
 }
 
 interface Pending {
   changes: FileChange[];
   frees: boolean;
+  lazy: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -83,6 +111,8 @@ interface DomainLog {
   unapplied: Map<string, string | null>;
   pending: Pending[];
   scheduled: boolean;
+  /** Appends the lazy commits waiting in `pending` if nothing else does first. */
+  lazyTimer?: NodeJS.Timeout;
   fh?: FileHandle;
   /** A failed append could not be truncated away: repair before the next one. */
   broken?: Error;
@@ -167,14 +197,44 @@ export class DomainStore {
     return out;
   }
 
+  /** The log's unapplied changes with the lazy commits not yet appended laid over them. */
+  private acknowledged(st: DomainLog): Map<string, string | null> {
+    const lazy = st.pending.filter((p) => p.lazy);
+    if (lazy.length === 0) return st.unapplied;
+    const out = new Map(st.unapplied);
+    for (const p of lazy) for (const c of p.changes) out.set(c.file, c.content);
+    return out;
+  }
+
+  /**
+   * One file of a domain as the store has acknowledged it (lazy commits
+   * included): null when absent. For files the store itself does not
+   * interpret (a driver's intent, see checkedPath).
+   */
+  readFile(uuid: string, file: string): string | null {
+    checkedPath(file);
+    const st = this.logs.get(uuid);
+    const ack = st ? this.acknowledged(st) : undefined;
+    if (ack?.has(file)) return ack.get(file)!;
+    try {
+      return readFileSync(path.join(this.domainDir(uuid), file), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
   /** Re-read one domain as it is durably stored (after a failed commit: memory goes back to this). */
   loadDomain(uuid: string): Promise<StoredDomain | undefined> {
     return this.serial(uuid, async () => {
       const st = this.logs.get(uuid);
       // Commits queued from here on are computed from what is read now: accepted again.
-      if (st) st.failed = undefined;
+      if (st) {
+        st.failed = undefined;
+        if (!st.scheduled) this.armLazy(uuid, st);
+      }
       if (!st || !existsSync(this.domainDir(uuid))) return undefined;
-      return readStoredDomain(this.domainDir(uuid), st.unapplied, { repaired: [], problems: [] });
+      return readStoredDomain(this.domainDir(uuid), this.acknowledged(st), { repaired: [], problems: [] });
     });
   }
 
@@ -268,47 +328,81 @@ export class DomainStore {
    * flight share the next one. So the promise of a commit resolves only once
    * every commit of the domain queued before it is durable too; when one fails,
    * every commit queued behind it fails with it, and so does every commit until
-   * loadDomain() (see DomainLog.failed).
+   * loadDomain() (see DomainLog.failed). A lazy commit (CommitOptions.lazy)
+   * resolves at once and keeps its place in that order.
    */
   commit(uuid: string, changes: FileChange[], opts: CommitOptions = {}): Promise<void> {
     const st = this.logOf(uuid);
-    if (st.failed) return Promise.reject(new Error(`an earlier change of this domain failed: ${st.failed.message}`));
+    const lazy = opts.lazy === true;
+    if (st.failed && !lazy) return Promise.reject(new Error(`an earlier change of this domain failed: ${st.failed.message}`));
     if (changes.length === 0) return Promise.resolve();
     try {
       for (const c of changes) checkedPath(c.file);
     } catch (e) {
       return Promise.reject(e);
     }
+    if (lazy) {
+      st.pending.push({ changes, frees: opts.frees === true, lazy, resolve: () => undefined, reject: () => undefined });
+      if (!st.scheduled) this.armLazy(uuid, st);
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve, reject) => {
-      st.pending.push({ changes, frees: opts.frees === true, resolve, reject });
-      if (st.scheduled) return;
-      st.scheduled = true;
-      void this.serial(uuid, async () => {
-        st.scheduled = false;
-        const batch = st.pending.splice(0);
-        try {
-          await this.appendWithReserve(uuid, st, batch);
-        } catch (e) {
-          st.failed = e as Error;
-          for (const b of batch) b.reject(e);
-          // Changes queued behind a failed one may build on it (a child of the
-          // snapshot it failed to create): they fail with it, and the caller
-          // reloads memory from the store.
-          const dependents = st.pending.splice(0);
-          for (const b of dependents) b.reject(new Error(`an earlier change of this domain failed: ${(e as Error).message}`));
+      st.pending.push({ changes, frees: opts.frees === true, lazy, resolve, reject });
+      this.schedule(uuid, st);
+    });
+  }
+
+  /** Make sure lazy commits waiting in `pending` are appended within lazyFlushMs even if nothing else comes. */
+  private armLazy(uuid: string, st: DomainLog): void {
+    if (st.lazyTimer || !st.pending.some((p) => p.lazy)) return;
+    st.lazyTimer = setTimeout(() => {
+      st.lazyTimer = undefined;
+      if (!st.failed && st.pending.length > 0) this.schedule(uuid, st);
+    }, storeTuning.lazyFlushMs);
+    st.lazyTimer.unref();
+  }
+
+  /** Queue an append of everything pending (once: commits arriving meanwhile join it). */
+  private schedule(uuid: string, st: DomainLog): void {
+    if (st.scheduled) return;
+    st.scheduled = true;
+    void this.serial(uuid, async () => {
+      st.scheduled = false;
+      const batch = st.pending.splice(0);
+      if (batch.length === 0) return;
+      clearTimeout(st.lazyTimer);
+      st.lazyTimer = undefined;
+      try {
+        await this.appendWithReserve(uuid, st, batch);
+      } catch (e) {
+        // Lazy changes were acknowledged: they stay, in order, for the next append.
+        const kept = batch.filter((b) => b.lazy);
+        if (kept.length === batch.length) {
+          // Only lazy ones (the timer's append): nobody's memory is ahead of the disk, try again later.
+          st.pending.unshift(...kept);
+          this.armLazy(uuid, st);
           return;
         }
-        for (const b of batch) b.resolve();
-        if ((st.records >= storeTuning.checkpointRecords || st.size >= storeTuning.checkpointBytes) &&
-            (st.retryAt === undefined || st.records >= st.retryAt)) {
-          // Acknowledged already: a failed checkpoint loses nothing (the log keeps the
-          // records); it is tried again after as many records more.
-          await this.checkpointNow(uuid, st).then(
-            () => (st.retryAt = undefined),
-            () => (st.retryAt = st.records + storeTuning.checkpointRecords),
-          );
-        }
-      });
+        st.failed = e as Error;
+        for (const b of batch) b.reject(e);
+        // Changes queued behind a failed one may build on it (a child of the
+        // snapshot it failed to create): they fail with it, and the caller
+        // reloads memory from the store.
+        const behind = st.pending.splice(0);
+        for (const b of behind) if (!b.lazy) b.reject(new Error(`an earlier change of this domain failed: ${(e as Error).message}`));
+        st.pending = [...kept, ...behind.filter((b) => b.lazy)];
+        return;
+      }
+      for (const b of batch) b.resolve();
+      if ((st.records >= storeTuning.checkpointRecords || st.size >= storeTuning.checkpointBytes) &&
+          (st.retryAt === undefined || st.records >= st.retryAt)) {
+        // Acknowledged already: a failed checkpoint loses nothing (the log keeps the
+        // records); it is tried again after as many records more.
+        await this.checkpointNow(uuid, st).then(
+          () => (st.retryAt = undefined),
+          () => (st.retryAt = st.records + storeTuning.checkpointRecords),
+        );
+      }
     });
   }
 
@@ -318,7 +412,10 @@ export class DomainStore {
    */
   private async appendWithReserve(uuid: string, st: DomainLog, batch: Pending[]): Promise<void> {
     const sets = batch.map((b) => b.changes);
-    const frees = batch.every((b) => b.frees);
+    // Lazy changes riding along do not decide: they are acknowledged already, and holding a delete
+    // back for them on a full disk would leave nothing able to free space.
+    const deciding = batch.some((b) => !b.lazy) ? batch.filter((b) => !b.lazy) : batch;
+    const frees = deciding.every((b) => b.frees);
     if (!frees) await this.reserve.restore();
     try {
       await this.append(uuid, st, sets);
@@ -416,6 +513,7 @@ export class DomainStore {
     const dir = this.domainDir(uuid);
     await this.serial(uuid, async () => {
       const st = this.logs.get(uuid);
+      clearTimeout(st?.lazyTimer);
       await st?.fh?.close().catch(() => undefined);
       this.logs.delete(uuid);
       const trash = path.join(this.root, `${TRASH_PREFIX}${uuid}-${randomBytes(4).toString('hex')}`);
@@ -429,6 +527,14 @@ export class DomainStore {
   async flush(): Promise<void> {
     await Promise.all([...this.logs.entries()].map(([uuid, st]) =>
       this.serial(uuid, async () => {
+        clearTimeout(st.lazyTimer);
+        st.lazyTimer = undefined;
+        // Lazy commits still waiting: appended now (their callers' recovery would rebuild them otherwise).
+        const lazy = st.pending.filter((p) => p.lazy);
+        if (lazy.length > 0 && !st.failed && !st.scheduled) {
+          st.pending = st.pending.filter((p) => !p.lazy);
+          await this.appendWithReserve(uuid, st, lazy).catch(() => st.pending.unshift(...lazy));
+        }
         await this.checkpointNow(uuid, st).catch(() => undefined);
         await st.fh?.close().catch(() => undefined);
         st.fh = undefined;

@@ -97,7 +97,8 @@ export class DurableStore {
    * from disk so that a failed operation leaves everything exactly as before.
    * Under an AfterJob (see there) the commit is only queued, and `undo` (the
    * hypervisor work to roll back if it fails) is kept for the recovery; without,
-   * the caller's own error path does that.
+   * the caller's own error path does that. A lazy commit (`opts.lazy`, see
+   * DomainStore) is acknowledged at once either way and never fails.
    */
   async persist(dom: DomainObj, changes: FileChange[], undo?: () => Promise<void>, opts?: CommitOptions): Promise<void> {
     const deferral = this.deferrals.get(dom.uuid);
@@ -115,6 +116,28 @@ export class DurableStore {
       await this.reloadDomain(dom.uuid);
       throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${dom.name}': ${(e as Error).message}`, this.errDomain);
     }
+  }
+
+  /**
+   * A write-ahead record (a driver's intent): durable when this resolves, even
+   * under an AfterJob, since the hypervisor work it covers comes next. It is
+   * appended behind every change of the domain acknowledged before (lazy ones
+   * included), so its fdatasync makes them durable too. If it fails nothing
+   * was done yet: memory goes back to disk (the store refuses the domain's
+   * commits until then) and the operation fails.
+   */
+  async recordNow(dom: DomainObj, changes: FileChange[], opts?: CommitOptions): Promise<void> {
+    try {
+      await this.store.commit(dom.uuid, changes, opts);
+    } catch (e) {
+      if (this.store.needsReload(dom.uuid)) await this.reloadDomain(dom.uuid);
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot save state of domain '${dom.name}': ${(e as Error).message}`, this.errDomain);
+    }
+  }
+
+  /** A file of a domain as acknowledged (see DomainStore.readFile). */
+  readFile(uuid: string, file: string): string | null {
+    return this.store.readFile(uuid, file);
   }
 
   /** An operation under an AfterJob starts: its commits are queued, not awaited. */

@@ -51,6 +51,16 @@ export interface HypervisorHooks {
    * committed with the removal.
    */
   snapshotDelete(dom: DomainObj, nodes: SnapshotNode[], flags: number): Promise<TreeChanges | void>;
+  /**
+   * Asked right before the metadata commit that follows snapshotCreate (with
+   * its `def`) or snapshotDelete (with its `nodes`): true when the driver made
+   * a record durable before that data work from which its start-up recovery
+   * rebuilds this commit if a crash loses it (the qemu driver's external
+   * snapshots: the intent). The commit is then lazy (DomainStore): answered
+   * without an fdatasync of its own, made durable by the domain's next append.
+   * True at most once per subject.
+   */
+  commitCovered?(subject: object): boolean;
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
   /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */

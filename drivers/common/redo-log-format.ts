@@ -39,7 +39,7 @@ import { createHash } from 'node:crypto';
 import { isTempFile } from './atomic-file.js';
 
 export interface FileChange {
-  /** Relative to the domain directory: 'domain.xml', 'status.json' or 'snapshots/<enc>.xml'. */
+  /** Relative to the domain directory: 'domain.xml', 'status.json', 'intent.json' or 'snapshots/<enc>.xml'. */
   file: string;
   /** New content, or null to delete the file. */
   content: string | null;
@@ -201,8 +201,13 @@ function classify(buf: Buffer, off: number, why: string, h: Header): LogDamage {
   return { offset: off, kind: 'corrupt', reason: why + trailing, after };
 }
 
-/** The only files a domain directory holds; anything else is refused before it reaches the log. */
-const STORE_PATH = /^(?:domain\.xml|status\.json|snapshots\/[^/\0]+)$/;
+/**
+ * The only files a domain directory holds; anything else is refused before it
+ * reaches the log. intent.json is a driver's write-ahead record of hypervisor
+ * work (qemu external snapshots, external-intent.ts), kept in the domain's log
+ * so that one fdatasync orders it with the metadata; the store does not read it.
+ */
+const STORE_PATH = /^(?:domain\.xml|status\.json|intent\.json|snapshots\/[^/\0]+)$/;
 
 export function checkedPath(file: string): string {
   if (typeof file !== 'string' || !STORE_PATH.test(file) || file === 'snapshots/..' || file === 'snapshots/.' || isTempFile(file)) {

@@ -103,6 +103,10 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.snapshots.snapshotCreate(dom, def);
   }
 
+  commitCovered(subject: object): boolean {
+    return this.snapshots.commitCovered(subject);
+  }
+
   snapshotDiscard(dom: DomainObj, def: Named): Promise<void> {
     return this.snapshots.snapshotDiscard(dom, def);
   }

@@ -1,6 +1,9 @@
 /** What the external crash tests share: a daemon killed mid-operation and restarted, and a backing-chain probe. */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as v from '../../client/index.js';
+import { scanLog } from '../../drivers/common/redo-log-format.js';
 import type { RunningDaemon } from '../helpers/daemon.js';
 import { killQemusUnder, sleep } from './driver-helpers.js';
 
@@ -28,4 +31,24 @@ export async function crashDuring(daemon: RunningDaemon, uuid: string, recoverie
   const dom = await v.virDomainLookupByUUIDString(conn, uuid);
   recoveries.push(...next.output().split('\n').filter((l) => /interrupted external snapshot operation/.test(l)));
   return { daemon: next, conn, dom };
+}
+
+/**
+ * The intent of external snapshot operations domain `uuid` has on disk (in its
+ * store: the redo log's last word on intent.json, else the file), or undefined.
+ */
+export function storedIntent(stateDir: string, uuid: string): string | undefined {
+  const dir = path.join(stateDir, 'qemu', 'session', 'domains', uuid);
+  let logged: string | null | undefined;
+  try {
+    logged = scanLog(fs.readFileSync(path.join(dir, 'wal.log'))).sets.flat().filter((c) => c.file === 'intent.json').at(-1)?.content;
+  } catch {
+    logged = undefined;
+  }
+  if (logged !== undefined) return logged ?? undefined;
+  try {
+    return fs.readFileSync(path.join(dir, 'intent.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }

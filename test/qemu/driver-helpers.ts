@@ -70,6 +70,12 @@ export interface Harness {
   logs: string[];
   /** Close the driver (QEMU keeps running) and open a new one on the same state dir, like a daemon restart. */
   reopen(): Promise<QemuDriver>;
+  /**
+   * The daemon dies instead (SIGKILL; with its QEMUs killed too, a power loss): its monitors go, nothing
+   * is flushed, and what its store acknowledged lazily never reaches the disk (set storeTuning.lazyFlushMs
+   * high, or the old store's timer appends it later). Then a new driver opens on the same state dir.
+   */
+  crash(): Promise<QemuDriver>;
   qemu(): QemuProcess;
   cleanup(): Promise<void>;
 }
@@ -88,6 +94,11 @@ export async function harness(opts: { disks?: number; memoryMiB?: number; serial
     ctx: { domain: { uuid, name: 'vm1' }, client: 'test' },
     async reopen() {
       await h.driver.close();
+      h.driver = await open();
+      return h.driver;
+    },
+    async crash() {
+      await h.driver.hooks.close();
       h.driver = await open();
       return h.driver;
     },

@@ -17,6 +17,7 @@ import * as v from '../../client/index.js';
 import { SnapshotCreateFlags as CF } from '../../protocol/flags.js';
 import { domainDisks, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import { runDaemon, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { storedIntent } from './crash-helpers.js';
 import { domainXml, killQemusUnder, waitFor } from './driver-helpers.js';
 import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, writePattern } from './helpers.js';
 
@@ -59,15 +60,15 @@ async function interruptedDelete(name: string) {
   await writePattern(overlay, 0x22);
   await v.virDomainCreate(dom);
   const qemuPid = Number(fs.readFileSync(path.join(daemon.stateDir, 'qemu', 'session', 'run', uuid, 'qemu.pid'), 'utf8'));
-  const intentFile = path.join(daemon.stateDir, 'qemu', 'session', 'intents', `${uuid}.json`);
+  const intent = () => storedIntent(daemon.stateDir, uuid);
   process.kill(qemuPid, 'SIGSTOP');
   const pending = v.virDomainSnapshotDelete(await v.virDomainSnapshotLookupByName(dom, 's1', 0), 0).catch(() => undefined);
-  await waitFor(() => fs.existsSync(intentFile) && fs.readFileSync(intentFile, 'utf8').includes('"op":"delete"'));
+  await waitFor(() => intent()?.includes('"op":"delete"') === true);
   await daemon.kill();
   await pending;
   process.kill(qemuPid, 'SIGCONT');
   const what = `qemu:///session: domain 'vm': interrupted external snapshot delete of snapshot(s) 's1' (merges: ${overlay} into ${disk})`;
-  return { uuid, disk, overlay, qemuPid, intentFile, what };
+  return { uuid, disk, overlay, qemuPid, intent, what };
 }
 
 /** Kill the QEMU of an interrupted operation and wait until it is gone (or a zombie: not running either). */
@@ -119,21 +120,61 @@ describe('--check and an interrupted external snapshot operation', () => {
   }, 120_000);
 
   test('a reconciliation that fails is a problem: the intent and the images stay as they were', async () => {
-    const { disk, overlay, qemuPid, intentFile, what } = await interruptedDelete('bad');
+    const { disk, overlay, qemuPid, intent: storedNow, what } = await interruptedDelete('bad');
     await killQemu(qemuPid);
     // The overlay's qcow2 magic destroyed: qemu-img commit cannot open it.
     const fd = fs.openSync(overlay, 'r+');
     fs.writeSync(fd, Buffer.from('junk'), 0, 4, 0);
     fs.closeSync(fd);
-    const intent = fs.readFileSync(intentFile, 'utf8');
+    const intent = storedNow();
+    expect(intent).toContain('"op":"delete"');
     expect(await check('--reconcile')).toEqual({
       code: 2,
       out: `problem: ${what}: cannot reconcile: operation failed: qemu-img commit failed on '${overlay}': `
         + `Could not open '${overlay}': Image is not in qcow2 format\n1 problem(s) need attention\n`,
     });
-    expect(fs.readFileSync(intentFile, 'utf8')).toBe(intent);
+    expect(storedNow()).toBe(intent);
     expect(fs.existsSync(overlay)).toBe(true);
     expect(await hasPattern(disk, 0x11)).toBe(true);
+  }, 120_000);
+
+  test('killed right after an answered create, before its metadata reached the disk: --reconcile records it', async () => {
+    const uuid = randomUUID();
+    const disk = await makeDisk(dir, 'lazy.qcow2');
+    const overlay = path.join(dir, 'lazy.s1');
+    // The store's timer must not append the metadata in the instant between the answer and the kill.
+    process.env.VIRTSNAP_LAZY_FLUSH_MS = '600000';
+    try {
+      daemon = await startDaemon({ dir: path.join(dir, 'd-lazy'), args: ['--default-uri', 'qemu:///session'] });
+    } finally {
+      delete process.env.VIRTSNAP_LAZY_FLUSH_MS;
+    }
+    daemons.push(daemon);
+    const conn = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
+    const dom = await v.virDomainDefineXML(conn, domainXml({ name: 'vm', uuid, disks: [disk], memoryMiB: 32 }));
+    await v.virDomainSnapshotCreateXML(dom, '<domainsnapshot><name>s1</name></domainsnapshot>', CF.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY);
+    await daemon.kill();
+    await v.virConnectClose(conn).catch(() => undefined);
+    const what = `qemu:///session: domain 'vm': interrupted external snapshot create of snapshot 's1' (overlays: ${overlay} on ${disk})`;
+    expect(await check()).toEqual({
+      code: 2,
+      out: `problem: ${what}; reconciliation (virtsnapd start-up, or --check --reconcile) would: metadata of 'vm' committed (snapshot 's1' written)\n`
+        + '1 problem(s) need attention\n',
+    });
+    expect(await check('--reconcile')).toEqual({
+      code: 0,
+      out: `repaired: ${what}: reconciled: snapshot 's1' was made but its metadata had not reached the disk; recorded from its intent `
+        + `(the domain runs on ${overlay})\nstate directory is consistent\n`,
+    });
+    expect(await check()).toEqual({ code: 0, out: 'state directory is consistent\n' });
+    daemon = await daemon.restart();
+    daemons.push(daemon);
+    const conn2 = await v.virConnectOpen('qemu:///session', { socket: daemon.socket });
+    const dom2 = await v.virDomainLookupByUUIDString(conn2, uuid);
+    expect((await v.virDomainListAllSnapshots(dom2, 0)).map((s) => s.name)).toEqual(['s1']);
+    expect(domainDisks(parseDomainXml(await v.virDomainGetXMLDesc(dom2, 0))).map((d) => d.source)).toEqual([overlay]);
+    expect(daemon.output()).not.toMatch(/interrupted external snapshot operation/);
+    await v.virConnectClose(conn2);
   }, 120_000);
 
   test('an interrupted memory snapshot: --check only names the memory file; --reconcile removes it with the overlays', async () => {
@@ -146,11 +187,10 @@ describe('--check and an interrupted external snapshot operation', () => {
     const dom = await v.virDomainDefineXML(conn, domainXml({ name: 'vm', uuid, disks: [disk], memoryMiB: 32 }));
     await v.virDomainCreate(dom);
     const qemuPid = Number(fs.readFileSync(path.join(daemon.stateDir, 'qemu', 'session', 'run', uuid, 'qemu.pid'), 'utf8'));
-    const intentFile = path.join(daemon.stateDir, 'qemu', 'session', 'intents', `${uuid}.json`);
     process.kill(qemuPid, 'SIGSTOP');
     const pending = v.virDomainSnapshotCreateXML(dom,
       `<domainsnapshot><name>m1</name><memory snapshot='external' file='${memFile}'/></domainsnapshot>`, 0).catch(() => undefined);
-    await waitFor(() => fs.existsSync(intentFile) && fs.readFileSync(intentFile, 'utf8').includes(memFile));
+    await waitFor(() => storedIntent(daemon.stateDir, uuid)?.includes(memFile) === true);
     await daemon.kill();
     await pending;
     process.kill(qemuPid, 'SIGCONT');
@@ -170,8 +210,8 @@ describe('--check and an interrupted external snapshot operation', () => {
     expect(done.code).toBe(0);
     expect(done.out).toContain(`memory file '${memFile}' removed`);
     expect(fs.existsSync(memFile)).toBe(false);
-    // A finished intent is truncated (kept as a file, empty), not unlinked.
-    expect(fs.readFileSync(intentFile, 'utf8')).toBe('');
+    // A finished intent is dropped from the store.
+    expect(storedIntent(daemon.stateDir, uuid)).toBeUndefined();
     // Only the disk (and the daemon's dirs) remain: no overlay was left behind.
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('mem.'))).toEqual(['mem.qcow2']);
     expect(await check()).toEqual({ code: 0, out: 'state directory is consistent\n' });

@@ -92,7 +92,8 @@ export class SnapshotCreateProcedure {
     try {
       await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes), ...this.parts.store.domainChanges(dom, { status: halt, def: defChanged })],
         () => this.hv.snapshotDiscard(dom, def).catch((err: Error) =>
-          this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`)));
+          this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`)),
+        { lazy: this.hv.commitCovered?.(def) === true });
     } catch (e) {
       if (halt) Object.assign(dom, before);
       dom.def = defBefore;

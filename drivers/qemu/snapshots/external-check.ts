@@ -5,7 +5,9 @@
  * the image work only described), and with `--reconcile` it is done, offline.
  * A domain whose QEMU still runs is left to the daemon: reconciling it means
  * QMP work (a live block-commit), and --check touches no hypervisor.
- * An intent whose operation was committed is settled: not reported.
+ * An intent whose operation was committed is settled: not reported. One
+ * whose lazy metadata commit a crash lost is reported with the roll-forward
+ * reconciliation would do (recording the snapshot from the intent).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,10 +20,10 @@ import type { TreeChanges } from '../../common/snapshot-tree.js';
 import type { InspectReport } from '../../driver.js';
 import { domainRunFiles } from '../run-dir.js';
 import { liveQemuPid } from '../unreachable-qemu.js';
-import { IntentLog, type Intent } from './external-intent.js';
+import { INTENT_FILE, IntentLog, type Intent } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
 
-/** Where the qemu driver instance `instance` keeps its intents (external-host.ts: beside its run dir). */
+/** Where the qemu driver instance `instance` kept its intents before they moved into its store (external-intent.ts). */
 export function intentDir(stateDir: string, instance: string): string {
   return path.join(stateDir, 'qemu', instance, 'intents');
 }
@@ -42,7 +44,7 @@ export function describeIntent(intent: Intent): string {
 function describeChanges(dom: DomainObj, changes: TreeChanges): string {
   const parts = [
     ...changes.removed.map((n) => `snapshot '${n.name}' dropped`),
-    ...[...changes.written].filter((n) => !changes.removed.includes(n)).map((n) => `snapshot '${n.name}' rewritten`),
+    ...[...changes.written].filter((n) => !changes.removed.includes(n)).map((n) => `snapshot '${n.name}' written`),
   ];
   return `metadata of '${dom.name}' committed (${parts.join(', ') || 'definition only'})`;
 }
@@ -77,28 +79,31 @@ function committingHost(store: DurableStore): ReconcileHost {
 /**
  * Add to `report` the interrupted external operations of qemu instance
  * `instance`, reconciled when `reconcile` is set. Runs after the store's own
- * check (inspectStore), so its repairs are done.
+ * check (inspectStore), so its repairs are done. Intents are files of the
+ * store (external-intent.ts); older ones in the instance's intents/ directory.
  */
 export async function checkIntents(stateDir: string, instance: string, report: InspectReport, reconcile: boolean): Promise<void> {
-  const dir = intentDir(stateDir, instance);
-  const uuids = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
-  const intents = new IntentLog(dir);
-  const pending = uuids.map((uuid) => ({ uuid, intent: intents.read(uuid) })).filter((p) => p.intent !== undefined);
-  if (pending.length === 0) return;
+  const root = storeRoot(stateDir, 'qemu', instance);
+  const legacyDir = intentDir(stateDir, instance);
+  const withIntent = (uuid: string) => fs.existsSync(path.join(root, uuid, INTENT_FILE)) || fs.existsSync(path.join(legacyDir, `${uuid}.json`));
+  // Cheap first look (inspectStore left every log applied to the files): most stores have no intent at all.
+  if (!fs.existsSync(root) || !fs.readdirSync(root).some(withIntent)) return;
   const domains = new DomainRegistry('VIR_FROM_QEMU');
-  const store = new DurableStore(storeRoot(stateDir, 'qemu', instance), domains, { stateDir, log: () => undefined }, 'VIR_FROM_QEMU');
+  const store = new DurableStore(root, domains, { stateDir, log: () => undefined }, 'VIR_FROM_QEMU');
   try {
     await store.loadAll();
   } catch (e) {
     if (!(e instanceof StoreCorruptError)) throw e;
     // The store's damage is reported already; its metadata cannot decide what the images should be.
-    report.problems.push(`${pending.length} interrupted external snapshot operation(s) not examined: the store must be repaired first`);
+    report.problems.push('interrupted external snapshot operation(s) not examined: the store must be repaired first');
     return;
   }
+  const intents = new IntentLog(store, legacyDir);
   const runRoot = path.join(stateDir, 'qemu', instance, 'run');
-  for (const { uuid, intent } of pending) {
-    const dom = domains.get(uuid);
-    if (!dom) continue; // undefined since: nothing names its images any more
+  const pending = [...domains.values()].sort((a, b) => a.uuid.localeCompare(b.uuid))
+    .map((dom) => ({ dom, intent: intents.read(dom.uuid) })).filter((p) => p.intent !== undefined);
+  for (const { dom, intent } of pending) {
+    const uuid = dom.uuid;
     const what = `domain '${dom.name}': interrupted external snapshot ${describeIntent(intent!)}`;
     const pid = liveQemuPid(domainRunFiles(runRoot, uuid));
     if (pid !== undefined) {
@@ -108,7 +113,7 @@ export async function checkIntents(stateDir: string, instance: string, report: I
     try {
       if (reconcile) {
         const done = await reconcileExternal(dom, intent!, committingHost(store));
-        await intents.clear(uuid);
+        await intents.clear(dom);
         if (done !== undefined) report.repaired.push(`${what}: reconciled: ${done}`);
         continue;
       }

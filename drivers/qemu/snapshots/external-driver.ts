@@ -10,6 +10,7 @@ import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
+import { formatSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { DomainState, SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import { AGENT_CHARDEV } from '../domain/argv.js';
@@ -59,12 +60,30 @@ export class ExternalSnapshots {
   private readonly plans = new WeakMap<SnapshotDef, OverlayPlan[]>();
   private readonly quiesced = new WeakSet<SnapshotDef>();
   private readonly memories = new WeakMap<SnapshotDef, MemoryPlan>();
+  /** Creates with NO_METADATA: nothing to record, so nothing to roll forward. */
+  private readonly noMetadata = new WeakSet<SnapshotDef>();
+  /**
+   * The def of a create, or the node list of a delete, whose image work is done
+   * under an intent that rebuilds its metadata commit (see external-intent.ts):
+   * that commit may be lazy (commitCovered).
+   */
+  private readonly coverable = new WeakSet<object>();
+  /** Creates whose metadata commit went lazy: acknowledged, so never discarded. */
+  private readonly committed = new WeakSet<object>();
 
   constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
 
   /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
   forget(dom: DomainObj): void {
-    this.intents.forget(dom.uuid);
+    this.intents.forget(dom);
+  }
+
+  /** See HypervisorHooks.commitCovered. */
+  commitCovered(subject: object): boolean {
+    if (!this.coverable.has(subject)) return false;
+    this.coverable.delete(subject);
+    this.committed.add(subject);
+    return true;
   }
 
   /** At start-up: finish or undo what a crash interrupted. */
@@ -72,7 +91,7 @@ export class ExternalSnapshots {
     const intent = this.intents.read(dom.uuid);
     if (!intent) return undefined;
     const done = await reconcileExternal(dom, intent, this.host);
-    await this.intents.clear(dom.uuid);
+    await this.intents.clear(dom);
     return done;
   }
 
@@ -86,6 +105,7 @@ export class ExternalSnapshots {
       this.quiesced.add(def);
     }
     this.plans.set(def, plans);
+    if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA) this.noMetadata.add(def);
     const file = memoryFileOf(def);
     if (file !== undefined) {
       this.memories.set(def, {
@@ -110,7 +130,11 @@ export class ExternalSnapshots {
     const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
     const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
-    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
+    // A disk-only create carries its definition: its metadata commit can be lazy (see external-intent.ts).
+    const forward = memory || this.noMetadata.has(def) ? undefined : formatSnapshotXml(def, { internal: false, uuid: dom.uuid });
+    await this.intents.record(dom, {
+      op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}), ...(forward ? { forward } : {}),
+    });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -130,12 +154,23 @@ export class ExternalSnapshots {
       await createExternalOffline(plans);
     }
     dom.def = withDiskFiles(dom.def, new Map(plans.map((p) => [p.target, p.overlay])));
+    if (forward !== undefined) this.coverable.add(def);
   }
 
-  /** Metadata could not be saved: put the disks back on the frozen images (merging what was written since). */
+  /**
+   * Metadata could not be saved: put the disks back on the frozen images (merging what was written since).
+   * Never after a lazy commit: that one was acknowledged (it cannot fail, and the store keeps it when the
+   * domain is reloaded after another commit's failure), and start-up recovery would record it again from
+   * the intent, so its images stay. Recovery also relies on this: it takes a create whose overlays are in
+   * place for one that may have been answered, which a half-done discard would contradict.
+   */
   async discard(dom: DomainObj, def: Named): Promise<void> {
     const plans = this.plans.get(def);
     if (!plans) return;
+    if (this.committed.has(def)) {
+      this.host.log('warn', `domain ${dom.name}: snapshot '${def.name}' is kept: its metadata was acknowledged already`);
+      return;
+    }
     const memory = this.memories.get(def);
     if (memory) removeMemoryFile(memory.file);
     const rt = this.host.runtimeOf(dom);
@@ -181,7 +216,7 @@ export class ExternalSnapshots {
     }
     const def = withDiskFiles(domainDefFromElement(node.def.domain!), fresh);
     const spec = qemuDomainSpec(def);
-    await this.intents.record(dom.uuid, {
+    await this.intents.record(dom, {
       op: 'revert', snapshot: node.name, overlays: [...fresh].map(([t, ov]) => ({ target: t, frozen: frozen.get(t)!, overlay: ov })),
     });
     const wasActive = await this.host.stopForRevert(dom);
@@ -225,6 +260,8 @@ export class ExternalSnapshots {
       }
       deleted.push(node);
     }
+    // The intent's steps rebuild the metadata commit (reconcileDelete finishes each step still in the metadata).
+    this.coverable.add(nodes);
     return changes;
   }
 
@@ -253,7 +290,7 @@ export class ExternalSnapshots {
       if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
     }
     steps.push({ snapshot: node.name, merges });
-    await this.intents.record(dom.uuid, { op: 'delete', steps });
+    await this.intents.record(dom, { op: 'delete', steps });
     const graph = await asked;
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));

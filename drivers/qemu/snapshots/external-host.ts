@@ -63,5 +63,5 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       await runtime.persistStatusNow(dom);
     },
     commit: (dom, changes) => parts.store.persist(dom, [...parts.store.snapshotChanges(dom, changes), ...parts.store.domainChanges(dom, { def: true })]),
-  }, new IntentLog(path.join(runRoot, '..', 'intents')));
+  }, new IntentLog(parts.store, path.join(runRoot, '..', 'intents')));
 }

@@ -6,83 +6,121 @@
  * durably, what it is about to do; at start-up the driver compares that with
  * the committed metadata and the images and finishes or undoes the work
  * (ExternalSnapshots.reconcile).
+ *
+ * Where the intent lives, and why an external operation pays ONE fdatasync.
+ * The intent is a file of the domain's own store, `intent.json`, written
+ * through the domain's redo log like the metadata (DomainStore). So:
+ *
+ * - Recording it is one append and one fdatasync, before any image changes.
+ * - Its place in the log orders it with the metadata: an intent overwrites
+ *   the previous one only in a frame at or after every change acknowledged
+ *   before it, so the fdatasync that makes a new intent durable also makes the
+ *   previous operation's metadata durable. A separate intent file could not
+ *   promise that (it was overwritten by its own fdatasync, whatever the state
+ *   of the last metadata commit).
+ * - The metadata commit after the image work of a disk-only create and of a
+ *   delete can therefore be lazy (HypervisorHooks.commitCovered): answered
+ *   without a sync of its own, and durable with the domain's next append (the
+ *   next operation's intent, any commit, a timer, shutdown). If a crash loses
+ *   it, the durable intent is still there, and recovery rolls the operation
+ *   FORWARD: a delete always did (its merges cannot be taken back); a create
+ *   carries its snapshot's definition (`forward`) and is recorded from it when
+ *   the images show the switch happened (external-reconcile.ts). An operation
+ *   answered as successful thus survives any crash, and one that was not may
+ *   land either way, but metadata and images agree.
+ * - Dropping a settled intent (forget) costs no sync at all: it is a lazy
+ *   change, durable with the very commit of the operation that dropped it,
+ *   and losing it only leaves an intent whose operation the metadata shows
+ *   committed (reconciliation then does nothing) or whose lost metadata it
+ *   rebuilds.
+ *
+ * Not lazy, so still two syncs: a revert (its outcome depends on the QEMU it
+ * started, which the images alone do not show) and a create with memory (the
+ * vmstate file's completeness would have to be judged too); their recovery
+ * rolls back, as before.
+ *
+ * Intents from before this scheme (`<state-dir>/qemu/<instance>/intents/<uuid>.json`)
+ * are still read, reconciled and removed at start-up.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as fsp from 'node:fs/promises';
+import type { DomainObj } from '../../common/domain-obj.js';
+import type { DurableStore } from '../../common/durable-store.js';
 import { fsyncDir } from '../../common/fs-sync.js';
 import type { OverlayPlan } from './external-plan.js';
 
 export interface Merge { target: string; top: string; base: string }
 
 export type Intent =
-  /** `memory`: the vmstate file being written, and whether the guest ran before (to resume it). */
-  | { op: 'create'; snapshot: string; plans: OverlayPlan[]; memory?: { file: string; running: boolean } }
+  /**
+   * `memory`: the vmstate file being written, and whether the guest ran before (to resume it).
+   * `forward`: the snapshot's definition (internal XML, without `<active>`), present when the
+   * metadata commit is lazy: recovery records the snapshot from it if the images switched.
+   */
+  | { op: 'create'; snapshot: string; plans: OverlayPlan[]; memory?: { file: string; running: boolean }; forward?: string }
   | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }> }
   /** One entry per snapshot, in the order they are merged. */
   | { op: 'delete'; steps: Array<{ snapshot: string; merges: Merge[] }> };
 
-export class IntentLog {
-  constructor(private readonly dir: string) {}
+export const INTENT_FILE = 'intent.json';
 
-  private file(uuid: string): string {
-    return path.join(this.dir, `${uuid}.json`);
+export class IntentLog {
+  /** `legacyDir`: where intents were kept before they moved into the store; read and cleared only. */
+  constructor(private readonly store: DurableStore, private readonly legacyDir?: string) {}
+
+  private legacyFile(uuid: string): string | undefined {
+    return this.legacyDir === undefined ? undefined : path.join(this.legacyDir, `${uuid}.json`);
   }
 
   /**
-   * Durable before any image is touched. Written in place with one
-   * fdatasync (no temp file, no rename, no directory sync once the file
-   * exists): a torn record cannot parse and counts as none, which is right,
-   * since nothing was done before the sync returned.
+   * Durable (with everything of the domain acknowledged before it) before any
+   * image is touched. A delete's may use the space kept for deletes: a delete
+   * is how a full disk gets space back.
    */
-  async record(uuid: string, intent: Intent): Promise<void> {
-    const file = this.file(uuid);
-    const fresh = !fs.existsSync(file);
-    if (fresh) fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const fh = await fsp.open(file, fresh ? 'w' : 'r+', 0o600);
-    try {
-      const data = Buffer.from(JSON.stringify(intent) + '\n');
-      await fh.write(data, 0, data.length, 0);
-      await fh.truncate(data.length);
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    if (fresh) await fsyncDir(this.dir);
+  record(dom: DomainObj, intent: Intent): Promise<void> {
+    return this.store.recordNow(dom, [{ file: INTENT_FILE, content: JSON.stringify(intent) + '\n' }], { frees: intent.op === 'delete' });
   }
 
   read(uuid: string): Intent | undefined {
-    try {
-      const text = fs.readFileSync(this.file(uuid), 'utf8');
-      return text === '' ? undefined : JSON.parse(text) as Intent;
-    } catch {
-      return undefined;
-    }
+    const parse = (text: string | null | undefined) => {
+      try {
+        return text ? JSON.parse(text) as Intent : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const stored = parse(this.store.readFile(uuid, INTENT_FILE));
+    if (stored) return stored;
+    const legacy = this.legacyFile(uuid);
+    return legacy === undefined ? undefined : parse(readOrUndefined(legacy));
   }
 
   /**
-   * Drop the intent of an operation that finished (its metadata is committed
-   * by now: operations on a domain run one at a time), before another one
-   * changes what its reconciliation would look at. Synchronous, durable.
+   * Drop the intent of an operation that finished, before another operation
+   * (internal, or a redefinition) changes what its reconciliation would look
+   * at. Lazy: it reaches the disk no later than that operation's own commit,
+   * which is all it needs (see the top of this file).
    */
-  forget(uuid: string): void {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.file(uuid), 'r+');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    try {
-      if (fs.fstatSync(fd).size === 0) return;
-      fs.ftruncateSync(fd, 0);
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+  forget(dom: DomainObj): void {
+    if (this.store.readFile(dom.uuid, INTENT_FILE) === null) return;
+    void this.store.persist(dom, [{ file: INTENT_FILE, content: null }], undefined, { lazy: true });
   }
 
-  async clear(uuid: string): Promise<void> {
-    this.forget(uuid);
+  /** The intent was reconciled: dropped durably (start-up, --check --reconcile). */
+  async clear(dom: DomainObj): Promise<void> {
+    if (this.store.readFile(dom.uuid, INTENT_FILE) !== null) await this.store.recordNow(dom, [{ file: INTENT_FILE, content: null }]);
+    const legacy = this.legacyFile(dom.uuid);
+    if (legacy !== undefined && fs.existsSync(legacy)) {
+      fs.unlinkSync(legacy);
+      await fsyncDir(this.legacyDir!);
+    }
+  }
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }

@@ -2,21 +2,30 @@
  * Start-up reconciliation of an external operation a crash interrupted (see
  * external-intent.ts). The committed metadata decides what happened:
  *
- * - create not committed (the definition still names the frozen image): the
+ * - create not committed (the snapshot is not in the metadata): if its
+ *   intent carries the snapshot's definition (`forward`: its metadata commit
+ *   was lazy, so it may have been answered) and the images show the switch
+ *   happened, the snapshot is recorded from it (rolled forward); otherwise the
  *   overlay is merged back into the frozen image (live if QEMU runs on it),
  *   keeping whatever the guest wrote, and removed;
  * - revert not committed (the definition names the old images): a QEMU
  *   started on the fresh overlays is stopped and the overlays nobody names
  *   are removed; the domain stays on its old images;
  * - delete not committed (the snapshot is still in the metadata): the merge
- *   cannot be taken back, so it is finished and the metadata follows.
+ *   cannot be taken back, so it is finished and the metadata follows (a live
+ *   merge QEMU already pivoted is not merged again: only its leftovers go).
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { DomainObj } from '../../common/domain-obj.js';
 import { newChanges, type TreeChanges } from '../../common/snapshot-tree.js';
+import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
+import { QEMU_IMG } from '../qemu-img.js';
 import { chainInfo, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
-import { mergeLive, mergeOffline, nodeOfFile } from './external-merge.js';
+import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
+import { withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
 import { diskFiles, knownImages, renameImage } from './external-tree.js';
@@ -56,6 +65,7 @@ function named(dom: DomainObj): Set<string> {
 
 async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'create' }>, host: ReconcileHost): Promise<string | undefined> {
   if (dom.snapshots.has(intent.snapshot)) return undefined;
+  if (intent.forward !== undefined && !intent.memory && await switched(dom, intent.plans, host)) return rollForward(dom, intent, host);
   const memoryNote = intent.memory ? `; memory file '${intent.memory.file}' removed` : '';
   if (intent.memory) await undoMemory(dom, intent.memory, host);
   const files = diskFiles(dom.def);
@@ -81,6 +91,77 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
     undone.push(p.overlay);
   }
   return `snapshot '${intent.snapshot}' was not recorded; its overlays were merged back and removed (${undone.join(', ') || 'none left'})${memoryNote}`;
+}
+
+/**
+ * Did the create reach the point where it could have been answered: every
+ * disk on its overlay? Without QEMU (the guest is off, or died with the
+ * daemon), an overlay whose qcow2 header names the frozen image as its backing
+ * file and which `qemu-img check` finds sound: qemu-img create writes the
+ * backing name last, after the tables, and syncs the image before it returns
+ * (a power loss before that may still have put the header on disk before the
+ * tables: the check catches it), and nothing but a discard (which runs before
+ * anything is answered, see ExternalSnapshots.discard) removes an overlay
+ * again. Any guest write after the switch is in the overlay, and one QEMU
+ * never got is gone with the crash as any unsynced write is, so the frozen
+ * image is the snapshot whichever instant the switch came. With QEMU still
+ * running (only the daemon died), QEMU says: every device's top node must be
+ * its overlay, else the transaction never ran and nothing was answered.
+ */
+async function switched(dom: DomainObj, plans: OverlayPlan[], host: ReconcileHost): Promise<boolean> {
+  for (const p of plans) {
+    const info = await chainInfo(p.overlay).catch(() => undefined);
+    if (info?.backing === undefined || info.backing !== path.resolve(p.frozen)) return false;
+  }
+  const rt = host.runtimeOf(dom);
+  if (!rt) {
+    for (const p of plans) if (!await soundImage(p.overlay)) return false;
+    return true;
+  }
+  const graph = await askGraph(rt.proc.qmp);
+  return plans.every((p) => {
+    const at = mergeNodes(graph, p.target, p.overlay, p.frozen);
+    return at.top !== undefined && at.top === at.root;
+  });
+}
+
+/** `qemu-img check`: no corruption (leaked clusters, exit status 3, are what any crash may leave: harmless). */
+function soundImage(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(QEMU_IMG, ['check', '-q', '-f', 'qcow2', path.resolve(file)], (e) => {
+      const code = e ? (e as { code?: unknown }).code : 0;
+      resolve(code === 0 || code === 3);
+    });
+  });
+}
+
+/**
+ * Record a create whose lazy metadata commit a crash lost, from its intent:
+ * what the create's own commit holds (snapshot-create.ts): the snapshot under
+ * the then current one, made current, the definition on the overlays. The
+ * metadata is the operation's starting point here: the lost commit was the
+ * domain's last (everything queued after it is lost with it, DomainStore).
+ */
+async function rollForward(dom: DomainObj, intent: Extract<Intent, { op: 'create' }>, host: ReconcileHost): Promise<string> {
+  const parsed = parseSnapshotXml(intent.forward!, { redefine: true, internal: false });
+  const def = { ...parsed, name: intent.snapshot };
+  if (def.parent !== undefined && !dom.snapshots.has(def.parent)) delete def.parent;
+  const { node, changes } = dom.snapshots.add(def);
+  dom.snapshots.setCurrent(node, changes);
+  const overlays = new Map(intent.plans.map((p) => [p.target, p.overlay]));
+  dom.def = withDiskFiles(dom.def, overlays);
+  const rt = host.runtimeOf(dom);
+  if (rt) {
+    // The runtime record may predate the switch: QEMU's own nodes go into it.
+    const graph = await askGraph(rt.proc.qmp);
+    rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
+      const file = overlays.get(d.target);
+      return file === undefined ? d : { ...d, file, node: mergeNodes(graph, d.target, file, file).root ?? d.node };
+    }) };
+    await host.saveRuntime(dom, rt);
+  }
+  await host.commit(dom, changes);
+  return `snapshot '${intent.snapshot}' was made but its metadata had not reached the disk; recorded from its intent (the domain runs on ${[...overlays.values()].join(', ')})`;
 }
 
 /**
@@ -134,15 +215,45 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
   if (!fs.existsSync(m.top)) return; // merged and removed before the crash
   const rt = host.runtimeOf(dom);
-  if (rt && await nodeOfFile(rt.proc.qmp, m.top)) {
-    // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
-    await cancelLeftoverJobs(rt);
-    const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
-    rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: d.file === m.top ? m.base : d.file } : d) };
-    await host.saveRuntime(dom, rt);
-    return;
+  if (rt) {
+    const graph = await askGraph(rt.proc.qmp);
+    const chain = deviceChain(graph.blocks, m.target);
+    if (chain.includes(path.resolve(m.top))) {
+      // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
+      await cancelLeftoverJobs(rt);
+      const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: d.file === m.top ? m.base : d.file } : d) };
+      await host.saveRuntime(dom, rt);
+      return;
+    }
+    if (chain.includes(path.resolve(m.base))) {
+      // QEMU runs on base without top: the live merge got past its pivot before the crash (which came
+      // before top's nodes were dropped or its file removed). Re-merging top would write its old data
+      // over what the guest wrote since; only the leftovers go.
+      await cancelLeftoverJobs(rt);
+      const leftover = mergeNodes(graph, m.target, m.top, m.base).top;
+      if (leftover !== undefined && !leftover.startsWith('#')) {
+        for (const n of [leftover, `${leftover}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
+      }
+      (host.images ?? doImageWork).remove(m.top);
+      const root = mergeNodes(graph, m.target, m.base, m.base).root;
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: root ?? d.node, file: d.file === m.top ? m.base : d.file } : d) };
+      await host.saveRuntime(dom, rt);
+      return;
+    }
   }
   await (host.images ?? doImageWork).mergeOffline(m.top, m.base, knownImages(dom));
+}
+
+/** The files device `target` reads through, top first (query-block's image and its backing images). */
+function deviceChain(blocks: BlockInfo[], target: string): string[] {
+  type Image = { filename?: string; 'backing-image'?: Image };
+  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+  const out: string[] = [];
+  for (let img = (b?.inserted as { image?: Image } | undefined)?.image; img; img = img['backing-image']) {
+    if (img.filename !== undefined) out.push(path.resolve(img.filename));
+  }
+  return out;
 }
 
 async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {

@@ -47,6 +47,10 @@ export class QemuSnapshots implements SnapshotHooks {
     return this.external.isPlanned(def) ? this.external.create(dom, def) : this.internal.snapshotCreate(dom, def);
   }
 
+  commitCovered(subject: object): boolean {
+    return this.external.commitCovered(subject);
+  }
+
   snapshotDiscard(dom: DomainObj, def: Named): Promise<void> {
     return this.external.isPlanned(def) ? this.external.discard(dom, def) : this.internal.snapshotDiscard(dom, def);
   }
