@@ -35,6 +35,8 @@ export interface ConnectionState {
 export interface DispatchDeps {
   jobs: DomainJobs;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+  /** Whether `log` writes `level` at all: a line that would be dropped is not built. Unset: always. */
+  logs?: (level: 'info' | 'warn' | 'error' | 'debug') => boolean;
   /** Limits on client XML (bytes, nesting depth); the parsers' defaults when unset. */
   xml?: XmlLimits;
 }
@@ -83,7 +85,7 @@ export async function dispatch(
     }
   }
   if (spec.xmlDocument && typeof params.xml === 'string') checkXmlLimits(params.xml, spec.xmlDocument, deps.xml);
-  if (spec.access === 'write') {
+  if (spec.access === 'write' && (deps.logs?.('info') ?? true)) {
     // Every write is logged with who asked: the peer's uid/gid/pid are part of conn.peer.
     deps.log('info', `${conn.peer} ${method}${params.domain !== undefined ? ` domain=${short(params.domain)}` : ''}${params.snapshot !== undefined ? ` snapshot=${short(params.snapshot)}` : ''} flags=${params.flags ?? 0}`);
   }

@@ -99,4 +99,21 @@ describe('dispatch pipeline', () => {
     await first;
     await expectVirError(second, 'VIR_ERR_NO_DOMAIN');
   });
+  it('logs a write with who asked, and builds no line when info is off', async () => {
+    const c = conn(fakeDriver(Promise.resolve(), new Set(['d'])));
+    for (const on of [true, false, undefined]) {
+      const lines: string[] = [];
+      const asked: string[] = [];
+      const d = {
+        ...deps(),
+        log: (level: string, msg: string) => lines.push(`${level} ${msg}`),
+        ...(on === undefined ? {} : { logs: (level: string) => (asked.push(level), on) }),
+      };
+      await dispatch('virDomainSnapshotCreateXML', { domain: 'd', xml: '<domainsnapshot/>', flags: 0 }, c, d);
+      await dispatch('virDomainSnapshotNum', { domain: 'd' }, c, d);
+      // Without `logs`, every write line goes to `log` (which filters by level itself).
+      expect(lines).toEqual(on === false ? [] : ['info test virDomainSnapshotCreateXML domain="d" flags=0']);
+      expect(asked).toEqual(on === undefined ? [] : ['info']);
+    }
+  });
 });
