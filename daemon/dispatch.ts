@@ -57,6 +57,9 @@ interface Route {
   job: boolean;
   jobExempt: boolean;
   flagRules: boolean;
+  /** The last driver this procedure was called on, and its function (found by name once per driver). */
+  driver?: Driver;
+  fn?: unknown;
 }
 
 const routes = new Map<MethodName, Route>();
@@ -121,9 +124,11 @@ export async function dispatch(
   if (r.scope === 'connect') return conn.connectCall(method, params);
 
   const driver = await conn.driver(method);
-  const fn = (driver as unknown as Record<string, unknown>)[method] as
-    | ((p: unknown, ctx: CallContext) => Promise<unknown>)
-    | undefined;
+  if (r.driver !== driver) {
+    r.fn = (driver as unknown as Record<string, unknown>)[method];
+    r.driver = driver;
+  }
+  const fn = r.fn as ((p: unknown, ctx: CallContext) => Promise<unknown>) | undefined;
   if (typeof fn !== 'function') {
     throw new VirError('VIR_ERR_NO_SUPPORT', method, 'VIR_FROM_NONE');
   }

@@ -116,4 +116,15 @@ describe('dispatch pipeline', () => {
       expect(asked).toEqual(on === undefined ? [] : ['info']);
     }
   });
+  it('each driver answers with its own procedure, however calls to several drivers alternate', async () => {
+    const a = fakeDriver(Promise.resolve(), new Set(['d']));
+    const b = { ...fakeDriver(Promise.resolve(), new Set(['d'])), virDomainSnapshotNum: async () => 8 } as unknown as Driver;
+    const c = { ...fakeDriver(Promise.resolve(), new Set(['d'])), virDomainSnapshotNum: undefined } as unknown as Driver;
+    const d = deps();
+    const got: unknown[] = [];
+    for (const drv of [a, b, a, c, b]) {
+      got.push(await dispatch('virDomainSnapshotNum', { domain: 'd' }, conn(drv), d).catch((e: VirError) => e.code));
+    }
+    expect(got).toEqual([7, 8, 7, 3, 8]);
+  });
 });
