@@ -28,6 +28,8 @@ export interface ConnectionState {
   readonly peer: string;
   /** The driver of this connection; opened on the first call. */
   driver(method: string): Promise<Driver>;
+  /** The driver when it is open and usable now, so that dispatch need not wait a turn for it; else undefined. */
+  openDriver?(): Driver | undefined;
   /** Handles the `connect` scope procedures. */
   connectCall(method: MethodName, params: Record<string, unknown>): Promise<unknown>;
 }
@@ -123,7 +125,7 @@ export async function dispatch(
   }
   if (r.scope === 'connect') return conn.connectCall(method, params);
 
-  const driver = await conn.driver(method);
+  const driver = conn.openDriver?.() ?? await conn.driver(method);
   if (r.driver !== driver) {
     r.fn = (driver as unknown as Record<string, unknown>)[method];
     r.driver = driver;
