@@ -55,7 +55,7 @@ type Id = RequestId | null;
 interface Request {
   id: RequestId;
   /** Its key in the set of ids in flight. */
-  key: string;
+  key: string | number;
   method: MethodName | 'rpc.discover';
   params: unknown;
 }
@@ -82,7 +82,7 @@ interface OutMessage {
 export class RpcEndpoint {
   private readonly decoder: FrameDecoder;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Set<string | number>();
   /** Screened requests not started yet (more than one only when several arrived in one turn). */
   private readonly waiting: Request[] = [];
   /** The turn that starts the next waiting request. */
@@ -436,7 +436,7 @@ export class RpcEndpoint {
   }
 
   /** The one reply to a request in flight. */
-  private respond(id: RequestId, key: string, result: unknown, error?: WireError): void {
+  private respond(id: RequestId, key: string | number, result: unknown, error?: WireError): void {
     this.inFlight.delete(key);
     if (this.disposed) return;
     if (!error && typeof result === 'number' && typeof id === 'number' && Number.isFinite(result)) {
