@@ -74,11 +74,28 @@ export class Daemon {
   private lock?: StateLock;
   private web?: WebServer;
 
+  /**
+   * Which levels the logger writes, asked of winston once per level setting:
+   * winston builds and pipes a record even for a level it then drops (~20 µs a
+   * call), and its isLevelEnabled costs a few µs more per call, cold.
+   */
+  private levels?: { level: string; on: Record<string, boolean> };
+
+  readonly logs = (level: 'info' | 'warn' | 'error' | 'debug'): boolean => {
+    if (this.levels?.level !== this.logger.level) {
+      const on: Record<string, boolean> = {};
+      for (const l of ['error', 'warn', 'info', 'debug']) on[l] = this.logger.isLevelEnabled(l);
+      this.levels = { level: this.logger.level, on };
+    }
+    return this.levels.on[level] === true;
+  };
+
+  readonly log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string): void => {
+    if (this.logs(level)) this.logger.log(level, msg);
+  };
+
   constructor(private readonly opts: DaemonOptions, private readonly logger: Logger) {
-    // winston builds and pipes a record even for a level it then drops (~20 µs a call): ask first.
-    const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => {
-      if (logger.isLevelEnabled(level)) logger.log(level, msg);
-    };
+    const log = this.log;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const xmlLimits = { maxBytes: opts.maxXmlBytes, maxDepth: opts.maxXmlDepth };
     this.registry = new DriverRegistry(opts.drivers, { stateDir: opts.stateDir, log, xmlLimits },
@@ -192,9 +209,6 @@ export class Daemon {
     const cred = tls ? undefined : peerCred(socket);
     const peer = `client#${this.nextConn++}${readonly ? '(ro)' : ''} ${tls ? tls.name : formatCred(cred)}`;
     this.sockets.add(socket);
-    const log = (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => {
-      if (this.logger.isLevelEnabled(level)) this.logger.log(level, msg);
-    };
     const kind = readonly ? 'ro' : 'rw';
     const max = readonly ? this.opts.maxReadOnlyClients ?? DEFAULT_MAX_CLIENTS : this.opts.maxClients ?? DEFAULT_MAX_CLIENTS;
     let refusal: VirError | undefined = tls?.refusal;
@@ -219,7 +233,7 @@ export class Daemon {
       return;
     } else this.refusing++;
     const conn = new RpcEndpoint(socket, peer, {
-      jobs: this.jobs, log, limits: this.limits, xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
+      jobs: this.jobs, log: this.log, logs: this.logs, limits: this.limits, xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
     }, (notify) => new LibvirtSession(readonly, peer, { registry: this.registry, defaultUri: this.opts.defaultUri, events: this.events }, notify), refusal);
     this.connections.add(conn);
     this.logger.debug(`${peer} connected`);

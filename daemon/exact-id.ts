@@ -63,8 +63,13 @@ export function topLevelNumberToken(text: string, key: string): string | undefin
   return found;
 }
 
-/** A key for the set of ids in flight: 1 and "1" differ, as do two tokens a double would merge. */
-export function idKey(id: RequestId | null): string {
+/**
+ * A key for the set of ids in flight: 1 and "1" differ, as do two tokens a double
+ * would merge. A number id is its own key (no string built for the common case);
+ * every other key is a string that says what it is, so none equals a number.
+ */
+export function idKey(id: RequestId | null): string | number {
+  if (typeof id === 'number') return id;
   return id instanceof NumberToken ? `number:${id.token}` : `${typeof id}:${String(id)}`;
 }
 

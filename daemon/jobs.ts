@@ -8,6 +8,8 @@ import { VirError } from '../protocol/errors.js';
 
 interface DomainQueue {
   queue: PQueue;
+  /** The domain it serves while it is in the map. */
+  key: string;
   holder?: { method: string; since: number };
 }
 
@@ -26,6 +28,7 @@ export interface JobInfo {
 
 export class DomainJobs {
   private readonly queues = new Map<string, DomainQueue>();
+  private spare?: DomainQueue;
 
   constructor(private readonly opts: JobOptions) {}
 
@@ -37,12 +40,9 @@ export class DomainJobs {
   run<T>(key: string, method: string, fn: () => Promise<T>, opts: { exempt?: boolean; urgent?: boolean } = {}): Promise<T> {
     let dq = this.queues.get(key);
     if (!dq) {
-      const queue = new PQueue({ concurrency: 1 });
-      dq = { queue };
-      const created = dq;
-      queue.on('idle', () => {
-        if (this.queues.get(key) === created && queue.size === 0 && queue.pending === 0) this.queues.delete(key);
-      });
+      dq = this.spare ?? this.newQueue();
+      this.spare = undefined;
+      dq.key = key;
       this.queues.set(key, dq);
     }
     const entry = dq;
@@ -53,12 +53,7 @@ export class DomainJobs {
     }
     return new Promise<T>((resolve, reject) => {
       let state: 'waiting' | 'running' | 'abandoned' = 'waiting';
-      const timer = opts.urgent ? undefined : setTimeout(() => {
-        if (state !== 'waiting') return;
-        state = 'abandoned';
-        const held = entry.holder ? entry.holder.method : 'unknown';
-        reject(new VirError('VIR_ERR_OPERATION_TIMEOUT', `cannot acquire state change lock (held by ${held})`, 'VIR_FROM_NONE'));
-      }, this.opts.waitTimeoutMs);
+      let timer: NodeJS.Timeout | undefined;
       void entry.queue.add(async () => {
         clearTimeout(timer);
         if (state === 'abandoned') return;
@@ -72,7 +67,33 @@ export class DomainJobs {
           entry.holder = undefined;
         }
       }, { priority: opts.urgent ? 1 : 0 });
+      // A free domain's job starts within add(): the wait bound is armed only for a caller that waits.
+      if (state === 'waiting' && !opts.urgent) {
+        timer = setTimeout(() => {
+          if (state !== 'waiting') return;
+          state = 'abandoned';
+          const held = entry.holder ? entry.holder.method : 'unknown';
+          reject(new VirError('VIR_ERR_OPERATION_TIMEOUT', `cannot acquire state change lock (held by ${held})`, 'VIR_FROM_NONE'));
+        }, this.opts.waitTimeoutMs);
+      }
     });
+  }
+
+  /**
+   * A domain's queue leaves the map once idle (domains come and go); the last one
+   * to go idle is kept as the spare that the next busy domain takes, so a domain
+   * whose calls come one at a time does not build a PQueue per call.
+   */
+  private newQueue(): DomainQueue {
+    const queue = new PQueue({ concurrency: 1 });
+    const dq: DomainQueue = { queue, key: '' };
+    queue.on('idle', () => {
+      if (this.queues.get(dq.key) !== dq || queue.size !== 0 || queue.pending !== 0) return;
+      this.queues.delete(dq.key);
+      dq.holder = undefined;
+      this.spare = dq;
+    });
+    return dq;
   }
 
   /** Who holds each domain's job and how many wait: for job inspection. */

@@ -54,6 +54,8 @@ type Id = RequestId | null;
 /** A request the screen let through, waiting for its turn. */
 interface Request {
   id: RequestId;
+  /** Its key in the set of ids in flight. */
+  key: string | number;
   method: MethodName | 'rpc.discover';
   params: unknown;
 }
@@ -80,7 +82,7 @@ interface OutMessage {
 export class RpcEndpoint {
   private readonly decoder: FrameDecoder;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Set<string | number>();
   /** Screened requests not started yet (more than one only when several arrived in one turn). */
   private readonly waiting: Request[] = [];
   /** The turn that starts the next waiting request. */
@@ -258,7 +260,7 @@ export class RpcEndpoint {
       return undefined;
     }
     this.inFlight.add(key);
-    return { id, method: m.method as MethodName | 'rpc.discover', params: m.params };
+    return { id, key, method: m.method as MethodName | 'rpc.discover', params: m.params };
   }
 
   /** Answer a message with a JSON-RPC error from the screen (the id is not in flight). */
@@ -286,6 +288,12 @@ export class RpcEndpoint {
       const fallback: OutMessage = { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, data: err.toWireData() } };
       body = stringifyMessage(fallback);
     }
+    this.write(body);
+  }
+
+  /** One message's text, framed, in one socket write. */
+  private write(body: string): void {
+    if (!this.socket.writable) return;
     this.socket.write(encodeFrame(body));
     if (!this.paused && this.backlogged()) this.updateReading();
   }
@@ -411,28 +419,34 @@ export class RpcEndpoint {
     if (request) this.start(request);
   };
 
-  private start({ id, method, params }: Request): void {
+  private start({ id, key, method, params }: Request): void {
     if (method === 'rpc.discover') {
       let doc: unknown;
       try {
         doc = buildOpenRpc();
       } catch (e) {
-        return this.respond(id, undefined, { code: INTERNAL_ERROR, message: `Request rpc.discover failed with message: ${(e as Error).message}` });
+        return this.respond(id, key, undefined, { code: INTERNAL_ERROR, message: `Request rpc.discover failed with message: ${(e as Error).message}` });
       }
-      return this.respond(id, doc);
+      return this.respond(id, key, doc);
     }
     dispatch(method, params, this.session, this.deps).then(
-      (result) => this.respond(id, result),
-      (e: unknown) => this.respond(id, undefined, toWireError(e, method, this.deps)),
+      (result) => this.respond(id, key, result),
+      (e: unknown) => this.respond(id, key, undefined, toWireError(e, method, this.deps)),
     );
   }
 
   /** The one reply to a request in flight. */
-  private respond(id: RequestId, result: unknown, error?: WireError): void {
-    this.inFlight.delete(idKey(id));
+  private respond(id: RequestId, key: string | number, result: unknown, error?: WireError): void {
+    this.inFlight.delete(key);
     if (this.disposed) return;
-    // JSON-RPC: a reply has a result or an error; an undefined result is sent as null.
-    this.send(error ? { jsonrpc: '2.0', id, error } : { jsonrpc: '2.0', id, result: result === undefined ? null : result });
+    if (!error && typeof result === 'number' && typeof id === 'number' && Number.isFinite(result)) {
+      // A number for a number id (most writes answer 0): the text JSON.stringify would
+      // write, without running it (~5 µs a reply when the daemon runs cold).
+      this.write(`{"jsonrpc":"2.0","id":${id},"result":${result}}`);
+    } else {
+      // JSON-RPC: a reply has a result or an error; an undefined result is sent as null.
+      this.send(error ? { jsonrpc: '2.0', id, error } : { jsonrpc: '2.0', id, result: result === undefined ? null : result });
+    }
     this.release();
   }
 

@@ -26,6 +26,8 @@ export type Notify = (method: string, params: unknown) => void;
 
 export class LibvirtSession implements ConnectionState {
   private driverPromise?: Promise<Driver>;
+  /** The driver once driverPromise has given it (what openDriver answers). */
+  private opened?: Driver;
   private uri?: string;
   private explicitlyOpened = false;
   private closed = false;
@@ -49,10 +51,17 @@ export class LibvirtSession implements ConnectionState {
     if (this.closed) throw new VirError('VIR_ERR_INVALID_CONN', method, 'VIR_FROM_NONE');
     if (!this.driverPromise) {
       this.uri = this.deps.defaultUri;
-      this.driverPromise = this.deps.registry.get(this.uri);
-      this.driverPromise.catch(() => (this.driverPromise = undefined));
+      const p = this.deps.registry.get(this.uri);
+      this.driverPromise = p;
+      p.then((d) => {
+        if (this.driverPromise === p) this.opened = d;
+      }, () => (this.driverPromise = undefined));
     }
     return this.driverPromise;
+  }
+
+  openDriver(): Driver | undefined {
+    return this.closed ? undefined : this.opened;
   }
 
   async connectCall(method: MethodName, params: Record<string, unknown>): Promise<unknown> {
@@ -67,6 +76,7 @@ export class LibvirtSession implements ConnectionState {
         const driver = await this.deps.registry.get(uri, params.credentials as CredentialAnswer[] | undefined);
         if (flags & ConnectOpenFlags.VIR_CONNECT_RO) this.readonly = true;
         this.driverPromise = Promise.resolve(driver);
+        this.opened = driver;
         this.uri = driver.uri;
         this.explicitlyOpened = true;
         this.closed = false;
@@ -88,6 +98,7 @@ export class LibvirtSession implements ConnectionState {
         this.subscriptions.dispose();
         this.closed = true;
         this.driverPromise = undefined;
+        this.opened = undefined;
         this.explicitlyOpened = false;
         return 0;
       default:

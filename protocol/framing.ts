@@ -50,6 +50,8 @@ export interface FrameSink {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** What encodeFrame (and vscode-jsonrpc) write before the length. */
+const CANONICAL_HEADER = Buffer.from('Content-Length: ', 'latin1');
 
 export class FrameDecoder {
   private state: 'header' | 'body' | 'discard' | 'dead' = 'header';
@@ -92,6 +94,15 @@ export class FrameDecoder {
           break;
         case 'body': {
           const take = Math.min(this.expected - this.bodyLen, chunk.length - off);
+          if (this.bodyLen === 0 && take === this.expected) {
+            // The whole body is in this chunk (the usual case): handed on as a view of it.
+            const body = chunk.subarray(off, off + take);
+            off += take;
+            if (take > this.peakBuffered) this.peakBuffered = take;
+            this.state = 'header';
+            this.sink.message(body);
+            break;
+          }
           this.body.push(chunk.subarray(off, off + take));
           this.bodyLen += take;
           off += take;
@@ -155,6 +166,10 @@ export class FrameDecoder {
   private matched = 0;
 
   private feedHeader(chunk: Buffer, off: number): number {
+    if (this.headerLen === 0 && this.matched === 0) {
+      const after = this.canonicalHeader(chunk, off);
+      if (after !== undefined) return after;
+    }
     // Scan for the blank line byte by byte (headers are a few dozen bytes), never
     // past the header limit.
     const stop = Math.min(chunk.length, off + (this.limits.maxHeaderBytes + 4 - this.headerLen));
@@ -189,6 +204,38 @@ export class FrameDecoder {
       this.die(length);
       return chunk.length;
     }
+    this.startBody(length);
+    return endInChunk;
+  }
+
+  /**
+   * The header block every client we know sends, exactly `Content-Length: N` and
+   * the blank line, whole in this chunk: read in place, without collecting it,
+   * decoding it and splitting it into lines (what parseHeaders would make of it is
+   * N, and its bytes count against the header limit the same way). Anything else
+   * (another header, another spelling or spacing, a block split across chunks,
+   * more than 15 digits) returns undefined and goes the general way.
+   */
+  private canonicalHeader(chunk: Buffer, off: number): number | undefined {
+    const end = chunk.length;
+    const prefix = CANONICAL_HEADER.length;
+    if (end - off < prefix + 5) return undefined;
+    for (let k = 0; k < prefix; k++) if (chunk[off + k] !== CANONICAL_HEADER[k]) return undefined;
+    let i = off + prefix;
+    let length = 0;
+    for (let b = chunk[i]!; i < end && b >= 0x30 && b <= 0x39; b = chunk[++i]!) length = length * 10 + (b - 0x30);
+    const digits = i - off - prefix;
+    if (digits === 0 || digits > 15 || i + 4 > end) return undefined;
+    if (chunk[i] !== 0x0d || chunk[i + 1] !== 0x0a || chunk[i + 2] !== 0x0d || chunk[i + 3] !== 0x0a) return undefined;
+    const headerBytes = i + 4 - off;
+    if (headerBytes > this.limits.maxHeaderBytes + 4) return undefined;
+    if (headerBytes > this.peakBuffered) this.peakBuffered = headerBytes;
+    this.startBody(length);
+    return i + 4;
+  }
+
+  /** A header block announced `length` body bytes. */
+  private startBody(length: number): void {
     if (length > this.limits.maxFrameBytes) {
       this.state = 'discard';
       this.expected = length;
@@ -205,7 +252,6 @@ export class FrameDecoder {
         this.sink.message(Buffer.alloc(0));
       }
     }
-    return endInChunk;
   }
 
   private track(): void {

@@ -74,4 +74,13 @@ describe('exact request ids', () => {
     const [reply] = await exchange([], 1, `Content-Length: ${64 * 1024 * 1024}\r\n\r\n${head}`);
     expect(reply).toMatch(/^\{"jsonrpc":"2\.0","id":9007199254740993,"error":\{"code":[0-9]+,"message":"[^"]*larger than the limit/);
   });
+  it('a number result is written as JSON.stringify writes it, whatever the id', async () => {
+    const ids = ['7', '-3', '0', '1.5', '2.50', '1e3', '9007199254740993', '1e21', '"7"', '"n\\u00e9"'];
+    const replies = await exchange(ids.map((id) => `{"jsonrpc":"2.0","id":${id},"method":"virDomainSnapshotNum","params":{"domain":"test","flags":0}}`), ids.length);
+    const num = /"result":(\d+)\}$/.exec(replies[0]!)?.[1];
+    expect(num).toMatch(/^\d+$/);
+    // A number token a double does not write the same way is echoed as sent (2.50, 1e21).
+    const idText = ['7', '-3', '0', '1.5', '2.50', '1000', '9007199254740993', '1e21', '"7"', '"né"'];
+    expect(replies).toEqual(idText.map((id) => `{"jsonrpc":"2.0","id":${id},"result":${num}}`));
+  });
 });

@@ -99,4 +99,32 @@ describe('dispatch pipeline', () => {
     await first;
     await expectVirError(second, 'VIR_ERR_NO_DOMAIN');
   });
+  it('logs a write with who asked, and builds no line when info is off', async () => {
+    const c = conn(fakeDriver(Promise.resolve(), new Set(['d'])));
+    for (const on of [true, false, undefined]) {
+      const lines: string[] = [];
+      const asked: string[] = [];
+      const d = {
+        ...deps(),
+        log: (level: string, msg: string) => lines.push(`${level} ${msg}`),
+        ...(on === undefined ? {} : { logs: (level: string) => (asked.push(level), on) }),
+      };
+      await dispatch('virDomainSnapshotCreateXML', { domain: 'd', xml: '<domainsnapshot/>', flags: 0 }, c, d);
+      await dispatch('virDomainSnapshotNum', { domain: 'd' }, c, d);
+      // Without `logs`, every write line goes to `log` (which filters by level itself).
+      expect(lines).toEqual(on === false ? [] : ['info test virDomainSnapshotCreateXML domain="d" flags=0']);
+      expect(asked).toEqual(on === undefined ? [] : ['info']);
+    }
+  });
+  it('each driver answers with its own procedure, however calls to several drivers alternate', async () => {
+    const a = fakeDriver(Promise.resolve(), new Set(['d']));
+    const b = { ...fakeDriver(Promise.resolve(), new Set(['d'])), virDomainSnapshotNum: async () => 8 } as unknown as Driver;
+    const c = { ...fakeDriver(Promise.resolve(), new Set(['d'])), virDomainSnapshotNum: undefined } as unknown as Driver;
+    const d = deps();
+    const got: unknown[] = [];
+    for (const drv of [a, b, a, c, b]) {
+      got.push(await dispatch('virDomainSnapshotNum', { domain: 'd' }, conn(drv), d).catch((e: VirError) => e.code));
+    }
+    expect(got).toEqual([7, 8, 7, 3, 8]);
+  });
 });

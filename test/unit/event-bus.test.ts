@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventBus, LIFECYCLE_EVENT_ID } from '../../daemon/event-bus.js';
+import { EventBus, isoTime, LIFECYCLE_EVENT_ID } from '../../daemon/event-bus.js';
 
 const ev = (n: number) => ({ uri: 'test:///default', domain: { name: `d${n}`, uuid: 'u' }, eventID: LIFECYCLE_EVENT_ID, event: 2, detail: 0 });
 
@@ -44,5 +44,19 @@ describe('event bus', () => {
     const fresh = after.publish(ev(2)).seq;
     expect(fresh).toBeGreaterThan(old);
     expect(after.since(old)).toEqual({ events: [expect.objectContaining({ seq: fresh })], complete: false });
+  });
+  it('stamps events with the time as Date.toISOString writes it', () => {
+    const bus = new EventBus(10);
+    const before = Date.now();
+    const t = Date.parse(bus.publish(ev(1)).time);
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(t).toBeLessThanOrEqual(Date.now());
+    const edges = [0, 1, 999, 86_399_999, 86_400_000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2000, 2, 1), Date.UTC(2100, 1, 28, 12),
+      Date.UTC(2100, 2, 1), Date.UTC(2024, 11, 31, 23, 59, 59, 990), Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+    for (const ms of edges) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(Math.random() * Date.UTC(10000, 0, 1));
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    }
   });
 });

@@ -22,5 +22,10 @@ describe('exact request ids', () => {
     expect(stringifyMessage({ jsonrpc: '2.0', id, result: null } as { jsonrpc: '2.0'; id: NumberToken })).toBe('{"jsonrpc":"2.0","id":9007199254740993,"result":null}');
     expect(idKey(id)).not.toBe(idKey(new NumberToken('9007199254740992')));
     expect(idKey(1)).not.toBe(idKey('1'));
+    // A number is its own key; no other id's key is a number, or a string a number's could equal.
+    const keys = [idKey(1), idKey('1'), idKey('number:1'), idKey(new NumberToken('1.0')), idKey(-0), idKey(0), idKey(null), idKey('null')];
+    expect(new Set(keys).size).toBe(keys.length - 1);
+    // -0 and 0 are one id in flight, as before (a Set keys them alike).
+    expect(new Set([idKey(-0)]).has(idKey(0))).toBe(true);
   });
 });

@@ -69,4 +69,32 @@ describe('per-domain job queue', () => {
     await expect(jobs.run('dom', 'x', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
     expect(await jobs.run('dom', 'y', async () => 42)).toBe(42);
   });
+  it('queues of idle domains are reused without tying domains together; a job that starts at once is never timed out', async () => {
+    const jobs = new DomainJobs({ waitTimeoutMs: 20, maxQueued: 10 });
+    expect(await jobs.run('d1', 'a', async () => 1)).toBe(1);
+    await sleep(1);
+    expect(jobs.info()).toEqual([]);
+    // d1's idle queue now serves d2, while d1 gets another: both run at once.
+    let concurrent = 0;
+    let peak = 0;
+    const job = (key: string) => jobs.run(key, 'm', async () => {
+      concurrent++;
+      peak = Math.max(peak, concurrent);
+      // Longer than the wait bound: the bound is for waiting, not for running.
+      await sleep(60);
+      concurrent--;
+      return key;
+    });
+    expect(await Promise.all([job('d2'), job('d1')])).toEqual(['d2', 'd1']);
+    expect(peak).toBe(2);
+    await sleep(1);
+    expect(jobs.info()).toEqual([]);
+    // A waiter behind a holder on the reused queue still times out.
+    let release!: () => void;
+    const holder = jobs.run('d3', 'virDomainSnapshotCreateXML', () => new Promise<void>((r) => (release = r)));
+    await expectVirError(jobs.run('d3', 'virDomainSnapshotDelete', async () => undefined), 'VIR_ERR_OPERATION_TIMEOUT',
+      'Timed out during operation: cannot acquire state change lock (held by virDomainSnapshotCreateXML)');
+    release();
+    await holder;
+  });
 });
