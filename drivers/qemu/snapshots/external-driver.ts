@@ -20,7 +20,7 @@ import { createExternalLive, createExternalOffline } from './external-create.js'
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { askGraph, mergeLive, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
+import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
 import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
@@ -258,13 +258,17 @@ export class ExternalSnapshots {
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
       const located = graph && mergeNodes(graph, m.target, m.top, m.base);
-      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, located)) : undefined;
-      if (rt && top !== undefined) {
+      const merged = rt && await this.host.driving(rt, async () => {
+        const pivoted = await mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+        if (!pivoted) return false;
+        // The device runs on its new node: recorded while QEMU drops the old ones and the file goes.
+        const top = pivoted.node;
         rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
-        await this.host.saveRuntime(dom, rt);
-      } else {
-        await mergeOffline(m.top, m.base, knownImages(dom));
-      }
+        const failed = (await Promise.allSettled([pivoted.settled, this.host.saveRuntime(dom, rt)])).find((r) => r.status === 'rejected');
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        return true;
+      });
+      if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));
       renameImage(dom, m.target, m.top, m.base, doomed, changes);
     }
     // libvirt 9.7+ unlinks the memory file with the snapshot (METADATA_ONLY never gets here).

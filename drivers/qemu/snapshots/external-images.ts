@@ -3,6 +3,7 @@
  * always given (-f/-F qcow2): never a probe.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import { runQemuImg } from '../qemu-img.js';
@@ -70,6 +71,17 @@ export async function rebaseUnsafe(file: string, backing: string): Promise<void>
 export function removeImage(file: string): void {
   try {
     fs.unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
+    }
+  }
+}
+
+/** removeImage off the event loop. */
+export async function unlinkImage(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
-import { commitInto, dependentsOf, rebaseUnsafe, removeImage } from './external-images.js';
+import { commitInto, dependentsOf, rebaseUnsafe, removeImage, unlinkImage } from './external-images.js';
 
 interface NamedNode { 'node-name': string; drv: string; file: string }
 
@@ -48,9 +48,10 @@ export interface JobControl {
  * before the job's `concluded` status change (job_finalize_single), so no
  * query-jobs round trip is needed. Resolves with the job's dismissal, sent but
  * not awaited: QEMU runs a monitor's commands in order, so what the caller
- * sends next queues behind it in the same round trip.
+ * sends next queues behind it in the same round trip. (Wrapped: an async
+ * function returning a promise would wait for it.)
  */
-async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<Promise<unknown>> {
+async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<{ dismissed: Promise<unknown> }> {
   const id = `virtsnap-commit-${randomBytes(4).toString('hex')}`;
   let settle!: (status: string) => void;
   const ended = new Promise<string>((r) => { settle = r; });
@@ -79,7 +80,7 @@ async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: 
       throw new VirError(cancelled ? 'VIR_ERR_OPERATION_ABORTED' : 'VIR_ERR_OPERATION_FAILED',
         cancelled ? 'block-commit job: canceled by client' : `block-commit failed: ${failure}`, 'VIR_FROM_QEMU');
     }
-    return dismissed;
+    return { dismissed };
   } finally {
     qmp.off('event', listener);
     qmp.off('close', onClose);
@@ -115,6 +116,13 @@ export function mergeNodes(graph: BlockGraph, target: string, top: string, base:
   return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }
 
+/** A live merge whose job has ended: the device runs on `node`; `settled` is the clean-up under way. */
+export interface Pivoted {
+  node: string;
+  /** The job's dismissal and the removal of top's nodes (replies awaited), and of the file `top`. */
+  settled: Promise<void>;
+}
+
 /**
  * Live merge of `top` into `base` while QEMU runs them as disk `target`.
  * Returns the node the device runs on afterwards, or undefined (nothing done)
@@ -123,17 +131,34 @@ export function mergeNodes(graph: BlockGraph, target: string, top: string, base:
  */
 export async function mergeLive(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
   located?: MergeNodes): Promise<string | undefined> {
+  const pivoted = await mergeLivePivot(qmp, target, top, base, ctl, located);
+  if (!pivoted) return undefined;
+  await pivoted.settled;
+  return pivoted.node;
+}
+
+/**
+ * mergeLive, returning as soon as the job has concluded (`base` holds top's
+ * data, the device runs on it): what follows — the job's dismissal, the
+ * removal of top's nodes and the unlinking of `top` — is started at once and
+ * runs while the caller records the new node. `top` is unlinked without
+ * waiting for QEMU to close it (a file open in QEMU stays readable to it until
+ * closed; no node is on the device's chain any more), as a crash after either
+ * finds the merge done (reconcileDelete: no top file, nothing to merge).
+ */
+export async function mergeLivePivot(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
+  located?: MergeNodes): Promise<Pivoted | undefined> {
   const at = located ?? mergeNodes(await askGraph(qmp), target, top, base);
   if (!at.top) return undefined;
   if (!at.base) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
   if (!at.root) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
   const active = at.top === at.root;
-  const dismissed = await commitJob(qmp, active
+  const { dismissed } = await commitJob(qmp, active
     ? { device: at.root, 'base-node': at.base }
     : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl);
-  await Promise.all([dismissed, dropNodes(qmp, at.top)]);
-  removeImage(top);
-  return active ? at.base : at.root;
+  const settled = Promise.all([dismissed, dropNodes(qmp, at.top), unlinkImage(top)]).then(() => undefined);
+  settled.catch(() => undefined);
+  return { node: active ? at.base : at.root, settled };
 }
 
 /** Offline merge: commit, re-point the images backed by `top` at `base`, remove `top`. */
