@@ -21,10 +21,10 @@ import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
 import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
-import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
+import { planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
-import { diskFiles, frozenImages, frozenOf, knownImages, renameImage, revertOverlayName } from './external-tree.js';
+import { diskFiles, frozenImages, frozenOf, knownImages, overlaysOfNode, renameImage, revertOverlayName } from './external-tree.js';
 
 type Named = SnapshotDef & { name: string };
 
@@ -164,7 +164,7 @@ export class ExternalSnapshots {
     const memory = memoryFileOf(node.def);
     if (memory !== undefined) checkMemoryFile(memory);
     const frozen = frozenOf(node);
-    const overlays = overlaysOf(node.def);
+    const overlays = overlaysOfNode(node);
     const keep = frozenImages(dom);
     const current = diskFiles(dom.def);
     const fresh = new Map<string, string>();
@@ -239,7 +239,7 @@ export class ExternalSnapshots {
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
     const others = frozenImages(dom, new Set([node]));
-    for (const t of overlaysOf(node.def).keys()) {
+    for (const t of overlaysOfNode(node).keys()) {
       const base = frozen.get(t)!;
       const known = knownImages(dom, rt?.spec.disks.map((d) => d.file));
       const deps = await dependentsOf(base, known);

@@ -58,7 +58,8 @@ export class QemuSnapshots implements SnapshotHooks {
   }
 
   async snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges | void> {
-    const external = nodes.filter((n) => kindOf(n.def) === 'external');
+    // node.external is kindOf(node.def) without parsing the definition.
+    const external = nodes.filter((n) => n.external);
     if (external.length === 0) {
       this.external.forget(dom);
       return this.internal.snapshotDelete(dom, nodes);
