@@ -7,7 +7,7 @@
  *
  *   <stateDir>/qemu/<session|system>/run/<uuid>/{qmp.sock,qemu.pid,qemu.log,runtime.json}
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -60,7 +60,7 @@ export function prepareRunDir(files: DomainRunFiles): void {
  * fsyncs on every start and revert.
  */
 export async function writeRuntime(files: DomainRunFiles, record: RuntimeRecord): Promise<void> {
-  const tmp = `${files.runtime}${TEMP_MARKER}${randomBytes(6).toString('hex')}`;
+  const tmp = `${files.runtime}${TEMP_MARKER}${randomHex(6)}`;
   try {
     await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o600 });
     await rename(tmp, files.runtime);

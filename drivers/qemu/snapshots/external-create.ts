@@ -7,7 +7,7 @@
  * overlay at once, so either all disks switch or none does. Offline it is
  * `qemu-img create -b frozen -F qcow2`. Any failure removes what was made.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random-hex.js';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
 import { chainInfo, createOverlay, removeImage } from './external-images.js';
@@ -16,7 +16,7 @@ import type { OverlayPlan } from './external-plan.js';
 
 /** A fresh block node name (QEMU: at most 31 characters). */
 export function overlayNodeName(): string {
-  return `ov${randomBytes(4).toString('hex')}`;
+  return `ov${randomHex(4)}`;
 }
 
 /** The overlay files; `sizeOf` gives a disk's size when its image is held by QEMU (else qemu-img reads it). */

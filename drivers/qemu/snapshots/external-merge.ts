@@ -4,7 +4,7 @@
  * commit pivots the device onto `base`), offline with `qemu-img commit` plus a
  * metadata-only rebase of whatever was backed by `top`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random-hex.js';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
@@ -52,7 +52,7 @@ export interface JobControl {
  * function returning a promise would wait for it.)
  */
 async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<{ dismissed: Promise<unknown> }> {
-  const id = `virtsnap-commit-${randomBytes(4).toString('hex')}`;
+  const id = `virtsnap-commit-${randomHex(4)}`;
   let settle!: (status: string) => void;
   const ended = new Promise<string>((r) => { settle = r; });
   let failure: string | undefined;
