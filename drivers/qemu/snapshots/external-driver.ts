@@ -60,7 +60,23 @@ export class ExternalSnapshots {
   private readonly quiesced = new WeakSet<SnapshotDef>();
   private readonly memories = new WeakMap<SnapshotDef, MemoryPlan>();
 
+  /** Per domain: QEMU's answers a delete's merges still wait for (see settled()). */
+  private readonly answers = new Map<string, Promise<void>>();
+
   constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
+
+  /**
+   * After a delete's metadata commit: QEMU's answers to the dismissal of its
+   * merge jobs and the removal of the merged images' nodes. Those commands
+   * were sent before delete() returned, so the commit does not wait for them:
+   * a crash after it leaves QEMU to carry them out (or, if it dies too, nothing
+   * to drop); their failures were never reported (the merge is done by then).
+   */
+  async settled(dom: DomainObj): Promise<void> {
+    const answers = this.answers.get(dom.uuid);
+    this.answers.delete(dom.uuid);
+    await answers;
+  }
 
   /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
   forget(dom: DomainObj): void {
@@ -264,7 +280,9 @@ export class ExternalSnapshots {
         // The device runs on its new node: recorded while QEMU drops the old ones and the file goes.
         const top = pivoted.node;
         rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
-        const failed = (await Promise.allSettled([pivoted.settled, this.host.saveRuntime(dom, rt)])).find((r) => r.status === 'rejected');
+        // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
+        this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
+        const failed = (await Promise.allSettled([pivoted.removed, this.host.saveRuntime(dom, rt)])).find((r) => r.status === 'rejected');
         if (failed) throw (failed as PromiseRejectedResult).reason;
         return true;
       });

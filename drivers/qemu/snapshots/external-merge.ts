@@ -116,11 +116,13 @@ export function mergeNodes(graph: BlockGraph, target: string, top: string, base:
   return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }
 
-/** A live merge whose job has ended: the device runs on `node`; `settled` is the clean-up under way. */
+/** A live merge whose job has ended: the device runs on `node`; the clean-up is under way. */
 export interface Pivoted {
   node: string;
-  /** The job's dismissal and the removal of top's nodes (replies awaited), and of the file `top`. */
-  settled: Promise<void>;
+  /** The file `top` unlinked. */
+  removed: Promise<void>;
+  /** QEMU's answers to the job's dismissal and to the removal of top's nodes (failures ignored: never rejects). */
+  answered: Promise<void>;
 }
 
 /**
@@ -133,7 +135,7 @@ export async function mergeLive(qmp: QmpClient, target: string, top: string, bas
   located?: MergeNodes): Promise<string | undefined> {
   const pivoted = await mergeLivePivot(qmp, target, top, base, ctl, located);
   if (!pivoted) return undefined;
-  await pivoted.settled;
+  await Promise.all([pivoted.removed, pivoted.answered]);
   return pivoted.node;
 }
 
@@ -156,9 +158,10 @@ export async function mergeLivePivot(qmp: QmpClient, target: string, top: string
   const { dismissed } = await commitJob(qmp, active
     ? { device: at.root, 'base-node': at.base }
     : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl);
-  const settled = Promise.all([dismissed, dropNodes(qmp, at.top), unlinkImage(top)]).then(() => undefined);
-  settled.catch(() => undefined);
-  return { node: active ? at.base : at.root, settled };
+  const answered = Promise.all([dismissed, dropNodes(qmp, at.top)]).then(() => undefined, () => undefined);
+  const removed = unlinkImage(top);
+  removed.catch(() => undefined);
+  return { node: active ? at.base : at.root, removed, answered };
 }
 
 /** Offline merge: commit, re-point the images backed by `top` at `base`, remove `top`. */

@@ -69,4 +69,8 @@ export class QemuSnapshots implements SnapshotHooks {
     }
     return this.external.delete(dom, nodes);
   }
+
+  deleteSettled(dom: DomainObj): Promise<void> {
+    return this.external.settled(dom);
+  }
 }
