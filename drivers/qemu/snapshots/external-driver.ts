@@ -121,12 +121,13 @@ export class ExternalSnapshots {
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-    // QEMU's disks are asked for before the intent is synced (a query changes nothing); the answer is
-    // needed only once the overlay files are made.
+    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
+    const recorded = this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
+    // QEMU's disks are asked for while the intent is synced (a query changes nothing; sent once the
+    // intent's file is opening off the event loop); the answer is needed only once the overlay files are made.
     const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
-    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
-    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
+    await recorded;
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -247,11 +248,6 @@ export class ExternalSnapshots {
   private async deleteOne(dom: DomainObj, node: SnapshotNode, doomed: Set<SnapshotNode>, changes: TreeChanges,
     steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
     const rt = this.host.runtimeOf(dom);
-    // QEMU's block graph is asked for first, to answer while the checks below run and the intent is
-    // synced: queries change nothing, and each merge touches its own disk, so what they find still
-    // holds when the merges run one after the other.
-    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
-    asked?.catch(() => undefined);
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
     const others = frozenImages(dom, new Set([node]));
@@ -269,7 +265,13 @@ export class ExternalSnapshots {
       if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
     }
     steps.push({ snapshot: node.name, merges });
-    await this.intents.record(dom.uuid, { op: 'delete', steps });
+    const recorded = this.intents.record(dom.uuid, { op: 'delete', steps });
+    // QEMU's block graph is asked for while the intent is synced (sent once its file is opening off
+    // the event loop): queries change nothing, and each merge touches its own disk, so what they
+    // find still holds when the merges run one after the other.
+    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
+    asked?.catch(() => undefined);
+    await recorded;
     const graph = await asked;
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
