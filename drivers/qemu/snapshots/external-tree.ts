@@ -18,7 +18,7 @@ export function isExternalSnapshot(def: SnapshotDef): boolean {
 }
 
 /** Image of each disk (by target) of a domain definition. */
-export function diskFiles(def: DomainDef): Map<string, string> {
+export function diskFiles(def: Pick<DomainDef, 'element'>): Map<string, string> {
   const out = new Map<string, string>();
   for (const d of domainDisks(def)) if (d.target && d.source) out.set(d.target, path.normalize(d.source));
   return out;
@@ -29,7 +29,8 @@ const OVERLAYS = {};
 
 /** The images a snapshot froze, by target (its `<domain>`'s disks); kept with the node until its definition changes. */
 export function frozenOf(node: SnapshotNode): ReadonlyMap<string, string> {
-  return node.derived(FROZEN, (def) => def.domain ? diskFiles(domainDefFromElement(def.domain)) : new Map<string, string>());
+  // The embedded `<domain>` was validated when the definition was parsed or made: its disks are read as they are.
+  return node.derived(FROZEN, (def) => def.domain ? diskFiles({ element: def.domain }) : new Map<string, string>());
 }
 
 /** overlaysOf(node.def), kept with the node until its definition changes. */
