@@ -16,11 +16,11 @@ import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
-import { createExternalLive, createExternalOffline } from './external-create.js';
+import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
+import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks, type Pivoted } from './external-merge.js';
 import { planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
@@ -31,6 +31,12 @@ type Named = SnapshotDef & { name: string };
 export interface ExternalRuntime {
   proc: QemuProcess;
   spec: QemuDomainSpec;
+}
+
+export interface StagedRuntime {
+  commit(): Promise<void>;
+  /** Never rejects. */
+  abandon(): Promise<void>;
 }
 
 export interface ExternalHost extends ReconcileHost {
@@ -46,6 +52,12 @@ export interface ExternalHost extends ReconcileHost {
   driving<T>(rt: ExternalRuntime, fn: () => Promise<T>): Promise<T>;
   /** The runtime's spec changed (disks moved to other images/nodes): record it for a daemon restart. */
   jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
+  /**
+   * The runtime record `rt` will have once QEMU runs `spec` (the live definition following its
+   * disks), written aside now, while QEMU makes that change; commit() applies it to `rt` and puts
+   * the record in place (what saveRuntime does, in one rename), abandon() drops it.
+   */
+  stageRuntime(dom: DomainObj, rt: ExternalRuntime, spec: QemuDomainSpec): StagedRuntime;
   /** Stop QEMU for a revert (with its events); false when it was not running. */
   stopForRevert(dom: DomainObj): Promise<boolean>;
   /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events; `memory`: load that vmstate first. */
@@ -128,6 +140,13 @@ export class ExternalSnapshots {
     const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
     await recorded;
+    // The new nodes' names are chosen here, so that the runtime record they make is written while QEMU switches.
+    const names = rt && !memory ? new Map(plans.map((p) => [p.target, overlayNodeName()])) : undefined;
+    const onOverlays = (spec: QemuDomainSpec, nodes: Map<string, string>): QemuDomainSpec => ({ ...spec, disks: spec.disks.map((d) => {
+      const plan = plans.find((p) => p.target === d.target);
+      return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
+    }) });
+    const staged = rt && names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -135,14 +154,21 @@ export class ExternalSnapshots {
         this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
-      const nodes = await this.host.driving(rt, () => memory
-        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
-        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce));
-      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
-        const plan = plans.find((p) => p.target === d.target);
-        return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
-      }) };
-      await this.host.saveRuntime(dom, rt);
+      let nodes: Map<string, string>;
+      try {
+        nodes = await this.host.driving(rt, () => memory
+          ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
+          : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce, names));
+      } catch (e) {
+        await staged?.abandon();
+        throw e;
+      }
+      if (staged) {
+        await staged.commit();
+      } else {
+        rt.spec = onOverlays(rt.spec, nodes);
+        await this.host.saveRuntime(dom, rt);
+      }
     } else {
       await createExternalOffline(plans);
     }
@@ -277,14 +303,31 @@ export class ExternalSnapshots {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
       const located = graph && mergeNodes(graph, m.target, m.top, m.base);
       const merged = rt && await this.host.driving(rt, async () => {
-        const pivoted = await mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+        const onNode = (node: string): QemuDomainSpec =>
+          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
+        // The node the device will run on is known from QEMU's graph: its runtime record is written while the job runs.
+        const expected = located?.top && located.base && located.root ? (located.top === located.root ? located.base : located.root) : undefined;
+        const staged = expected === undefined ? undefined : this.host.stageRuntime(dom, rt, onNode(expected));
+        let pivoted: Pivoted | undefined;
+        try {
+          pivoted = await mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+        } catch (e) {
+          await staged?.abandon();
+          throw e;
+        }
+        if (!pivoted || pivoted.node !== expected) await staged?.abandon();
         if (!pivoted) return false;
-        // The device runs on its new node: recorded while QEMU drops the old ones and the file goes.
-        const top = pivoted.node;
-        rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
         // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
         this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
-        const failed = (await Promise.allSettled([pivoted.removed, this.host.saveRuntime(dom, rt)])).find((r) => r.status === 'rejected');
+        // The device runs on its new node: recorded while QEMU drops the old ones and the file goes.
+        let recorded: Promise<void>;
+        if (staged && pivoted.node === expected) {
+          recorded = staged.commit();
+        } else {
+          rt.spec = onNode(pivoted.node);
+          recorded = this.host.saveRuntime(dom, rt);
+        }
+        const failed = (await Promise.allSettled([pivoted.removed, recorded])).find((r) => r.status === 'rejected');
         if (failed) throw (failed as PromiseRejectedResult).reason;
         return true;
       });

@@ -2,6 +2,7 @@
  * The qemu driver's side of ExternalSnapshots: lifecycle, monitors, jobs and
  * the durable store, from the driver parts and the QEMU runtime.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import { DomainState, StateReason } from '../../../protocol/flags.js';
@@ -10,7 +11,7 @@ import type { DriverParts } from '../../common/driver-parts.js';
 import { agentSocketOf } from '../domain/argv.js';
 import { sameSpec } from '../qemu-domain-spec.js';
 import { ERR, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
-import { writeRuntime } from '../run-dir.js';
+import { commitStagedRuntime, stagedRuntimeFile, stageRuntime, writeRuntime } from '../run-dir.js';
 import { formatDomainXml } from '../../common/xml/domain-xml.js';
 import { ExternalSnapshots } from './external-driver.js';
 import { withDiskFiles } from './external-plan.js';
@@ -42,6 +43,21 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       r.liveDef = withDiskFiles(r.liveDef, new Map(r.spec.disks.map((d) => [d.target, d.file])));
       // Written off the event loop (temp file and rename, as every record), so QMP answers are handled meanwhile.
       await writeRuntime(r.files, { pid: r.proc.pid, spec: r.spec, startedAt: r.startedAt, domainXml: formatDomainXml(r.liveDef) });
+    },
+    stageRuntime: (_dom, rt, spec) => {
+      const r = rt as DomainRuntime;
+      const liveDef = withDiskFiles(r.liveDef, new Map(spec.disks.map((d) => [d.target, d.file])));
+      const written = stageRuntime(r.files, { pid: r.proc.pid, spec, startedAt: r.startedAt, domainXml: formatDomainXml(liveDef) });
+      written.catch(() => undefined);
+      return {
+        commit: async () => {
+          r.spec = spec;
+          r.liveDef = liveDef;
+          await written;
+          await commitStagedRuntime(r.files);
+        },
+        abandon: () => written.finally(() => fs.rmSync(stagedRuntimeFile(r.files), { force: true })).catch(() => undefined),
+      };
     },
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
     stopForRevert: (dom) => stopForRevert(parts, runtime, dom),
