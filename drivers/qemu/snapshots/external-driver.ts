@@ -34,7 +34,8 @@ export interface ExternalRuntime {
 }
 
 export interface StagedRuntime {
-  commit(): Promise<void>;
+  /** Applies the change to the runtime at once; puts the record in place once `after` (if given) resolved (if it rejects: dropped, and rethrown). */
+  commit(after?: Promise<unknown>): Promise<void>;
   /** Never rejects. */
   abandon(): Promise<void>;
 }
@@ -133,20 +134,18 @@ export class ExternalSnapshots {
     // QUIESCE: the guest's filesystems frozen through its agent around the switch, as libvirt does.
     const agent = rt && this.quiesced.has(def) ? this.host.agentSocket(rt) : undefined;
     if (rt && agent !== undefined) await requireAgentConnected(rt.proc.qmp, AGENT_CHARDEV);
-    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
-    const recorded = this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
-    // QEMU's disks are asked for while the intent is synced (a query changes nothing; sent once the
-    // intent's file is opening off the event loop); the answer is needed only once the overlay files are made.
+    // QEMU's disks are asked for before the intent is synced (a query changes nothing); the answer is
+    // needed only once the overlay files are made.
     const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
-    await recorded;
+    const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
+    await this.intents.record(dom.uuid, { op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}) });
     // The new nodes' names are chosen here, so that the runtime record they make is written while QEMU switches.
     const names = rt && !memory ? new Map(plans.map((p) => [p.target, overlayNodeName()])) : undefined;
     const onOverlays = (spec: QemuDomainSpec, nodes: Map<string, string>): QemuDomainSpec => ({ ...spec, disks: spec.disks.map((d) => {
       const plan = plans.find((p) => p.target === d.target);
       return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
     }) });
-    const staged = rt && names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -154,11 +153,14 @@ export class ExternalSnapshots {
         this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
+      const switching = this.host.driving(rt, () => memory
+        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
+        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce, names));
+      // Staged once the overlays are under way, so that its formatting does not delay them.
+      const staged = names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
       let nodes: Map<string, string>;
       try {
-        nodes = await this.host.driving(rt, () => memory
-          ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
-          : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce, names));
+        nodes = await switching;
       } catch (e) {
         await staged?.abandon();
         throw e;
@@ -274,6 +276,11 @@ export class ExternalSnapshots {
   private async deleteOne(dom: DomainObj, node: SnapshotNode, doomed: Set<SnapshotNode>, changes: TreeChanges,
     steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
     const rt = this.host.runtimeOf(dom);
+    // QEMU's block graph is asked for first, to answer while the checks below run and the intent is
+    // synced (QEMU takes longer to answer than the intent to sync): queries change nothing, and each
+    // merge touches its own disk, so what they find still holds when the merges run one after the other.
+    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
+    asked?.catch(() => undefined);
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
     const others = frozenImages(dom, new Set([node]));
@@ -291,13 +298,7 @@ export class ExternalSnapshots {
       if (deps.length === 1) merges.push({ target: t, top: deps[0]!, base });
     }
     steps.push({ snapshot: node.name, merges });
-    const recorded = this.intents.record(dom.uuid, { op: 'delete', steps });
-    // QEMU's block graph is asked for while the intent is synced (sent once its file is opening off
-    // the event loop): queries change nothing, and each merge touches its own disk, so what they
-    // find still holds when the merges run one after the other.
-    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
-    asked?.catch(() => undefined);
-    await recorded;
+    await this.intents.record(dom.uuid, { op: 'delete', steps });
     const graph = await asked;
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
@@ -305,12 +306,14 @@ export class ExternalSnapshots {
       const merged = rt && await this.host.driving(rt, async () => {
         const onNode = (node: string): QemuDomainSpec =>
           ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
-        // The node the device will run on is known from QEMU's graph: its runtime record is written while the job runs.
+        // The job starts (block-commit is sent before mergeLivePivot returns its promise); the node the
+        // device will run on is known from QEMU's graph, so its runtime record is written while the job runs.
+        const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
         const expected = located?.top && located.base && located.root ? (located.top === located.root ? located.base : located.root) : undefined;
         const staged = expected === undefined ? undefined : this.host.stageRuntime(dom, rt, onNode(expected));
         let pivoted: Pivoted | undefined;
         try {
-          pivoted = await mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+          pivoted = await pivoting;
         } catch (e) {
           await staged?.abandon();
           throw e;
@@ -319,16 +322,15 @@ export class ExternalSnapshots {
         if (!pivoted) return false;
         // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
         this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
-        // The device runs on its new node: recorded while QEMU drops the old ones and the file goes.
-        let recorded: Promise<void>;
+        // The device runs on its new node: recorded (once the merged file is gone, as a restart after a
+        // crash between the two finds the merge done) while QEMU drops the old nodes.
         if (staged && pivoted.node === expected) {
-          recorded = staged.commit();
+          await staged.commit(pivoted.removed);
         } else {
           rt.spec = onNode(pivoted.node);
-          recorded = this.host.saveRuntime(dom, rt);
+          await pivoted.removed;
+          await this.host.saveRuntime(dom, rt);
         }
-        const failed = (await Promise.allSettled([pivoted.removed, recorded])).find((r) => r.status === 'rejected');
-        if (failed) throw (failed as PromiseRejectedResult).reason;
         return true;
       });
       if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));

@@ -49,14 +49,21 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       const liveDef = withDiskFiles(r.liveDef, new Map(spec.disks.map((d) => [d.target, d.file])));
       const written = stageRuntime(r.files, { pid: r.proc.pid, spec, startedAt: r.startedAt, domainXml: formatDomainXml(liveDef) });
       written.catch(() => undefined);
+      const abandon = () => written.finally(() => fs.rmSync(stagedRuntimeFile(r.files), { force: true })).catch(() => undefined);
       return {
-        commit: async () => {
+        abandon,
+        commit: async (after) => {
           r.spec = spec;
           r.liveDef = liveDef;
+          try {
+            await after;
+          } catch (e) {
+            await abandon();
+            throw e;
+          }
           await written;
           await commitStagedRuntime(r.files);
         },
-        abandon: () => written.finally(() => fs.rmSync(stagedRuntimeFile(r.files), { force: true })).catch(() => undefined),
       };
     },
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
