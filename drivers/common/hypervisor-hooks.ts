@@ -61,6 +61,14 @@ export interface HypervisorHooks {
    * True at most once per subject.
    */
   commitCovered?(subject: object): boolean;
+  /**
+   * Awaited at the end of every delete, after its metadata commit (whether the
+   * delete or the commit succeeded or not): work snapshotDelete left running
+   * so that the commit overlaps it, which can no longer change the outcome
+   * (the qemu driver: QEMU's answers to commands already sent that drop what a
+   * merge left unused). Never rejects.
+   */
+  deleteSettled?(dom: DomainObj): Promise<void>;
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
   /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */

@@ -11,7 +11,10 @@
  * embedded `<domain>` (interned: identical definitions share one string) and
  * the `<active>` tail (one of two shared strings). The full SnapshotDef is
  * parsed from that text only when something asks for `node.def` (revert,
- * GetXMLDesc, redefine...), and dropped again once the node is written out.
+ * GetXMLDesc, redefine...); once it matches the text (parsed from it, or
+ * just written out as it) it is kept for the most recently used nodes only
+ * (RETAINED of them), so an operation does not parse again the definitions
+ * the last ones wrote or read, while a big tree stays compact.
  * Every per-operation path is O(1) in the tree's size (children are Sets, a
  * leaf has none allocated); only whole-tree walks are O(n).
  */
@@ -53,13 +56,23 @@ export interface NodeMeta {
   external: boolean;
 }
 
+/** How many nodes keep a parsed definition that matches their text (see SnapshotNode.def). */
+export const RETAINED = 256;
+
 export class SnapshotNode {
+  /** Nodes whose `full` matches their text, least recently used first: dropped beyond RETAINED. */
+  private static readonly retained = new Set<SnapshotNode>();
+
   parent: SnapshotNode | null = null;
   /** Insertion order; libvirt's child list is newest-first, i.e. this reversed. Null while a leaf. */
   private kids: Set<SnapshotNode> | null = null;
   readonly name: string;
   /** The parsed definition, while in memory edits are pending or after a caller asked for it. */
   private full: Named | null;
+  /** `full` says exactly what the text says (no edits pending): it can be dropped at any time. */
+  private clean = false;
+  /** Values derived from the definition (see derived()), until it changes. */
+  private memo: Map<object, unknown> | null = null;
   private meta: NodeMeta;
   private head = '';
   private dom = '';
@@ -82,18 +95,55 @@ export class SnapshotNode {
     return node;
   }
 
+  /** `full` matches the text: keep it while the node is among the RETAINED most recently used. */
+  private retain(): void {
+    const set = SnapshotNode.retained;
+    this.clean = true;
+    set.delete(this);
+    set.add(this);
+    if (set.size <= RETAINED) return;
+    const oldest = set.values().next().value!;
+    set.delete(oldest);
+    oldest.full = null;
+    oldest.clean = false;
+  }
+
+  /** `full` is edited: it alone holds the definition until the next storedText(). */
+  private edited(): void {
+    this.memo = null;
+    if (!this.clean) return;
+    this.clean = false;
+    SnapshotNode.retained.delete(this);
+  }
+
   /** The full definition (parsed from the stored text on first use). */
   get def(): Named {
     if (!this.full) {
       const def = parseSnapshotXml(this.head + this.dom + this.tail, { redefine: true, internal: true }) as Named;
       def.name = this.name;
       this.full = def;
+      this.retain();
+    } else if (this.clean) {
+      this.retain();
     }
     return this.full;
   }
 
   set def(def: Named) {
+    this.edited();
     this.full = def;
+  }
+
+  /**
+   * A value computed from the definition by `compute` (one per `key`), kept
+   * until the definition changes. It must not depend on `active` (which
+   * changes without invalidating it), and callers must not modify it.
+   */
+  derived<T>(key: object, compute: (def: Named) => T): T {
+    if (this.memo?.has(key)) return this.memo.get(key) as T;
+    const value = compute(this.def);
+    (this.memo ??= new Map()).set(key, value);
+    return value;
   }
 
   get parentName(): string | undefined {
@@ -117,26 +167,31 @@ export class SnapshotNode {
   }
 
   setActive(active: boolean): void {
-    if (!this.full && (this.tail === TAIL[0] || this.tail === TAIL[1])) {
+    if ((!this.full || this.clean) && (this.tail === TAIL[0] || this.tail === TAIL[1])) {
       this.tail = TAIL[active ? 1 : 0];
       this.meta.active = active;
+      if (this.full) this.full.active = active;
       return;
     }
+    const memo = this.memo;
     this.def.active = active;
+    this.edited();
+    this.memo = memo;
   }
 
   setParentName(name: string | undefined): void {
     const def = this.def;
     if (name === undefined) delete def.parent;
     else def.parent = name;
+    this.edited();
   }
 
   /**
-   * The node's file content (libvirt's internal format). A node with a parsed
-   * definition is formatted, then goes back to its compact form.
+   * The node's file content (libvirt's internal format). A node with edits
+   * pending is formatted; its definition is kept as matching the new text.
    */
   storedText(uuid: string): string {
-    if (!this.full) return this.head + this.dom + this.tail;
+    if (!this.full || this.clean) return this.head + this.dom + this.tail;
     const def = this.full;
     const text = formatSnapshotXml(def, { internal: true, uuid });
     this.meta = {
@@ -155,7 +210,7 @@ export class SnapshotNode {
       this.dom = intern(own(text.slice(i + 1, end)));
       this.tail = tail === TAIL[0] || tail === TAIL[1] ? TAIL[tail === TAIL[1] ? 1 : 0] : own(tail);
     }
-    this.full = null;
+    this.retain();
     return text;
   }
 
@@ -164,7 +219,7 @@ export class SnapshotNode {
    * from the compact form when there is one (no parse, no format).
    */
   publicXml(uuid: string): string {
-    if (!this.full && (this.tail === TAIL[0] || this.tail === TAIL[1])) return this.head + this.dom + '</domainsnapshot>\n';
+    if ((!this.full || this.clean) && (this.tail === TAIL[0] || this.tail === TAIL[1])) return this.head + this.dom + '</domainsnapshot>\n';
     return formatSnapshotXml(this.def, { internal: false, uuid });
   }
 

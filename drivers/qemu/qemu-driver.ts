@@ -119,6 +119,10 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.snapshots.snapshotDelete(dom, nodes);
   }
 
+  deleteSettled(dom: DomainObj): Promise<void> {
+    return this.snapshots.deleteSettled(dom);
+  }
+
   close(): Promise<void> {
     return this.runtime.close();
   }

@@ -40,6 +40,8 @@ export interface DomainRuntime {
   shutdown: boolean;
   /** The live definition; the persistent one (dom.def) may have been redefined since. */
   liveDef: DomainDef;
+  /** When the runtime record says this QEMU started (kept by rewrites of the record). */
+  startedAt: number;
   /** An ACPI reboot is under way: the guest's power-off becomes a reset (libvirt's fake reboot). */
   fakeReboot?: boolean;
 }
@@ -88,7 +90,7 @@ export class QemuRuntime {
   /** A revert loaded another definition into the running QEMU: it is the live one now, also after a restart. */
   async setLiveDef(dom: DomainObj, rt: DomainRuntime, def: DomainDef): Promise<void> {
     rt.liveDef = def;
-    await writeRuntime(rt.files, { pid: rt.proc.pid, spec: rt.spec, startedAt: Date.now(), domainXml: formatDomainXml(def) })
+    await writeRuntime(rt.files, { pid: rt.proc.pid, spec: rt.spec, startedAt: rt.startedAt, domainXml: formatDomainXml(def) })
       .catch((e: Error) => this.parts.opts.log('warn', `domain ${dom.name}: cannot record its live definition: ${e.message}`));
   }
 
@@ -101,13 +103,13 @@ export class QemuRuntime {
     const config = qemuConfigFor(dom.name, dom.uuid, spec, files, paused);
     if (opts.incoming) config.extraArgs = [...config.extraArgs ?? [], '-incoming', 'defer'];
     const proc = await QemuProcess.start(config);
-    const rt: DomainRuntime = { proc, spec, files, busy: 0, stopping: false, shutdown: false, liveDef };
+    const rt: DomainRuntime = { proc, spec, files, busy: 0, stopping: false, shutdown: false, liveDef, startedAt: Date.now() };
     try {
       if (spec.serials.some((s) => s.type === 'pty')) {
         const chardevs = await proc.qmp.execute<Array<{ label: string; filename: string }>>('query-chardev');
         rt.liveDef = withPtyPaths(liveDef, ptyPaths(chardevs, spec.serials.length));
       }
-      await writeRuntime(files, { pid: proc.pid, spec, startedAt: Date.now(), domainXml: formatDomainXml(rt.liveDef) });
+      await writeRuntime(files, { pid: proc.pid, spec, startedAt: rt.startedAt, domainXml: formatDomainXml(rt.liveDef) });
     } catch (e) {
       rt.stopping = true;
       await proc.kill().catch(() => undefined);
@@ -222,7 +224,9 @@ export class QemuRuntime {
       if (record) {
         try {
           const proc = await QemuProcess.reattach(files.qmpSocket, files.pidfile, { logFile: files.logFile });
-          const rt: DomainRuntime = { proc, spec: record.spec, files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom) };
+          const rt: DomainRuntime = {
+            proc, spec: record.spec, files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom), startedAt: record.startedAt,
+          };
           const status = await proc.queryStatus();
           this.attach(dom.uuid, rt);
           const state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
@@ -282,7 +286,9 @@ export class QemuRuntime {
       }
       const status = await proc.queryStatus();
       this.unreachable.delete(uuid);
-      this.attach(uuid, { proc, spec: record.spec, files: u.files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom) });
+      this.attach(uuid, {
+        proc, spec: record.spec, files: u.files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom), startedAt: record.startedAt,
+      });
       dom.state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
       this.parts.opts.log('info', `domain ${dom.name}: reattached to QEMU pid ${proc.pid} (${status.status}) after a retry`);
       await this.persistStatusNow(dom);

@@ -7,7 +7,7 @@
  *
  *   <stateDir>/qemu/<session|system>/run/<uuid>/{qmp.sock,qemu.pid,qemu.log,runtime.json}
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -60,7 +60,7 @@ export function prepareRunDir(files: DomainRunFiles): void {
  * fsyncs on every start and revert.
  */
 export async function writeRuntime(files: DomainRunFiles, record: RuntimeRecord): Promise<void> {
-  const tmp = `${files.runtime}${TEMP_MARKER}${randomBytes(6).toString('hex')}`;
+  const tmp = `${files.runtime}${TEMP_MARKER}${randomHex(6)}`;
   try {
     await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o600 });
     await rename(tmp, files.runtime);
@@ -68,6 +68,25 @@ export async function writeRuntime(files: DomainRunFiles, record: RuntimeRecord)
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * A record written ahead of the change it describes (the disks' new nodes and
+ * images while QEMU works on them), to be put in place by one rename once the
+ * change is made (commitStagedRuntime) or dropped when it is not. One per
+ * domain, under a temp name: a crash's leftover is never read, and the next
+ * staging overwrites it.
+ */
+export function stagedRuntimeFile(files: DomainRunFiles): string {
+  return `${files.runtime}${TEMP_MARKER}next`;
+}
+
+export async function stageRuntime(files: DomainRunFiles, record: RuntimeRecord): Promise<void> {
+  await writeFile(stagedRuntimeFile(files), JSON.stringify(record) + '\n', { mode: 0o600 });
+}
+
+export async function commitStagedRuntime(files: DomainRunFiles): Promise<void> {
+  await rename(stagedRuntimeFile(files), files.runtime);
 }
 
 export function readRuntime(files: DomainRunFiles): RuntimeRecord | undefined {

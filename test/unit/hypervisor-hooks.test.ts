@@ -108,6 +108,35 @@ describe('StoreDriver over HypervisorHooks', () => {
     expect(await driver.virDomainSnapshotListNames({ domain: 'vm', maxnames: 10 }, ctx)).toEqual([]);
   });
 
+  it('deleteSettled is awaited after the delete\'s metadata commit, also when the delete fails', async () => {
+    const { driver, calls, ctx } = await open();
+    let release!: () => void;
+    const pending = new Promise<void>((r) => { release = r; });
+    let fail = false;
+    Object.assign(driver.hooks, {
+      async snapshotDelete(_dom: DomainObj, nodes: Array<{ name: string }>) {
+        calls.push(`delete ${nodes.map((n) => n.name).join(',')}`);
+        if (fail) throw new Error('merge failed');
+      },
+      async deleteSettled(dom: DomainObj) {
+        calls.push(`settled (${dom.snapshots.size} left)`);
+        await pending;
+      },
+    });
+    await driver.virDomainSnapshotCreateXML({ domain: 'vm', xml: '<domainsnapshot><name>a</name></domainsnapshot>' }, ctx);
+    await driver.virDomainSnapshotCreateXML({ domain: 'vm', xml: '<domainsnapshot><name>b</name></domainsnapshot>' }, ctx);
+    let done = false;
+    const deleting = driver.virDomainSnapshotDelete({ domain: 'vm', snapshot: 'b' }, ctx).then(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls.slice(-2)).toEqual(['delete b', 'settled (1 left)']);
+    expect(done).toBe(false);
+    release();
+    await deleting;
+    fail = true;
+    await expect(driver.virDomainSnapshotDelete({ domain: 'vm', snapshot: 'a' }, ctx)).rejects.toThrow('merge failed');
+    expect(calls.slice(-2)).toEqual(['delete a', 'settled (1 left)']);
+  });
+
   it('the driver\'s own flag masks still answer "unsupported flags" with its function name', async () => {
     const { driver, ctx } = await open();
     await expectVirError(driver.virDomainSnapshotCreateXML({ domain: 'vm', xml: '<domainsnapshot/>', flags: 0x200 }, ctx),

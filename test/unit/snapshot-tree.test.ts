@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SnapshotTree, type SnapshotNode } from '../../drivers/common/snapshot-tree.js';
+import { RETAINED, SnapshotTree, type SnapshotNode } from '../../drivers/common/snapshot-tree.js';
+import { formatSnapshotXml, parseSnapshotXml } from '../../drivers/common/xml/snapshot-xml.js';
+import { defaultTestDomainXml, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import { listSnapshots, countSnapshots } from '../../drivers/common/snapshot-listing.js';
 import { SnapshotListFlags as F } from '../../protocol/flags.js';
 import type { SnapshotState } from '../../drivers/common/snapshot-def.js';
@@ -198,5 +200,73 @@ describe('snapshot listing filters', () => {
     }
     const desc = names(listSnapshots(t, t.get('s3')!, F.VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS | F.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL));
     expect(desc.indexOf('s6')).toBeLessThan(desc.indexOf('s4'));
+  });
+});
+
+describe('parsed definitions kept with the node', () => {
+  const UUID = '11111111-2222-3333-4444-555555555555';
+  const domain = parseDomainXml(defaultTestDomainXml).element;
+  const make = (name: string, parent?: string) =>
+    ({ name, parent, state: 'shutoff' as const, creationTime: 3, memory: { snapshot: 'no' as const }, disks: [{ name: 'vda', snapshot: 'internal' as const }], domain });
+
+  it('a written definition is kept as matching its text, then dropped (and parsed again) beyond RETAINED others', () => {
+    const t = new SnapshotTree();
+    const { node } = t.add(make('a'));
+    t.setCurrent(node);
+    const text = node.storedText(UUID);
+    const kept = node.def;
+    expect(node.storedText(UUID)).toBe(text);
+    // The definition as written, not a parse of it: the same in every form it is formatted to.
+    const parsed = { ...parseSnapshotXml(text, { redefine: true, internal: true }), name: 'a' };
+    for (const internal of [true, false]) {
+      expect(formatSnapshotXml(kept, { internal, uuid: UUID })).toBe(formatSnapshotXml(parsed, { internal, uuid: UUID }));
+    }
+    // A current change on a kept definition updates both the text and it, without a format.
+    t.setCurrent(null);
+    expect(node.def).toBe(kept);
+    expect(node.def.active).toBe(false);
+    expect(node.storedText(UUID)).toBe(text.replace('<active>1</active>', '<active>0</active>'));
+    expect(node.publicXml(UUID)).toBe(formatSnapshotXml(kept, { internal: false, uuid: UUID }));
+    for (let i = 0; i < RETAINED; i++) {
+      const other = t.add(make(`o${i}`)).node;
+      other.storedText(UUID);
+    }
+    const again = node.def;
+    expect(again).not.toBe(kept);
+    expect(again).toEqual({ ...parseSnapshotXml(node.storedText(UUID), { redefine: true, internal: true }), name: 'a' });
+  });
+
+  it('an edit is never dropped before it is written', () => {
+    const t = new SnapshotTree();
+    const parent = t.add(make('p')).node;
+    const child = t.add(make('c', 'p')).node;
+    parent.storedText(UUID);
+    child.storedText(UUID);
+    t.remove(parent);
+    for (let i = 0; i < RETAINED + 1; i++) t.add(make(`o${i}`)).node.storedText(UUID);
+    expect(child.def.parent).toBeUndefined();
+    expect(child.storedText(UUID)).not.toContain('<parent>');
+  });
+
+  it('derived values last until the definition changes, not across a current change', () => {
+    const t = new SnapshotTree();
+    const node = t.add(make('a')).node;
+    t.add(make('b', 'a'));
+    const key = {};
+    let runs = 0;
+    const parentOf = () => node.derived(key, (def) => { runs++; return def.parent; });
+    expect(parentOf()).toBeUndefined();
+    t.setCurrent(node);
+    node.storedText(UUID);
+    t.setCurrent(null);
+    expect(parentOf()).toBeUndefined();
+    expect(runs).toBe(1);
+    const child = t.get('b')!;
+    const childKey = {};
+    expect(child.derived(childKey, (def) => def.parent)).toBe('a');
+    t.remove(node);
+    expect(child.derived(childKey, (def) => def.parent)).toBeUndefined();
+    t.replace(child, { ...make('b'), description: 'x' });
+    expect(child.derived(childKey, (def) => def.description)).toBe('x');
   });
 });

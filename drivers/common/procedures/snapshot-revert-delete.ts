@@ -64,27 +64,31 @@ export class SnapshotRevertDeleteProcedures {
     if (!childrenOnly) doomed.push(node);
     const defBefore = dom.def;
     let rewritten: TreeChanges | void = undefined;
-    if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) {
-      try {
-        rewritten = await this.hv.snapshotDelete(dom, doomed, flags);
-      } catch (e) {
-        // Never keep metadata for a snapshot whose data is gone.
-        const gone = (e as { deletedSnapshots?: SnapshotNode[] }).deletedSnapshots ?? [];
-        if (gone.length > 0) {
-          const partial = newChanges();
-          for (const n of gone) tree.remove(n, partial);
-          await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, partial), undefined, { frees: true });
-          for (const n of gone) this.parts.events.snapshot(dom, 'deleted', n.name);
+    try {
+      if (!(flags & DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)) {
+        try {
+          rewritten = await this.hv.snapshotDelete(dom, doomed, flags);
+        } catch (e) {
+          // Never keep metadata for a snapshot whose data is gone.
+          const gone = (e as { deletedSnapshots?: SnapshotNode[] }).deletedSnapshots ?? [];
+          if (gone.length > 0) {
+            const partial = newChanges();
+            for (const n of gone) tree.remove(n, partial);
+            await this.parts.store.persist(dom, this.parts.store.snapshotChanges(dom, partial), undefined, { frees: true });
+            for (const n of gone) this.parts.events.snapshot(dom, 'deleted', n.name);
+          }
+          throw e;
         }
-        throw e;
       }
+      const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
+      // Survivors whose definitions the data work rewrote (merged external images), and the domain's own.
+      for (const n of rewritten?.written ?? []) if (!changes.removed.includes(n)) changes.written.add(n);
+      // A delete must work on a full disk (it is how space is freed): it may use the reserve.
+      await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes),
+        ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore })], undefined, { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
+    } finally {
+      await this.hv.deleteSettled?.(dom);
     }
-    const changes = children ? tree.removeSubtree(node) : childrenOnly ? tree.removeDescendants(node) : tree.remove(node);
-    // Survivors whose definitions the data work rewrote (merged external images), and the domain's own.
-    for (const n of rewritten?.written ?? []) if (!changes.removed.includes(n)) changes.written.add(n);
-    // A delete must work on a full disk (it is how space is freed): it may use the reserve.
-    await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes),
-      ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore })], undefined, { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
     for (const d of doomed) this.parts.events.snapshot(dom, 'deleted', d.name);
     return 0;
   };

@@ -230,7 +230,7 @@ export function sourcePathOf(type: string, source: XmlElement | undefined): stri
 }
 
 /** The domain's `<devices><disk>` entries, in domain order. */
-export function domainDisks(def: DomainDef): DomainDiskInfo[] {
+export function domainDisks(def: Pick<DomainDef, 'element'>): DomainDiskInfo[] {
   const devices = childAt(def.element, 'devices');
   if (!devices) return [];
   return childElements(devices, 'disk').map((disk) => {

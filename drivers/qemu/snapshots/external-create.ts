@@ -7,7 +7,7 @@
  * overlay at once, so either all disks switch or none does. Offline it is
  * `qemu-img create -b frozen -F qcow2`. Any failure removes what was made.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random-hex.js';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
 import { chainInfo, createOverlay, removeImage } from './external-images.js';
@@ -16,7 +16,7 @@ import type { OverlayPlan } from './external-plan.js';
 
 /** A fresh block node name (QEMU: at most 31 characters). */
 export function overlayNodeName(): string {
-  return `ov${randomBytes(4).toString('hex')}`;
+  return `ov${randomHex(4)}`;
 }
 
 /** The overlay files; `sizeOf` gives a disk's size when its image is held by QEMU (else qemu-img reads it). */
@@ -46,10 +46,11 @@ export async function createExternalOffline(plans: OverlayPlan[]): Promise<void>
  * disks (queryBlocks), asked by the caller ahead so that the answer comes
  * while the overlays are made: their size is the frozen image's, read from its
  * qcow2 header (QEMU writes a resize there at once), QEMU's answer only when
- * the header cannot tell. Returns the new top node of each target.
+ * the header cannot tell. Returns the new top node of each target: `names`
+ * when given (by target), else fresh ones.
  */
 export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], asked: Promise<BlockInfo[]>,
-  quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }): Promise<Map<string, string>> {
+  quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }, names?: Map<string, string>): Promise<Map<string, string>> {
   const created = await makeOverlays(plans, async (p) =>
     (await chainInfo(p.frozen).catch(() => undefined))?.virtualSize ?? rootOf(await asked, p.target).size);
   let blocks: BlockInfo[];
@@ -65,16 +66,19 @@ export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], a
     // Sent at once, answered in order: a node that failed to open makes the ones built on it, and
     // the transaction naming it, fail too, so nothing switches unless everything opened.
     const adds: Array<[string, Promise<unknown>]> = [];
-    const actions = [];
-    for (const p of plans) {
-      const node = overlayNodeName();
-      actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: node } });
-      adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' })]);
-      adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' })]);
-      nodes.set(p.target, node);
-    }
-    // With QUIESCE the guest is frozen only once the nodes are open, so the switch goes after them.
-    const switched = quiesce ? undefined : qmp.execute('transaction', { actions });
+    const actions: Array<{ type: string; data: Record<string, unknown> }> = [];
+    // One write: the node opens and (without QUIESCE, which freezes the guest only once the nodes
+    // are open, so the switch goes after them) the switch.
+    const switched = qmp.batch(() => {
+      for (const p of plans) {
+        const node = names?.get(p.target) ?? overlayNodeName();
+        actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: node } });
+        adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' })]);
+        adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' })]);
+        nodes.set(p.target, node);
+      }
+      return quiesce ? undefined : qmp.execute('transaction', { actions });
+    });
     const opened = await Promise.allSettled([...adds.map(([, done]) => done), switched]);
     adds.forEach(([name], i) => { if (opened[i]!.status === 'fulfilled') added.push(name); });
     // The first failure is the cause (a failed open also fails the transaction after it).

@@ -17,21 +17,28 @@ import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import type { QemuProcess } from '../qemu-process.js';
-import { createExternalLive, createExternalOffline } from './external-create.js';
+import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { askGraph, mergeLive, mergeNodes, mergeOffline, queryBlocks } from './external-merge.js';
-import { overlaysOf, planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
+import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks, type Pivoted } from './external-merge.js';
+import { planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
-import { diskFiles, frozenImages, frozenOf, knownImages, renameImage, revertOverlayName } from './external-tree.js';
+import { diskFiles, frozenImages, frozenOf, knownImages, overlaysOfNode, renameImage, revertOverlayName } from './external-tree.js';
 
 type Named = SnapshotDef & { name: string };
 
 export interface ExternalRuntime {
   proc: QemuProcess;
   spec: QemuDomainSpec;
+}
+
+export interface StagedRuntime {
+  /** Applies the change to the runtime at once; puts the record in place once `after` (if given) resolved (if it rejects: dropped, and rethrown). */
+  commit(after?: Promise<unknown>): Promise<void>;
+  /** Never rejects. */
+  abandon(): Promise<void>;
 }
 
 export interface ExternalHost extends ReconcileHost {
@@ -47,6 +54,12 @@ export interface ExternalHost extends ReconcileHost {
   driving<T>(rt: ExternalRuntime, fn: () => Promise<T>): Promise<T>;
   /** The runtime's spec changed (disks moved to other images/nodes): record it for a daemon restart. */
   jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
+  /**
+   * The runtime record `rt` will have once QEMU runs `spec` (the live definition following its
+   * disks), written aside now, while QEMU makes that change; commit() applies it to `rt` and puts
+   * the record in place (what saveRuntime does, in one rename), abandon() drops it.
+   */
+  stageRuntime(dom: DomainObj, rt: ExternalRuntime, spec: QemuDomainSpec): StagedRuntime;
   /** Stop QEMU for a revert (with its events); false when it was not running. */
   stopForRevert(dom: DomainObj): Promise<boolean>;
   /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events; `memory`: load that vmstate first. */
@@ -71,7 +84,23 @@ export class ExternalSnapshots {
   /** Creates whose metadata commit went lazy: acknowledged, so never discarded. */
   private readonly committed = new WeakSet<object>();
 
+  /** Per domain: QEMU's answers a delete's merges still wait for (see settled()). */
+  private readonly answers = new Map<string, Promise<void>>();
+
   constructor(private readonly host: ExternalHost, private readonly intents: IntentLog) {}
+
+  /**
+   * After a delete's metadata commit: QEMU's answers to the dismissal of its
+   * merge jobs and the removal of the merged images' nodes. Those commands
+   * were sent before delete() returned, so the commit does not wait for them:
+   * a crash after it leaves QEMU to carry them out (or, if it dies too, nothing
+   * to drop); their failures were never reported (the merge is done by then).
+   */
+  async settled(dom: DomainObj): Promise<void> {
+    const answers = this.answers.get(dom.uuid);
+    this.answers.delete(dom.uuid);
+    await answers;
+  }
 
   /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
   forget(dom: DomainObj): void {
@@ -135,6 +164,12 @@ export class ExternalSnapshots {
     await this.intents.record(dom, {
       op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}), ...(forward ? { forward } : {}),
     });
+    // The new nodes' names are chosen here, so that the runtime record they make is written while QEMU switches.
+    const names = rt && !memory ? new Map(plans.map((p) => [p.target, overlayNodeName()])) : undefined;
+    const onOverlays = (spec: QemuDomainSpec, nodes: Map<string, string>): QemuDomainSpec => ({ ...spec, disks: spec.disks.map((d) => {
+      const plan = plans.find((p) => p.target === d.target);
+      return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
+    }) });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
       // would remove the overlays QEMU now writes to (libvirt fails the call and leaves the disks switched).
@@ -142,14 +177,24 @@ export class ExternalSnapshots {
         this.host.log('error', `domain ${dom.name}: snapshot '${def.name}': cannot thaw the guest's filesystems: ${e.message}`));
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
-      const nodes = await this.host.driving(rt, () => memory
+      const switching = this.host.driving(rt, () => memory
         ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
-        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce));
-      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
-        const plan = plans.find((p) => p.target === d.target);
-        return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
-      }) };
-      await this.host.saveRuntime(dom, rt);
+        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce, names));
+      // Staged once the overlays are under way, so that its formatting does not delay them.
+      const staged = names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
+      let nodes: Map<string, string>;
+      try {
+        nodes = await switching;
+      } catch (e) {
+        await staged?.abandon();
+        throw e;
+      }
+      if (staged) {
+        await staged.commit();
+      } else {
+        rt.spec = onOverlays(rt.spec, nodes);
+        await this.host.saveRuntime(dom, rt);
+      }
     } else {
       await createExternalOffline(plans);
     }
@@ -199,7 +244,7 @@ export class ExternalSnapshots {
     const memory = memoryFileOf(node.def);
     if (memory !== undefined) checkMemoryFile(memory);
     const frozen = frozenOf(node);
-    const overlays = overlaysOf(node.def);
+    const overlays = overlaysOfNode(node);
     const keep = frozenImages(dom);
     const current = diskFiles(dom.def);
     const fresh = new Map<string, string>();
@@ -269,14 +314,14 @@ export class ExternalSnapshots {
     steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
     const rt = this.host.runtimeOf(dom);
     // QEMU's block graph is asked for first, to answer while the checks below run and the intent is
-    // synced: queries change nothing, and each merge touches its own disk, so what they find still
-    // holds when the merges run one after the other.
+    // synced (QEMU takes longer to answer than the intent to sync): queries change nothing, and each
+    // merge touches its own disk, so what they find still holds when the merges run one after the other.
     const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
     asked?.catch(() => undefined);
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
     const others = frozenImages(dom, new Set([node]));
-    for (const t of overlaysOf(node.def).keys()) {
+    for (const t of overlaysOfNode(node).keys()) {
       const base = frozen.get(t)!;
       const known = knownImages(dom, rt?.spec.disks.map((d) => d.file));
       const deps = await dependentsOf(base, known);
@@ -295,13 +340,37 @@ export class ExternalSnapshots {
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
       const located = graph && mergeNodes(graph, m.target, m.top, m.base);
-      const top = rt ? await this.host.driving(rt, () => mergeLive(rt.proc.qmp, m.target, m.top, m.base, {}, located)) : undefined;
-      if (rt && top !== undefined) {
-        rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: diskFile(d.file, m) } : d) };
-        await this.host.saveRuntime(dom, rt);
-      } else {
-        await mergeOffline(m.top, m.base, knownImages(dom));
-      }
+      const merged = rt && await this.host.driving(rt, async () => {
+        const onNode = (node: string): QemuDomainSpec =>
+          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
+        // The job starts (block-commit is sent before mergeLivePivot returns its promise); the node the
+        // device will run on is known from QEMU's graph, so its runtime record is written while the job runs.
+        const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+        const expected = located?.top && located.base && located.root ? (located.top === located.root ? located.base : located.root) : undefined;
+        const staged = expected === undefined ? undefined : this.host.stageRuntime(dom, rt, onNode(expected));
+        let pivoted: Pivoted | undefined;
+        try {
+          pivoted = await pivoting;
+        } catch (e) {
+          await staged?.abandon();
+          throw e;
+        }
+        if (!pivoted || pivoted.node !== expected) await staged?.abandon();
+        if (!pivoted) return false;
+        // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
+        this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
+        // The device runs on its new node: recorded (once the merged file is gone, as a restart after a
+        // crash between the two finds the merge done) while QEMU drops the old nodes.
+        if (staged && pivoted.node === expected) {
+          await staged.commit(pivoted.removed);
+        } else {
+          rt.spec = onNode(pivoted.node);
+          await pivoted.removed;
+          await this.host.saveRuntime(dom, rt);
+        }
+        return true;
+      });
+      if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));
       renameImage(dom, m.target, m.top, m.base, doomed, changes);
     }
     // libvirt 9.7+ unlinks the memory file with the snapshot (METADATA_ONLY never gets here).

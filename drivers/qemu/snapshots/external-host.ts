@@ -11,7 +11,7 @@ import type { DriverParts } from '../../common/driver-parts.js';
 import { agentSocketOf } from '../domain/argv.js';
 import { sameSpec } from '../qemu-domain-spec.js';
 import { ERR, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
-import { readRuntime } from '../run-dir.js';
+import { commitStagedRuntime, stagedRuntimeFile, stageRuntime, writeRuntime } from '../run-dir.js';
 import { formatDomainXml } from '../../common/xml/domain-xml.js';
 import { ExternalSnapshots } from './external-driver.js';
 import { withDiskFiles } from './external-plan.js';
@@ -41,9 +41,30 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       const r = rt as DomainRuntime;
       // The live definition follows the disks onto their new images, as libvirt updates both definitions.
       r.liveDef = withDiskFiles(r.liveDef, new Map(r.spec.disks.map((d) => [d.target, d.file])));
-      const record = { pid: r.proc.pid, spec: r.spec, startedAt: readRuntime(r.files)?.startedAt ?? Date.now(), domainXml: formatDomainXml(r.liveDef) };
-      fs.writeFileSync(`${r.files.runtime}.vstmp-ext`, JSON.stringify(record) + '\n');
-      fs.renameSync(`${r.files.runtime}.vstmp-ext`, r.files.runtime);
+      // Written off the event loop (temp file and rename, as every record), so QMP answers are handled meanwhile.
+      await writeRuntime(r.files, { pid: r.proc.pid, spec: r.spec, startedAt: r.startedAt, domainXml: formatDomainXml(r.liveDef) });
+    },
+    stageRuntime: (_dom, rt, spec) => {
+      const r = rt as DomainRuntime;
+      const liveDef = withDiskFiles(r.liveDef, new Map(spec.disks.map((d) => [d.target, d.file])));
+      const written = stageRuntime(r.files, { pid: r.proc.pid, spec, startedAt: r.startedAt, domainXml: formatDomainXml(liveDef) });
+      written.catch(() => undefined);
+      const abandon = () => written.finally(() => fs.rmSync(stagedRuntimeFile(r.files), { force: true })).catch(() => undefined);
+      return {
+        abandon,
+        commit: async (after) => {
+          r.spec = spec;
+          r.liveDef = liveDef;
+          try {
+            await after;
+          } catch (e) {
+            await abandon();
+            throw e;
+          }
+          await written;
+          await commitStagedRuntime(r.files);
+        },
+      };
     },
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
     stopForRevert: (dom) => stopForRevert(parts, runtime, dom),

@@ -3,9 +3,11 @@
  * always given (-f/-F qcow2): never a probe.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import { runQemuImg } from '../qemu-img.js';
+import { writeOverlay } from './qcow2-overlay.js';
 
 export interface ChainInfo {
   virtualSize: number;
@@ -47,9 +49,18 @@ export async function chainInfo(file: string): Promise<ChainInfo> {
 
 /**
  * A new empty qcow2 overlay on `backing`. With the size given, `-u`: the
- * backing is not opened, so this works while a running QEMU holds it.
+ * backing is not opened, so this works while a running QEMU holds it; then
+ * the daemon writes the image itself when it can (qcow2-overlay.ts: the same
+ * bytes, without a qemu-img process).
  */
 export async function createOverlay(overlay: string, backing: string, virtualSize?: number): Promise<void> {
+  if (virtualSize !== undefined) {
+    try {
+      if (await writeOverlay(path.resolve(overlay), path.resolve(backing), virtualSize)) return;
+    } catch (e) {
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot create overlay '${overlay}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
+    }
+  }
   // Without a size qemu-img opens the backing image for it: only for images no QEMU holds.
   const sized = virtualSize === undefined ? [] : ['-u'];
   await runQemuImg(['create', '-q', '-f', 'qcow2', ...sized, '-b', path.resolve(backing), '-F', 'qcow2',
@@ -70,6 +81,17 @@ export async function rebaseUnsafe(file: string, backing: string): Promise<void>
 export function removeImage(file: string): void {
   try {
     fs.unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
+    }
+  }
+}
+
+/** removeImage off the event loop. */
+export async function unlinkImage(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');

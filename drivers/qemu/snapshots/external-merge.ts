@@ -4,11 +4,11 @@
  * commit pivots the device onto `base`), offline with `qemu-img commit` plus a
  * metadata-only rebase of whatever was backed by `top`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random-hex.js';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
-import { commitInto, dependentsOf, rebaseUnsafe, removeImage } from './external-images.js';
+import { commitInto, dependentsOf, rebaseUnsafe, removeImage, unlinkImage } from './external-images.js';
 
 interface NamedNode { 'node-name': string; drv: string; file: string }
 
@@ -46,12 +46,12 @@ export interface JobControl {
  * READY the job is completed, which pivots the device onto the base. The
  * outcome comes from the BLOCK_JOB_COMPLETED/CANCELLED event, which QEMU emits
  * before the job's `concluded` status change (job_finalize_single), so no
- * query-jobs round trip is needed. Resolves with the job's dismissal, sent but
- * not awaited: QEMU runs a monitor's commands in order, so what the caller
- * sends next queues behind it in the same round trip.
+ * query-jobs round trip is needed. Resolves with the job's id once it has
+ * concluded: its dismissal is the caller's, sent with what it sends next
+ * (QEMU runs a monitor's commands in order). A failed job is dismissed here.
  */
-async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<Promise<unknown>> {
-  const id = `virtsnap-commit-${randomBytes(4).toString('hex')}`;
+async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<string> {
+  const id = `virtsnap-commit-${randomHex(4)}`;
   let settle!: (status: string) => void;
   const ended = new Promise<string>((r) => { settle = r; });
   let failure: string | undefined;
@@ -73,13 +73,12 @@ async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: 
     await qmp.execute('block-commit', { ...args, 'job-id': id, 'auto-dismiss': false });
     ctl.started?.(id);
     if ((await ended) === 'closed') throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU exited during block-commit job '${id}'`, 'VIR_FROM_QEMU');
-    const dismissed = qmp.execute('job-dismiss', { id }).catch(() => undefined);
     if (cancelled || failure !== undefined) {
-      await dismissed;
+      await qmp.execute('job-dismiss', { id }).catch(() => undefined);
       throw new VirError(cancelled ? 'VIR_ERR_OPERATION_ABORTED' : 'VIR_ERR_OPERATION_FAILED',
         cancelled ? 'block-commit job: canceled by client' : `block-commit failed: ${failure}`, 'VIR_FROM_QEMU');
     }
-    return dismissed;
+    return id;
   } finally {
     qmp.off('event', listener);
     qmp.off('close', onClose);
@@ -87,13 +86,15 @@ async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: 
 }
 
 /**
- * Drop nodes we (or -blockdev) created for an image that left the graph; the
- * auto-named ones go by themselves. Both sent at once: QEMU handles them in
- * order, the format node before the file node it uses.
+ * After a merge job: its dismissal, and the removal of the nodes we (or
+ * -blockdev) created for the image that left the graph (the auto-named ones go
+ * by themselves). All sent in one write: QEMU handles them in order, the
+ * format node before the file node it uses. Failures are ignored (the merge is done).
  */
-async function dropNodes(qmp: QmpClient, node: string): Promise<void> {
-  if (node.startsWith('#')) return;
-  await Promise.all([node, `${node}-file`].map((n) => qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined)));
+function dismissAndDrop(qmp: QmpClient, job: string, node: string): Promise<void> {
+  const nodes = node.startsWith('#') ? [] : [node, `${node}-file`];
+  return qmp.batch(() => Promise.all([qmp.execute('job-dismiss', { id: job }),
+    ...nodes.map((n) => qmp.execute('blockdev-del', { 'node-name': n }))].map((p) => p.catch(() => undefined)))).then(() => undefined);
 }
 
 /** Where a merge runs in QEMU: the nodes of `top` and `base`, and the device's root node (undefined: QEMU lacks them). */
@@ -102,9 +103,9 @@ export interface MergeNodes { top?: string; base?: string; root?: string }
 /** QEMU's block graph as a merge needs it: its nodes and its disks. */
 export interface BlockGraph { nodes: NamedNode[]; blocks: BlockInfo[] }
 
-/** Ask QEMU for its block graph: the two queries share one round trip. */
+/** Ask QEMU for its block graph: the two queries share one write and one round trip. */
 export async function askGraph(qmp: QmpClient): Promise<BlockGraph> {
-  const [nodes, blocks] = await Promise.all([qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true }), queryBlocks(qmp)]);
+  const [nodes, blocks] = await qmp.batch(() => Promise.all([qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true }), queryBlocks(qmp)]));
   return { nodes, blocks };
 }
 
@@ -115,6 +116,15 @@ export function mergeNodes(graph: BlockGraph, target: string, top: string, base:
   return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }
 
+/** A live merge whose job has ended: the device runs on `node`; the clean-up is under way. */
+export interface Pivoted {
+  node: string;
+  /** The file `top` unlinked. */
+  removed: Promise<void>;
+  /** QEMU's answers to the job's dismissal and to the removal of top's nodes (failures ignored: never rejects). */
+  answered: Promise<void>;
+}
+
 /**
  * Live merge of `top` into `base` while QEMU runs them as disk `target`.
  * Returns the node the device runs on afterwards, or undefined (nothing done)
@@ -123,17 +133,35 @@ export function mergeNodes(graph: BlockGraph, target: string, top: string, base:
  */
 export async function mergeLive(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
   located?: MergeNodes): Promise<string | undefined> {
+  const pivoted = await mergeLivePivot(qmp, target, top, base, ctl, located);
+  if (!pivoted) return undefined;
+  await Promise.all([pivoted.removed, pivoted.answered]);
+  return pivoted.node;
+}
+
+/**
+ * mergeLive, returning as soon as the job has concluded (`base` holds top's
+ * data, the device runs on it): what follows — the job's dismissal, the
+ * removal of top's nodes and the unlinking of `top` — is started at once and
+ * runs while the caller records the new node. `top` is unlinked without
+ * waiting for QEMU to close it (a file open in QEMU stays readable to it until
+ * closed; no node is on the device's chain any more), as a crash after either
+ * finds the merge done (reconcileDelete: no top file, nothing to merge).
+ */
+export async function mergeLivePivot(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
+  located?: MergeNodes): Promise<Pivoted | undefined> {
   const at = located ?? mergeNodes(await askGraph(qmp), target, top, base);
   if (!at.top) return undefined;
   if (!at.base) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
   if (!at.root) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
   const active = at.top === at.root;
-  const dismissed = await commitJob(qmp, active
+  const job = await commitJob(qmp, active
     ? { device: at.root, 'base-node': at.base }
     : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl);
-  await Promise.all([dismissed, dropNodes(qmp, at.top)]);
-  removeImage(top);
-  return active ? at.base : at.root;
+  const answered = dismissAndDrop(qmp, job, at.top);
+  const removed = unlinkImage(top);
+  removed.catch(() => undefined);
+  return { node: active ? at.base : at.root, removed, answered };
 }
 
 /** Offline merge: commit, re-point the images backed by `top` at `base`, remove `top`. */

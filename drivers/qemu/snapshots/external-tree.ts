@@ -18,15 +18,24 @@ export function isExternalSnapshot(def: SnapshotDef): boolean {
 }
 
 /** Image of each disk (by target) of a domain definition. */
-export function diskFiles(def: DomainDef): Map<string, string> {
+export function diskFiles(def: Pick<DomainDef, 'element'>): Map<string, string> {
   const out = new Map<string, string>();
   for (const d of domainDisks(def)) if (d.target && d.source) out.set(d.target, path.normalize(d.source));
   return out;
 }
 
-/** The images a snapshot froze, by target (its `<domain>`'s disks). */
-export function frozenOf(node: SnapshotNode): Map<string, string> {
-  return node.def.domain ? diskFiles(domainDefFromElement(node.def.domain)) : new Map();
+const FROZEN = {};
+const OVERLAYS = {};
+
+/** The images a snapshot froze, by target (its `<domain>`'s disks); kept with the node until its definition changes. */
+export function frozenOf(node: SnapshotNode): ReadonlyMap<string, string> {
+  // The embedded `<domain>` was validated when the definition was parsed or made: its disks are read as they are.
+  return node.derived(FROZEN, (def) => def.domain ? diskFiles({ element: def.domain }) : new Map<string, string>());
+}
+
+/** overlaysOf(node.def), kept with the node until its definition changes. */
+export function overlaysOfNode(node: SnapshotNode): ReadonlyMap<string, string> {
+  return node.derived(OVERLAYS, overlaysOf);
 }
 
 /** Every image the domain's definition or any snapshot names. */
@@ -34,7 +43,7 @@ export function knownImages(dom: DomainObj, extra: Iterable<string> = []): strin
   const out = new Set<string>([...diskFiles(dom.def).values(), ...extra]);
   for (const n of dom.snapshots.all()) {
     for (const f of frozenOf(n).values()) out.add(f);
-    for (const f of overlaysOf(n.def).values()) out.add(f);
+    for (const f of overlaysOfNode(n).values()) out.add(f);
   }
   return [...out];
 }

@@ -62,7 +62,8 @@ export class QemuSnapshots implements SnapshotHooks {
   }
 
   async snapshotDelete(dom: DomainObj, nodes: SnapshotNode[]): Promise<TreeChanges | void> {
-    const external = nodes.filter((n) => kindOf(n.def) === 'external');
+    // node.external is kindOf(node.def) without parsing the definition.
+    const external = nodes.filter((n) => n.external);
     if (external.length === 0) {
       this.external.forget(dom);
       return this.internal.snapshotDelete(dom, nodes);
@@ -71,5 +72,9 @@ export class QemuSnapshots implements SnapshotHooks {
       throw new VirError('VIR_ERR_OPERATION_UNSUPPORTED', 'deleting internal and external snapshots together is not supported', ERR);
     }
     return this.external.delete(dom, nodes);
+  }
+
+  deleteSettled(dom: DomainObj): Promise<void> {
+    return this.external.settled(dom);
   }
 }

@@ -8,7 +8,7 @@
  * refuses anything ambiguous before changing a byte, verifies the tables
  * afterwards, and undoes partial work where that is possible.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random-hex.js';
 import { VirError } from '../../../protocol/errors.js';
 import {
   checkNewId, checkNewTag, nextSnapshotId, parseSnapshotList, requireUniqueSnapshot, findSnapshotByName, validateQemuSnapshotName,
@@ -102,12 +102,12 @@ export function reasonOf(e: unknown): string {
 }
 
 function jobId(kind: string): string {
-  return `virtsnap-${kind}-${randomBytes(4).toString('hex')}`;
+  return `virtsnap-${kind}-${randomHex(4)}`;
 }
 
 /** A tag for temporary rollback snapshots; not numeric, so it can never look like an ID. */
 export function undoTag(): string {
-  return `virtsnap-undo-${randomBytes(6).toString('hex')}`;
+  return `virtsnap-undo-${randomHex(6)}`;
 }
 
 function checkNodes(vmstateNode: string | undefined, deviceNodes: string[]): void {

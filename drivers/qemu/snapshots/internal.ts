@@ -29,7 +29,7 @@ import { deleteLive, DiskRollbackNeeded, listLive, loadLive, saveLive } from './
 const MIB = 1024 * 1024;
 
 export type SnapshotHooks = Pick<HypervisorHooks,
-  'validateCreate' | 'validateRedefine' | 'snapshotCreate' | 'snapshotDiscard' | 'revert' | 'snapshotDelete'>;
+  'validateCreate' | 'validateRedefine' | 'snapshotCreate' | 'snapshotDiscard' | 'revert' | 'snapshotDelete' | 'deleteSettled'>;
 
 export class InternalSnapshots implements SnapshotHooks {
   constructor(private readonly parts: DriverParts, private readonly runtime: QemuRuntime) {}
