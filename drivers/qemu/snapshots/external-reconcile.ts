@@ -213,12 +213,14 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 }
 
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
-  if (!fs.existsSync(m.top)) return; // merged and removed before the crash
+  const gone = !fs.existsSync(m.top);
   const rt = host.runtimeOf(dom);
+  if (gone && !rt) return; // merged and removed before the crash
   if (rt) {
     const graph = await askGraph(rt.proc.qmp);
     const chain = deviceChain(graph.blocks, m.target);
     if (chain.includes(path.resolve(m.top))) {
+      if (gone) return; // cannot happen: top is unlinked only after the pivot
       // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
       await cancelLeftoverJobs(rt);
       const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
@@ -228,20 +230,22 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
     }
     if (chain.includes(path.resolve(m.base))) {
       // QEMU runs on base without top: the live merge got past its pivot before the crash (which came
-      // before top's nodes were dropped or its file removed). Re-merging top would write its old data
-      // over what the guest wrote since; only the leftovers go.
+      // before top's nodes were dropped, its job dismissed or its file removed: the unlink goes out
+      // with the dismissal and the node removals, so a missing file does not mean QEMU let go of it).
+      // Re-merging top would write its old data over what the guest wrote since; only the leftovers go.
       await cancelLeftoverJobs(rt);
       const leftover = mergeNodes(graph, m.target, m.top, m.base).top;
       if (leftover !== undefined && !leftover.startsWith('#')) {
         for (const n of [leftover, `${leftover}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
       }
-      (host.images ?? doImageWork).remove(m.top);
+      if (!gone) (host.images ?? doImageWork).remove(m.top);
       const root = mergeNodes(graph, m.target, m.base, m.base).root;
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: root ?? d.node, file: d.file === m.top ? m.base : d.file } : d) };
       await host.saveRuntime(dom, rt);
       return;
     }
   }
+  if (gone) return;
   await (host.images ?? doImageWork).mergeOffline(m.top, m.base, knownImages(dom));
 }
 
