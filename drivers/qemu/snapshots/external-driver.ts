@@ -7,6 +7,7 @@
 import { VirError } from '../../../protocol/errors.js';
 import type { RevertTarget } from '../../common/hypervisor-hooks.js';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
+import type { FileChange } from '../../common/domain-store.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement } from '../../common/xml/domain-xml.js';
@@ -76,6 +77,11 @@ export class ExternalSnapshots {
   /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
   forget(dom: DomainObj): void {
     this.intents.forget(dom);
+  }
+
+  /** See HypervisorHooks.settleFiles. */
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.intents.settleFiles(dom);
   }
 
   /** See HypervisorHooks.commitCovered. */

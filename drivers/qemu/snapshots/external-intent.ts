@@ -28,11 +28,13 @@
  *   the images show the switch happened (external-reconcile.ts). An operation
  *   answered as successful thus survives any crash, and one that was not may
  *   land either way, but metadata and images agree.
- * - Dropping a settled intent (forget) costs no sync at all: it is a lazy
- *   change, durable with the very commit of the operation that dropped it,
- *   and losing it only leaves an intent whose operation the metadata shows
- *   committed (reconciliation then does nothing) or whose lost metadata it
- *   rebuilds.
+ * - The metadata commit of an operation drops its intent in the same change
+ *   (settleFiles, HypervisorHooks.settleFiles): both durable or neither. So
+ *   an intent the store holds belongs to an operation whose metadata commit
+ *   is not durable (interrupted, failed, or a NO_METADATA create, which has
+ *   none). Dropping an intent otherwise (forget, when an internal operation
+ *   or a redefinition comes next) costs no sync: a lazy change, durable with
+ *   that operation's commit.
  *
  * Not lazy, so still two syncs: a revert (its outcome depends on the QEMU it
  * started, which the images alone do not show) and a create with memory (the
@@ -45,6 +47,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DomainObj } from '../../common/domain-obj.js';
+import type { FileChange } from '../../common/domain-store.js';
 import type { DurableStore } from '../../common/durable-store.js';
 import { fsyncDir } from '../../common/fs-sync.js';
 import type { OverlayPlan } from './external-plan.js';
@@ -93,6 +96,16 @@ export class IntentLog {
     if (stored) return stored;
     const legacy = this.legacyFile(uuid);
     return legacy === undefined ? undefined : parse(readOrUndefined(legacy));
+  }
+
+  /**
+   * The intent's removal, for the commit of its operation's metadata
+   * (HypervisorHooks.settleFiles): durable together, lazily or not, so an
+   * intent the store holds after a crash belongs to an operation whose
+   * metadata commit never became durable. Empty when there is none.
+   */
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.store.readFile(dom.uuid, INTENT_FILE) === null ? [] : [{ file: INTENT_FILE, content: null }];
   }
 
   /**
