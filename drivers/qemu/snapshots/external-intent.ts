@@ -32,14 +32,19 @@
  *   (settleFiles, HypervisorHooks.settleFiles): both durable or neither. So
  *   an intent the store holds belongs to an operation whose metadata commit
  *   is not durable (interrupted, failed, or a NO_METADATA create, which has
- *   none). Dropping an intent otherwise (forget, when an internal operation
- *   or a redefinition comes next) costs no sync: a lazy change, durable with
- *   that operation's commit.
+ *   none); recovery never has to tell a committed one by file names. That
+ *   matters for a revert: its fresh overlay may take the name of the image
+ *   it discards, and then the definition names the same file before and
+ *   after its commit. A failed revert settles its intent itself, at once
+ *   (ExternalSnapshots.revert). Dropping an intent otherwise (forget,
+ *   when an internal operation or a redefinition comes next) costs no sync:
+ *   a lazy change, durable with that operation's commit.
  *
  * Not lazy, so still two syncs: a revert (its outcome depends on the QEMU it
  * started, which the images alone do not show) and a create with memory (the
- * vmstate file's completeness would have to be judged too); their recovery
- * rolls back, as before.
+ * vmstate file's completeness would have to be judged too). A create with
+ * memory is undone by its recovery; a revert is undone, or finished when it
+ * may have replaced the image it discards (external-reconcile.ts).
  *
  * Intents from before this scheme (`<state-dir>/qemu/<instance>/intents/<uuid>.json`)
  * are still read, reconciled and removed at start-up.
@@ -54,6 +59,9 @@ import type { OverlayPlan } from './external-plan.js';
 
 export interface Merge { target: string; top: string; base: string }
 
+/** One process for good: its pid and its start time (qemu-process.ts processStartTime). */
+export interface ProcessId { pid: number; start: number }
+
 export type Intent =
   /**
    * `memory`: the vmstate file being written, and whether the guest ran before (to resume it).
@@ -61,7 +69,11 @@ export type Intent =
    * metadata commit is lazy: recovery records the snapshot from it if the images switched.
    */
   | { op: 'create'; snapshot: string; plans: OverlayPlan[]; memory?: { file: string; running: boolean }; forward?: string }
-  | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }> }
+  /**
+   * `qemu`: the QEMU that ran the domain before the revert stopped it (null: none ran). Recorded
+   * since the revert's own commit drops its intent (settleFiles); older intents lack it.
+   */
+  | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }>; qemu?: ProcessId | null }
   /** One entry per snapshot, in the order they are merged. */
   | { op: 'delete'; steps: Array<{ snapshot: string; merges: Merge[] }> };
 
