@@ -19,6 +19,7 @@ import type { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import { domainRunFiles } from '../../drivers/qemu/run-dir.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
 import { liveQemuPid } from '../../drivers/qemu/unreachable-qemu.js';
+import { VirError } from '../../protocol/errors.js';
 import { DomainState as S } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { storedIntent } from './crash-helpers.js';
@@ -178,6 +179,58 @@ describe('a revert reusing the current image name, interrupted', () => {
     expect(await getCmos(h.qemu(), CMOS_REG)).toBe(0xa5);
     await expectSettled(h);
     expect(h.qemu().pid).toBe(pid);
+  });
+});
+
+describe('a revert reusing the current image name that cannot be finished at once', () => {
+  test('at start-up (the frozen image unreadable): cannot reconcile, the intent kept; finished once the image is back', async () => {
+    h = await harness();
+    const { o, overlay } = await atReusedRevert(h);
+    const frozen = h.disks[0]!;
+    const reached = hangNextQemu(h, 'migrate-incoming');
+    void o.revert('m').catch(() => undefined);
+    await waitFor(reached);
+    await h.driver.hooks.close();
+    killQemusUnder(h.stateDir);
+    fs.renameSync(frozen, `${frozen}.away`);
+    h.logs.length = 0;
+    await h.crash();
+    expect(h.logs.join('\n')).toMatch(/cannot reconcile an interrupted external snapshot operation: .*d0\.qcow2/);
+    expect(storedIntent(h.stateDir, h.uuid)).toMatch(/"op":"revert"/);
+    fs.renameSync(`${frozen}.away`, frozen);
+    h.logs.length = 0;
+    await h.reopen();
+    const log = recovered(h);
+    await expectReverted(h, overlay, frozen);
+    expect(log).toMatch(/revert to 'm' was not recorded, .*: finished/);
+  });
+
+  test('after a failed load (the frozen image gone meanwhile): the error stands, the intent is kept for start-up', async () => {
+    h = await harness();
+    const { o, overlay } = await atReusedRevert(h);
+    const frozen = h.disks[0]!;
+    const runtime = h.driver.hooks.runtime;
+    const launch = runtime.launch.bind(runtime);
+    runtime.launch = async (...args) => {
+      const rt = await launch(...args);
+      const qmp = rt.proc.qmp as unknown as { execute: Execute };
+      const execute = qmp.execute.bind(qmp);
+      qmp.execute = (cmd, a) => {
+        if (cmd !== 'migrate-incoming') return execute(cmd, a);
+        fs.renameSync(frozen, `${frozen}.away`);
+        return Promise.reject(new VirError('VIR_ERR_OPERATION_FAILED', 'injected load failure', 'VIR_FROM_QEMU'));
+      };
+      return rt;
+    };
+    await expectVirError(o.revert('m'), 'VIR_ERR_OPERATION_FAILED', /injected load failure/);
+    expect(h.logs.join('\n')).toMatch(/failed revert not settled \(start-up recovery will\)/);
+    expect(storedIntent(h.stateDir, h.uuid)).toMatch(/"op":"revert"/);
+    fs.renameSync(`${frozen}.away`, frozen);
+    h.logs.length = 0;
+    await h.reopen();
+    const log = recovered(h);
+    await expectReverted(h, overlay, frozen);
+    expect(log).toMatch(/revert to 'm' was not recorded, .*: finished/);
   });
 });
 
