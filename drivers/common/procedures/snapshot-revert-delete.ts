@@ -85,8 +85,8 @@ export class SnapshotRevertDeleteProcedures {
     for (const n of rewritten?.written ?? []) if (!changes.removed.includes(n)) changes.written.add(n);
     // A delete must work on a full disk (it is how space is freed): it may use the reserve.
     await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes),
-      ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore }), ...this.hv.settleFiles?.(dom) ?? []], undefined,
-    { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
+      ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore }), ...this.hv.settleFiles?.(dom) ?? []],
+      undefined, { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
     for (const d of doomed) this.parts.events.snapshot(dom, 'deleted', d.name);
     return 0;
   };
