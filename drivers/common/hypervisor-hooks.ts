@@ -4,6 +4,7 @@
  * call it and do all the bookkeeping around it: checks before, metadata and
  * events after, durable commits and rollback.
  */
+import type { FileChange } from './domain-store.js';
 import type { DomainObj } from './domain-obj.js';
 import type { SnapshotDef } from './snapshot-def.js';
 import type { SnapshotNode, TreeChanges } from './snapshot-tree.js';
@@ -69,6 +70,14 @@ export interface HypervisorHooks {
    * merge left unused). Never rejects.
    */
   deleteSettled?(dom: DomainObj): Promise<void>;
+  /**
+   * Files of the driver's own in the domain's store that change in the very
+   * commit of an operation's metadata after its data work (create, revert,
+   * delete), all or nothing with it: the qemu driver drops the operation's
+   * write-ahead intent there, so that an intent a crash leaves always belongs
+   * to an operation whose metadata was not committed.
+   */
+  settleFiles?(dom: DomainObj): FileChange[];
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
   /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */

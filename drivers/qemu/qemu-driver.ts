@@ -12,6 +12,7 @@ import {
   DomainShutdownFlags as SF, SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, SnapshotRevertFlags as RF,
 } from '../../protocol/flags.js';
 import type { DomainObj } from '../common/domain-obj.js';
+import type { FileChange } from '../common/domain-store.js';
 import type { DriverConfig, DriverParts } from '../common/driver-parts.js';
 import type { HypervisorHooks, Named, RevertTarget } from '../common/hypervisor-hooks.js';
 import type { SnapshotNode, TreeChanges } from '../common/snapshot-tree.js';
@@ -105,6 +106,10 @@ export class QemuHypervisor implements HypervisorHooks {
 
   commitCovered(subject: object): boolean {
     return this.snapshots.commitCovered(subject);
+  }
+
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.snapshots.settleFiles(dom);
   }
 
   snapshotDiscard(dom: DomainObj, def: Named): Promise<void> {

@@ -194,6 +194,22 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When process `pid` started (/proc/<pid>/stat field 22, clock ticks since
+ * boot); undefined when there is no such process or it is a zombie. With the
+ * pid it names one process for good: a recycled pid starts later.
+ */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = Number(fields[19]);
+    return fields[0] === 'Z' || !Number.isInteger(start) ? undefined : start;
+  } catch {
+    return undefined;
+  }
+}
+
 /** utime + stime of a process, in ns (USER_HZ is 100 on Linux). */
 export function qemuCpuTimeNs(pid: number): number {
   try {

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DomainStore, storeTuning } from '../../drivers/common/domain-store.js';
+import { DomainStore, storeTuning, type FileChange } from '../../drivers/common/domain-store.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
 import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
@@ -223,6 +223,23 @@ describe('settling and older intents', () => {
     await h.crash();
     expect(recovered(h)).toEqual([]);
     expect(await o.names()).toEqual(['i1', 's1']);
+  });
+
+  test('the metadata commit of an external create, revert and delete drops its intent in the same change', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await o.create('s1');
+    await o.revert('s1');
+    await o.del('s1');
+    await o.start(); // appends the delete's lazy commit
+    const sets = scanLog(fs.readFileSync(path.join(domainDir(h), 'wal.log'))).sets;
+    const settles = (commit: (set: FileChange[]) => boolean) =>
+      sets.some((set) => commit(set) && set.some((c) => c.file === 'intent.json' && c.content === null));
+    const has = (set: FileChange[], file: string, removed = false) => set.some((c) => c.file === file && (c.content === null) === removed);
+    expect(settles((set) => has(set, 'snapshots/s1.xml'))).toBe(true);
+    expect(settles((set) => has(set, 'domain.xml') && has(set, 'status.json'))).toBe(true);
+    expect(settles((set) => has(set, 'snapshots/s1.xml', true))).toBe(true);
+    expect(lastLogged(h, 'intent.json')).toBeNull();
   });
 
   test('an intent an older version left in intents/<uuid>.json is reconciled and removed', async () => {

@@ -90,7 +90,8 @@ export class SnapshotCreateProcedure {
     const before = { state: dom.state, reason: dom.reason, id: dom.id };
     if (halt) await this.hv.stop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false);
     try {
-      await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes), ...this.parts.store.domainChanges(dom, { status: halt, def: defChanged })],
+      await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes), ...this.parts.store.domainChanges(dom, { status: halt, def: defChanged }),
+        ...this.hv.settleFiles?.(dom) ?? []],
         () => this.hv.snapshotDiscard(dom, def).catch((err: Error) =>
           this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`)),
         { lazy: this.hv.commitCovered?.(def) === true });

@@ -42,7 +42,8 @@ export class SnapshotRevertDeleteProcedures {
     dom.name = dom.def.name;
     const changes = dom.snapshots.setCurrent(node);
     try {
-      await this.parts.store.persist(dom, [...this.parts.store.domainChanges(dom, { def: true, status: true }), ...this.parts.store.snapshotChanges(dom, changes)]);
+      await this.parts.store.persist(dom, [...this.parts.store.domainChanges(dom, { def: true, status: true }), ...this.parts.store.snapshotChanges(dom, changes),
+        ...this.hv.settleFiles?.(dom) ?? []]);
     } catch (e) {
       Object.assign(dom, before);
       throw e;
@@ -85,7 +86,8 @@ export class SnapshotRevertDeleteProcedures {
       for (const n of rewritten?.written ?? []) if (!changes.removed.includes(n)) changes.written.add(n);
       // A delete must work on a full disk (it is how space is freed): it may use the reserve.
       await this.parts.store.persist(dom, [...this.parts.store.snapshotChanges(dom, changes),
-        ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore })], undefined, { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
+        ...this.parts.store.domainChanges(dom, { def: dom.def !== defBefore }), ...this.hv.settleFiles?.(dom) ?? []],
+        undefined, { frees: true, lazy: this.hv.commitCovered?.(doomed) === true });
     } finally {
       await this.hv.deleteSettled?.(dom);
     }

@@ -56,6 +56,7 @@ function describingHost(steps: string[]): ReconcileHost {
       mergeOffline: async (top, base) => { steps.push(`merge ${top} into ${base} (qemu-img commit) and remove ${top}`); },
       remove: (file) => { steps.push(`remove ${file}`); },
       removeMemory: (file) => { steps.push(`remove memory file ${file}`); },
+      createOverlay: async (overlay, backing) => { steps.push(`make ${overlay} a new empty overlay on ${backing}`); },
     },
     runtimeOf: () => undefined,
     saveRuntime: async () => undefined,
@@ -72,7 +73,8 @@ function committingHost(store: DurableStore): ReconcileHost {
     saveRuntime: async () => undefined,
     stopRuntime: async () => undefined,
     resumeRuntime: async () => undefined,
-    commit: (dom, changes) => store.persist(dom, [...store.snapshotChanges(dom, changes), ...store.domainChanges(dom, { def: true })]),
+    commit: (dom, changes, settled) => store.persist(dom, [...store.snapshotChanges(dom, changes), ...store.domainChanges(dom, { def: true }),
+      ...settled ? [{ file: INTENT_FILE, content: null }] : []]),
   };
 }
 

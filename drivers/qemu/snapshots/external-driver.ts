@@ -7,25 +7,25 @@
 import { VirError } from '../../../protocol/errors.js';
 import type { RevertTarget } from '../../common/hypervisor-hooks.js';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
+import type { FileChange } from '../../common/domain-store.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
-import { domainDefFromElement } from '../../common/xml/domain-xml.js';
 import { formatSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { qemuDomainSpec, type QemuDomainSpec } from '../qemu-domain-spec.js';
 import { DomainState, SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
-import type { QemuProcess } from '../qemu-process.js';
+import { processStartTime, type QemuProcess } from '../qemu-process.js';
 import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
 import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks, type Pivoted } from './external-merge.js';
 import { planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
-import { IntentLog, type Merge } from './external-intent.js';
+import { IntentLog, type Intent, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
-import { diskFiles, frozenImages, frozenOf, knownImages, overlaysOfNode, renameImage, revertOverlayName } from './external-tree.js';
+import { diskFiles, frozenImages, frozenOf, knownImages, overlaysOfNode, renameImage, revertedDef, revertOverlayName } from './external-tree.js';
 
 type Named = SnapshotDef & { name: string };
 
@@ -105,6 +105,11 @@ export class ExternalSnapshots {
   /** A new operation starts: the last one's intent is settled (see IntentLog.forget). */
   forget(dom: DomainObj): void {
     this.intents.forget(dom);
+  }
+
+  /** See HypervisorHooks.settleFiles. */
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.intents.settleFiles(dom);
   }
 
   /** See HypervisorHooks.commitCovered. */
@@ -259,30 +264,44 @@ export class ExternalSnapshots {
       }
       fresh.set(t, revertOverlayName(ov, keep, current.get(t)));
     }
-    const def = withDiskFiles(domainDefFromElement(node.def.domain!), fresh);
+    const def = revertedDef(node, fresh);
     const spec = qemuDomainSpec(def);
-    await this.intents.record(dom, {
+    // The QEMU this revert stops, for its recovery to tell it from one the revert started (both may run on one file name).
+    const pid = this.host.runtimeOf(dom)?.proc.pid;
+    const start = pid === undefined ? undefined : processStartTime(pid);
+    const intent: Intent = {
       op: 'revert', snapshot: node.name, overlays: [...fresh].map(([t, ov]) => ({ target: t, frozen: frozen.get(t)!, overlay: ov })),
-    });
-    const wasActive = await this.host.stopForRevert(dom);
-    const made: string[] = [];
+      qemu: pid === undefined || start === undefined ? null : { pid, start },
+    };
+    await this.intents.record(dom, intent);
     try {
-      for (const [t, ov] of fresh) {
-        made.push(ov);
-        await createOverlay(ov, frozen.get(t)!, sizes.get(t)!);
-      }
-    } catch (e) {
-      for (const f of made) removeImage(f);
-      throw e;
-    }
-    target.def = def;
-    try {
+      const wasActive = await this.host.stopForRevert(dom);
+      for (const [t, ov] of fresh) await createOverlay(ov, frozen.get(t)!, sizes.get(t)!);
+      target.def = def;
       await this.host.startAfterRevert(dom, spec, target, wasActive, memory);
     } catch (e) {
-      // No QEMU holds them now (a failed start or load stops it): the domain stays on its old images.
-      for (const f of made) removeImage(f);
-      throw e;
+      throw await this.settleFailedRevert(dom, intent, node.name, e as Error);
     }
+  }
+
+  /**
+   * A revert failed before its commit (no QEMU holds the fresh overlays now: a failed start or
+   * load stops it): settled at once, as start-up recovery would (reconcileRevert), and its intent
+   * dropped. The domain stays shut off on its old images, with the fresh overlays removed; or,
+   * when one took the name of the image the revert discards (already replaced), the revert is
+   * finished on the snapshot's disks and the error says so.
+   */
+  private async settleFailedRevert(dom: DomainObj, intent: Intent, snapshot: string, e: Error): Promise<Error> {
+    const before = dom.def;
+    try {
+      await reconcileExternal(dom, intent, this.host);
+      await this.intents.clear(dom);
+      // Only finishing the revert changes the definition.
+      if (dom.def !== before) e.message += `; the domain is left shut off on snapshot '${snapshot}' (the state it left was replaced already)`;
+    } catch (e2) {
+      this.host.log('error', `domain ${dom.name}: failed revert not settled (start-up recovery will): ${(e2 as Error).message}`);
+    }
+    return e;
   }
 
   /**

@@ -15,7 +15,7 @@ import { commitStagedRuntime, stagedRuntimeFile, stageRuntime, writeRuntime } fr
 import { formatDomainXml } from '../../common/xml/domain-xml.js';
 import { ExternalSnapshots } from './external-driver.js';
 import { withDiskFiles } from './external-plan.js';
-import { IntentLog } from './external-intent.js';
+import { INTENT_FILE, IntentLog } from './external-intent.js';
 import { reactivatePaused } from './external-full.js';
 import { loadMemory } from './external-memory.js';
 import { startAfterRevert, stopForRevert } from './revert-start.js';
@@ -78,11 +78,11 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
       await runtime.persistStatusNow(dom);
     },
     stopRuntime: async (dom) => {
-      const rt = runtime.get(dom.uuid);
-      if (rt) await runtime.terminate(dom.uuid, rt);
-      runtime.markStopped(dom, StateReason.SHUTOFF_UNKNOWN);
+      // Also a QEMU whose monitor did not answer at reattach (killed by its pid).
+      await runtime.stop(dom, StateReason.SHUTOFF_UNKNOWN, false);
       await runtime.persistStatusNow(dom);
     },
-    commit: (dom, changes) => parts.store.persist(dom, [...parts.store.snapshotChanges(dom, changes), ...parts.store.domainChanges(dom, { def: true })]),
+    commit: (dom, changes, settled) => parts.store.persist(dom, [...parts.store.snapshotChanges(dom, changes),
+      ...parts.store.domainChanges(dom, { def: true }), ...settled ? [{ file: INTENT_FILE, content: null }] : []]),
   }, new IntentLog(parts.store, path.join(runRoot, '..', 'intents')));
 }

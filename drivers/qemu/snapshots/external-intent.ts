@@ -28,16 +28,23 @@
  *   the images show the switch happened (external-reconcile.ts). An operation
  *   answered as successful thus survives any crash, and one that was not may
  *   land either way, but metadata and images agree.
- * - Dropping a settled intent (forget) costs no sync at all: it is a lazy
- *   change, durable with the very commit of the operation that dropped it,
- *   and losing it only leaves an intent whose operation the metadata shows
- *   committed (reconciliation then does nothing) or whose lost metadata it
- *   rebuilds.
+ * - The metadata commit of an operation drops its intent in the same change
+ *   (settleFiles, HypervisorHooks.settleFiles): both durable or neither. So
+ *   an intent the store holds belongs to an operation whose metadata commit
+ *   is not durable (interrupted, failed, or a NO_METADATA create, which has
+ *   none); recovery never has to tell a committed one by file names. That
+ *   matters for a revert: its fresh overlay may take the name of the image
+ *   it discards, and then the definition names the same file before and
+ *   after its commit. A failed revert settles its intent itself, at once
+ *   (ExternalSnapshots.revert). Dropping an intent otherwise (forget,
+ *   when an internal operation or a redefinition comes next) costs no sync:
+ *   a lazy change, durable with that operation's commit.
  *
  * Not lazy, so still two syncs: a revert (its outcome depends on the QEMU it
  * started, which the images alone do not show) and a create with memory (the
- * vmstate file's completeness would have to be judged too); their recovery
- * rolls back, as before.
+ * vmstate file's completeness would have to be judged too). A create with
+ * memory is undone by its recovery; a revert is undone, or finished when it
+ * may have replaced the image it discards (external-reconcile.ts).
  *
  * Intents from before this scheme (`<state-dir>/qemu/<instance>/intents/<uuid>.json`)
  * are still read, reconciled and removed at start-up.
@@ -45,11 +52,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DomainObj } from '../../common/domain-obj.js';
+import type { FileChange } from '../../common/domain-store.js';
 import type { DurableStore } from '../../common/durable-store.js';
 import { fsyncDir } from '../../common/fs-sync.js';
 import type { OverlayPlan } from './external-plan.js';
 
 export interface Merge { target: string; top: string; base: string }
+
+/** One process for good: its pid and its start time (qemu-process.ts processStartTime). */
+export interface ProcessId { pid: number; start: number }
 
 export type Intent =
   /**
@@ -58,7 +69,11 @@ export type Intent =
    * metadata commit is lazy: recovery records the snapshot from it if the images switched.
    */
   | { op: 'create'; snapshot: string; plans: OverlayPlan[]; memory?: { file: string; running: boolean }; forward?: string }
-  | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }> }
+  /**
+   * `qemu`: the QEMU that ran the domain before the revert stopped it (null: none ran). Recorded
+   * since the revert's own commit drops its intent (settleFiles); older intents lack it.
+   */
+  | { op: 'revert'; snapshot: string; overlays: Array<{ target: string; frozen: string; overlay: string }>; qemu?: ProcessId | null }
   /** One entry per snapshot, in the order they are merged. */
   | { op: 'delete'; steps: Array<{ snapshot: string; merges: Merge[] }> };
 
@@ -93,6 +108,16 @@ export class IntentLog {
     if (stored) return stored;
     const legacy = this.legacyFile(uuid);
     return legacy === undefined ? undefined : parse(readOrUndefined(legacy));
+  }
+
+  /**
+   * The intent's removal, for the commit of its operation's metadata
+   * (HypervisorHooks.settleFiles): durable together, lazily or not, so an
+   * intent the store holds after a crash belongs to an operation whose
+   * metadata commit never became durable. Empty when there is none.
+   */
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.store.readFile(dom.uuid, INTENT_FILE) === null ? [] : [{ file: INTENT_FILE, content: null }];
   }
 
   /**

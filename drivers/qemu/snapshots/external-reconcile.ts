@@ -8,9 +8,13 @@
  *   happened, the snapshot is recorded from it (rolled forward); otherwise the
  *   overlay is merged back into the frozen image (live if QEMU runs on it),
  *   keeping whatever the guest wrote, and removed;
- * - revert not committed (the definition names the old images): a QEMU
- *   started on the fresh overlays is stopped and the overlays nobody names
- *   are removed; the domain stays on its old images;
+ * - revert: its own commit drops its intent, so it was not committed (an
+ *   older version's intent: when the definition does not name its overlays).
+ *   If the QEMU it was to stop still runs, it changed nothing. Else a QEMU it
+ *   started is stopped, and the domain stays, shut off, on its old images
+ *   with the fresh overlays removed, unless a fresh overlay took the name of
+ *   the image it discards (revertOverlayName): then the revert is finished
+ *   (see reconcileRevert);
  * - delete not committed (the snapshot is still in the metadata): the merge
  *   cannot be taken back, so it is finished and the metadata follows (a live
  *   merge QEMU already pivoted is not merged again: only its leftovers go).
@@ -18,26 +22,29 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DomainObj } from '../../common/domain-obj.js';
+import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import { newChanges, type TreeChanges } from '../../common/snapshot-tree.js';
 import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { QEMU_IMG } from '../qemu-img.js';
-import { chainInfo, removeImage } from './external-images.js';
+import { processStartTime } from '../qemu-process.js';
+import { chainInfo, createOverlay, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
 import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
-import { diskFiles, knownImages, renameImage } from './external-tree.js';
+import { diskFiles, knownImages, renameImage, revertedDef } from './external-tree.js';
 
 /** The offline image work of a reconciliation: done, or (virtsnapd --check without --reconcile) only described. */
 export interface ImageWork {
   mergeOffline(top: string, base: string, known: Iterable<string>): Promise<void>;
   remove(file: string): void;
   removeMemory(file: string): void;
+  /** A new empty overlay on `backing` (an existing `overlay` is replaced). */
+  createOverlay(overlay: string, backing: string, virtualSize: number): Promise<void>;
 }
 
-const doImageWork: ImageWork = { mergeOffline, remove: removeImage, removeMemory: removeMemoryFile };
+const doImageWork: ImageWork = { mergeOffline, remove: removeImage, removeMemory: removeMemoryFile, createOverlay };
 
 export interface ReconcileHost {
   /** Default: done for real. */
@@ -48,8 +55,8 @@ export interface ReconcileHost {
   resumeRuntime(dom: DomainObj, running: boolean): Promise<void>;
   /** Stop the domain's QEMU and record it shut off. */
   stopRuntime(dom: DomainObj): Promise<void>;
-  /** Commit metadata changes and the domain definition together. */
-  commit(dom: DomainObj, changes: TreeChanges): Promise<void>;
+  /** Commit metadata changes and the domain definition together; `settled`: and drop the intent with them. */
+  commit(dom: DomainObj, changes: TreeChanges, settled?: boolean): Promise<void>;
 }
 
 /** What was done, for the log; undefined when the intent had been committed. */
@@ -180,11 +187,54 @@ async function undoMemory(dom: DomainObj, memory: { file: string; running: boole
   (host.images ?? doImageWork).removeMemory(memory.file);
 }
 
-async function reconcileRevert(dom: DomainObj, intent: Extract<Intent, { op: 'revert' }>, host: ReconcileHost): Promise<string | undefined> {
+type RevertIntent = Extract<Intent, { op: 'revert' }>;
+
+/**
+ * A revert whose commit did not happen: the commit drops the intent
+ * (settleFiles). File names could not tell: the fresh overlay of a disk may
+ * take the name of the disk's current image, the state a revert discards
+ * (revertOverlayName), and then the definition names it before the commit
+ * as after. So the QEMU from before the revert decides, which the intent
+ * names (pid and start time):
+ *
+ * - Still running: the revert stops it before it touches any image, so
+ *   nothing changed; it runs on.
+ * - Gone: any QEMU the domain has now is one the revert started (waiting for
+ *   or loading the memory, paused on it, or running already): stopped. If no
+ *   fresh overlay took its disk's current name, the domain stays on its
+ *   images, shut off, and the fresh overlays are removed. If one did, that
+ *   image may already be the empty overlay, or not yet (nothing tells which,
+ *   and with several disks some may be replaced and others not), so the
+ *   revert is finished instead: every fresh overlay is made again, empty, on
+ *   the image the snapshot froze, and the revert is recorded, shut off. Its
+ *   memory is not loaded: the snapshot's disks are what the domain starts from.
+ */
+async function reconcileRevert(dom: DomainObj, intent: RevertIntent, host: ReconcileHost): Promise<string | undefined> {
+  if (intent.qemu === undefined) return reconcileOlderRevert(dom, intent, host);
+  if (intent.qemu !== null && processStartTime(intent.qemu.pid) === intent.qemu.start) {
+    return `revert to '${intent.snapshot}' was not recorded; it had changed nothing (QEMU pid ${intent.qemu.pid}, which it was to stop, still runs)`;
+  }
+  if (host.runtimeOf(dom) || isActive(dom)) await host.stopRuntime(dom);
   const files = diskFiles(dom.def);
-  if (intent.overlays.every((o) => files.get(o.target) === o.overlay)) return undefined;
-  const rt = host.runtimeOf(dom);
-  if (rt && rt.spec.disks.some((d) => files.get(d.target) !== d.file)) await host.stopRuntime(dom);
+  if (intent.overlays.some((o) => files.get(o.target) === o.overlay)) return finishRevert(dom, intent, host);
+  const removed = removeFreshOverlays(dom, intent, host);
+  return `revert to '${intent.snapshot}' was not recorded; the domain stays on its images, shut off (removed: ${removed.join(', ') || 'nothing'})`;
+}
+
+async function finishRevert(dom: DomainObj, intent: RevertIntent, host: ReconcileHost): Promise<string> {
+  const node = dom.snapshots.get(intent.snapshot);
+  if (!node?.def.domain) throw new Error(`snapshot '${intent.snapshot}' is not in the metadata`);
+  for (const o of intent.overlays) {
+    await (host.images ?? doImageWork).createOverlay(o.overlay, o.frozen, (await chainInfo(o.frozen)).virtualSize);
+  }
+  dom.def = revertedDef(node, new Map(intent.overlays.map((o) => [o.target, o.overlay])));
+  dom.name = dom.def.name;
+  await host.commit(dom, dom.snapshots.setCurrent(node), true);
+  return `revert to '${intent.snapshot}' was not recorded, and the image it discards may have been replaced already: finished, `
+    + `the domain shut off on fresh overlays (${intent.overlays.map((o) => o.overlay).join(', ')})`;
+}
+
+function removeFreshOverlays(dom: DomainObj, intent: RevertIntent, host: ReconcileHost): string[] {
   const keep = named(dom);
   const removed: string[] = [];
   for (const o of intent.overlays) {
@@ -192,6 +242,19 @@ async function reconcileRevert(dom: DomainObj, intent: Extract<Intent, { op: 're
     (host.images ?? doImageWork).remove(o.overlay);
     removed.push(o.overlay);
   }
+  return removed;
+}
+
+/**
+ * An intent of an older version, whose revert's commit left it in place: judged by names (committed
+ * when the definition names every fresh overlay), as that version did.
+ */
+async function reconcileOlderRevert(dom: DomainObj, intent: RevertIntent, host: ReconcileHost): Promise<string | undefined> {
+  const files = diskFiles(dom.def);
+  if (intent.overlays.every((o) => files.get(o.target) === o.overlay)) return undefined;
+  const rt = host.runtimeOf(dom);
+  if (rt && rt.spec.disks.some((d) => files.get(d.target) !== d.file)) await host.stopRuntime(dom);
+  const removed = removeFreshOverlays(dom, intent, host);
   return `revert to '${intent.snapshot}' was not recorded; the domain stays on its images (removed: ${removed.join(', ') || 'nothing'})`;
 }
 

@@ -70,6 +70,11 @@ export function revertOverlayName(overlay: string, frozen: Set<string>, current:
   }
 }
 
+/** The definition a revert to `node` runs: the snapshot's, with its disks on `overlays` (by target). */
+export function revertedDef(node: SnapshotNode, overlays: Map<string, string>): DomainDef {
+  return withDiskFiles(domainDefFromElement(node.def.domain!), overlays);
+}
+
 /**
  * After `gone` was merged into `into` (disk `target`): every surviving
  * snapshot naming `gone` names `into` instead, in its `<domain>` and its

@@ -6,6 +6,7 @@
  */
 import { VirError } from '../../../protocol/errors.js';
 import type { DomainObj } from '../../common/domain-obj.js';
+import type { FileChange } from '../../common/domain-store.js';
 import type { Named, RevertTarget } from '../../common/hypervisor-hooks.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import type { SnapshotNode, TreeChanges } from '../../common/snapshot-tree.js';
@@ -49,6 +50,10 @@ export class QemuSnapshots implements SnapshotHooks {
 
   commitCovered(subject: object): boolean {
     return this.external.commitCovered(subject);
+  }
+
+  settleFiles(dom: DomainObj): FileChange[] {
+    return this.external.settleFiles(dom);
   }
 
   snapshotDiscard(dom: DomainObj, def: Named): Promise<void> {
