@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawRpcClient } from './rpc-client.js';
+import { openTransport } from '../client/connect.js';
 import { spawnDaemon } from '../tools/daemon-process.js';
 import { ViClient } from '../drivers/esx/vi-client.js';
 import { el, moEl, toMoRef, type MoRef } from '../drivers/esx/soap-envelope.js';
@@ -35,9 +36,9 @@ function median(xs: number[]): number {
 }
 
 /** vcsim's ESX model has two VMs; the relay gets a third, a running clone. */
-async function cloneVm(vi: ViClient, vm: MoRef): Promise<MoRef> {
+async function cloneVm(vi: ViClient, vm: MoRef, name = 'relay-vm'): Promise<MoRef> {
   const folder = toMoRef((await vi.retrieve('VirtualMachine', [vm], ['parent']))[0]?.props.get('parent'))!;
-  const task = await vi.startTask('CloneVM_Task', vm, moEl('folder', folder) + el('name', 'relay-vm') +
+  const task = await vi.startTask('CloneVM_Task', vm, moEl('folder', folder) + el('name', name) +
     '<spec><location></location><template>false</template><powerOn>true</powerOn></spec>');
   return toMoRef(await vi.waitTask(task, 'clone'))!;
 }
@@ -71,6 +72,7 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
   const n = quick ? 30 : 100;
   let relay: ReturnType<typeof fork> | undefined;
   let r: RawRpcClient | undefined;
+  let embedded: Awaited<ReturnType<typeof openTransport>>['transport'] | undefined;
   try {
     await c.ok('virConnectOpen', { uri });
     await vi.connect();
@@ -79,8 +81,12 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
     relay = fork(path.join(repo, 'dist', 'bench', 'esx-relay.js'), [path.join(dir, 'relay.sock'), url, (await cloneVm(vi, rawVm!.ref)).value], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise((resolve) => relay!.once('message', resolve));
     r = await RawRpcClient.connect(path.join(dir, 'relay.sock'));
+    // The driver embedded in this process (as libvirt's client library runs its esx driver), on a VM of its own.
+    await cloneVm(vi, rawVm!.ref, 'embedded-vm');
+    embedded = (await openTransport(uri, { embedded: true })).transport;
+    await embedded.call('virConnectOpen', { uri });
     const ops = () => ({ create: [] as number[], revert: [] as number[], delete: [] as number[], read: [] as number[] });
-    const times = { daemon: ops(), raw: ops(), relay: ops() };
+    const times = { daemon: ops(), raw: ops(), relay: ops(), embedded: ops() };
     const timed = async (into: number[], fn: () => Promise<unknown>) => {
       const t0 = performance.now();
       await fn();
@@ -93,25 +99,35 @@ export async function esxBench(row: Row, quick: boolean): Promise<Record<string,
       read: () => c.ok('virDomainSnapshotNum', { domain: daemonVm!.name, flags: 0 }),
       delete: (name) => c.ok('virDomainSnapshotDelete', { domain: daemonVm!.name, snapshot: name, flags: 0 }),
     };
+    const viaEmbedded = (method: string, params: Record<string, unknown>) => embedded!.call(method as never, { domain: 'embedded-vm', ...params } as never);
+    const embeddedCall: Record<EsxOp, (name: string) => Promise<unknown>> = {
+      create: (name) => viaEmbedded('virDomainSnapshotCreateXML', { xml: `<domainsnapshot><name>${name}</name></domainsnapshot>`, flags: 0 }),
+      revert: (name) => viaEmbedded('virDomainRevertToSnapshot', { snapshot: name, flags: 0 }),
+      read: () => viaEmbedded('virDomainSnapshotNum', { flags: 0 }),
+      delete: (name) => viaEmbedded('virDomainSnapshotDelete', { snapshot: name, flags: 0 }),
+    };
     // Interleaved, each on its own VM, so all see the same server load and tree sizes.
     for (let i = 0; i < n; i++) {
       for (const op of ['create', 'revert', 'read', 'delete'] as const) {
         await timed(times.daemon[op], () => daemonCall[op](`b${i}`));
         await timed(times.raw[op], () => raw[op](`b${i}`));
         await timed(times.relay[op], () => r!.ok(op, { name: `b${i}` }));
+        await timed(times.embedded[op], () => embeddedCall[op](`b${i}`));
       }
     }
     const out: Record<string, unknown> = {};
     for (const op of ['create', 'revert', 'delete', 'read'] as const) {
-      const [d, w, l] = [median(times.daemon[op]), median(times.raw[op]), median(times.relay[op])];
-      out[op] = { daemonMs: d, rawMs: w, relayMs: l, ratio: d / w, ratioToRelay: d / l, relayToRaw: l / w, n };
+      const [d, w, l, e] = [median(times.daemon[op]), median(times.raw[op]), median(times.relay[op]), median(times.embedded[op])];
+      out[op] = { daemonMs: d, rawMs: w, relayMs: l, embeddedMs: e, ratio: d / w, ratioToRelay: d / l, relayToRaw: l / w, embeddedToRaw: e / w, n };
       const what = op === 'read' ? 'SnapshotNum (1 round trip)' : op;
       row(`esx ${what} via virtsnapd vs raw SOAP, p50 (ms)`, d.toFixed(2), w.toFixed(2), `${(d / w).toFixed(2)}x`);
       row(`esx ${what} via virtsnapd vs bare relay, p50 (ms)`, d.toFixed(2), l.toFixed(2), `${(d / l).toFixed(2)}x`);
+      row(`esx ${what} embedded in the client vs raw SOAP, p50 (ms)`, e.toFixed(2), w.toFixed(2), `${(e / w).toFixed(2)}x`);
     }
     return out;
   } finally {
     r?.close();
+    embedded?.close();
     relay?.disconnect();
     c.close();
     await vi.close();

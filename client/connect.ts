@@ -21,7 +21,17 @@ export interface OpenedTransport {
   flags: number;
 }
 
+/** Drivers a client may run in its own process (TransportOptions.embedded): stateless ones only. */
+const EMBEDDABLE = /^(esx|vpx):\/\//i;
+
 export async function openTransport(uri: string | undefined, opts: TransportOptions = {}): Promise<OpenedTransport> {
+  if (opts.embedded) {
+    if (uri === undefined || !EMBEDDABLE.test(uri)) {
+      throw new VirError('VIR_ERR_INVALID_ARG', `only esx:// and vpx:// drivers run embedded in the client, not '${uri ?? 'the default URI'}'`, 'VIR_FROM_RPC');
+    }
+    const [{ openEmbedded }, { esxDriverFactory }] = await Promise.all([import('../daemon/embedded.js'), import('../drivers/esx/esx-driver.js')]);
+    return { transport: Transport.over(openEmbedded(uri, esxDriverFactory)), driverUri: uri, flags: opts.readonly ? VIR_CONNECT_RO : 0 };
+  }
   const remote = uri !== undefined ? parseRemoteUri(uri) : undefined;
   if (!remote) return { transport: await Transport.connect(opts), driverUri: uri, flags: 0 };
   const readonly = opts.readonly === true || remote.params.get('mode') === 'ro';

@@ -17,6 +17,13 @@ export interface TransportOptions {
   socket?: string;
   /** Use the read-only socket (`<socket>-ro`). */
   readonly?: boolean;
+  /**
+   * Run the driver in this process instead of asking virtsnapd, as libvirt's
+   * client library runs its esx and vpx drivers: only for `esx://` and `vpx://`
+   * URIs (drivers that keep no local state); credentials come from this
+   * process's auth file ($VIRTSNAP_AUTH_FILE) or the auth callback.
+   */
+  embedded?: boolean;
 }
 
 interface WireError {

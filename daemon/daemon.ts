@@ -6,6 +6,7 @@ import net from 'node:net';
 import { chmod, chown, lstat, mkdir, rename, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { readOnlySocketPath } from '../protocol/paths.js';
 import type { DriverFactory } from '../drivers/driver.js';
 import { VirError } from '../protocol/errors.js';
@@ -249,6 +250,23 @@ export class Daemon {
     socket.on('error', (err) => {
       this.logger.debug(`${peer} socket error: ${err.message}`);
       socket.destroy();
+    });
+    conn.listen();
+  }
+
+  /**
+   * Serve one client of this process over `stream` (daemon/embedded.ts): the
+   * same endpoint and session as a socket's read-write client, with no peer to
+   * check and no limit on clients.
+   */
+  serveEmbedded(stream: Duplex): void {
+    const peer = `embedded#${this.nextConn++} pid ${process.pid}`;
+    const conn = new RpcEndpoint(stream as unknown as net.Socket, peer, {
+      jobs: this.jobs, log: this.log, logs: this.logs, limits: this.limits, xml: { maxBytes: this.opts.maxXmlBytes, maxDepth: this.opts.maxXmlDepth },
+    }, (notify) => new LibvirtSession(false, peer, { registry: this.registry, defaultUri: this.opts.defaultUri, events: this.events }, notify));
+    this.connections.add(conn);
+    stream.once('close', () => {
+      if (this.connections.delete(conn)) conn.dispose();
     });
     conn.listen();
   }
