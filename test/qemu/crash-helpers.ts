@@ -4,8 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v from '../../client/index.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { storeTuning } from '../../drivers/common/domain-store.js';
 import type { RunningDaemon } from '../helpers/daemon.js';
-import { killQemusUnder, sleep } from './driver-helpers.js';
+import { killQemusUnder, sleep, type Harness } from './driver-helpers.js';
+import { requireQemu } from './helpers.js';
 
 export function backingChainOk(file: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,4 +54,25 @@ export function storedIntent(stateDir: string, uuid: string): string | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * For a file whose tests drop a driver without a flush (a crash, a power loss):
+ * needs QEMU, holds every lazy commit back (the dropped driver's store must never
+ * append behind the next driver's back), and cleans up the harness `current()`
+ * names after each test.
+ */
+export function droppedDriverTests(current: () => Harness | undefined, done: () => void): void {
+  const lazyFlushMs = storeTuning.lazyFlushMs;
+  beforeAll(() => {
+    requireQemu();
+    storeTuning.lazyFlushMs = 1e9;
+  });
+  afterAll(() => {
+    storeTuning.lazyFlushMs = lazyFlushMs;
+  });
+  afterEach(async () => {
+    await current()?.cleanup();
+    done();
+  });
 }

@@ -11,29 +11,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DomainStore, storeTuning, type FileChange } from '../../drivers/common/domain-store.js';
+import { describe, expect, test } from 'vitest';
+import { DomainStore, type FileChange } from '../../drivers/common/domain-store.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
 import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
-import { requireQemu } from './helpers.js';
-
-const lazyFlushMs = storeTuning.lazyFlushMs;
-beforeAll(() => {
-  requireQemu();
-  // The dropped driver's store must never append its lazy commits behind the new driver's back.
-  storeTuning.lazyFlushMs = 1e9;
-});
-afterAll(() => {
-  storeTuning.lazyFlushMs = lazyFlushMs;
-});
+import { droppedDriverTests } from './crash-helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.cleanup();
-  h = undefined;
-});
+droppedDriverTests(() => h, () => { h = undefined; });
 
 const domainDir = (x: Harness) => path.join(x.stateDir, 'qemu', 'session', 'domains', x.uuid);
 

@@ -12,8 +12,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DomainStore, storeTuning } from '../../drivers/common/domain-store.js';
+import { describe, expect, test } from 'vitest';
+import { DomainStore } from '../../drivers/common/domain-store.js';
 import { qemuDriverFactory } from '../../drivers/qemu/qemu-driver.js';
 import type { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import { domainRunFiles } from '../../drivers/qemu/run-dir.js';
@@ -22,26 +22,13 @@ import { liveQemuPid } from '../../drivers/qemu/unreachable-qemu.js';
 import { VirError } from '../../protocol/errors.js';
 import { DomainState as S } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { storedIntent } from './crash-helpers.js';
+import { droppedDriverTests, storedIntent } from './crash-helpers.js';
 import { CMOS_REG, harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { extOps } from './external-helpers.js';
-import { getCmos, requireQemu, setCmos } from './helpers.js';
-
-const lazyFlushMs = storeTuning.lazyFlushMs;
-beforeAll(() => {
-  requireQemu();
-  // The dropped driver's store must never append its lazy commits behind the new driver's back.
-  storeTuning.lazyFlushMs = 1e9;
-});
-afterAll(() => {
-  storeTuning.lazyFlushMs = lazyFlushMs;
-});
+import { getCmos, setCmos } from './helpers.js';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.cleanup();
-  h = undefined;
-});
+droppedDriverTests(() => h, () => { h = undefined; });
 
 const recovered = (x: Harness) => x.logs.filter((l) => /interrupted external snapshot operation/.test(l)).join('\n');
 const current = async (x: Harness) => (await x.driver.virDomainSnapshotCurrent({ domain: x.uuid, flags: 0 }, x.ctx)).name;
