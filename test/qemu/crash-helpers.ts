@@ -6,6 +6,7 @@ import * as v from '../../client/index.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { storeTuning } from '../../drivers/common/domain-store.js';
+import type { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import type { RunningDaemon } from '../helpers/daemon.js';
 import { killQemusUnder, sleep, type Harness } from './driver-helpers.js';
 import { requireQemu } from './helpers.js';
@@ -75,4 +76,18 @@ export function droppedDriverTests(current: () => Harness | undefined, done: () 
     await current()?.cleanup();
     done();
   });
+}
+
+export type Execute = (cmd: string, args?: unknown) => Promise<unknown>;
+
+/** From now on, `cmd` on this monitor never answers (the driver is stuck there when it dies). */
+export function hang(qmp: QmpClient, cmd: string): () => boolean {
+  const execute = qmp.execute.bind(qmp) as Execute;
+  let reached = false;
+  (qmp as unknown as { execute: Execute }).execute = (c, args) => {
+    if (c !== cmd) return execute(c, args);
+    reached = true;
+    return new Promise(() => undefined);
+  };
+  return () => reached;
 }

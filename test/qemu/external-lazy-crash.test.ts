@@ -17,7 +17,7 @@ import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
 import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
-import { droppedDriverTests } from './crash-helpers.js';
+import { droppedDriverTests, hang } from './crash-helpers.js';
 
 let h: Harness | undefined;
 droppedDriverTests(() => h, () => { h = undefined; });
@@ -250,28 +250,24 @@ describe('settling and older intents', () => {
   });
 });
 
+/** A running domain with snapshot s1 (disk pattern 0x11) on its overlay d0.s1, then written (0x22). */
+async function runningOnS1(x: Harness) {
+  const o = extOps(x);
+  await o.start();
+  await o.write(0, 0x11);
+  await o.create('s1');
+  await o.write(0, 0x22);
+  return { o, overlay: path.join(x.dir, 'd0.s1') };
+}
+
 describe('a live delete killed after its pivot, QEMU left running on the base image', () => {
   test('before the top image\'s nodes were dropped: finished without another merge', async () => {
     h = await harness();
-    const o = extOps(h);
-    const overlay = path.join(h.dir, 'd0.s1');
-    await o.start();
-    await o.write(0, 0x11);
-    await o.create('s1');
-    await o.write(0, 0x22);
+    const { o, overlay } = await runningOnS1(h);
     // The daemon dies on its first blockdev-del: the commit job pivoted the disk onto the base already.
-    const qmp = h.qemu().qmp;
-    const execute = qmp.execute.bind(qmp);
-    let dropping = false;
-    (qmp as unknown as { execute: (cmd: string, args?: unknown) => Promise<unknown> }).execute = (cmd, args) => {
-      if (cmd === 'blockdev-del') {
-        dropping = true;
-        return new Promise(() => undefined);
-      }
-      return execute(cmd, args as never);
-    };
+    const dropping = hang(h.qemu().qmp, 'blockdev-del');
     void o.del('s1').catch(() => undefined);
-    await waitFor(() => dropping);
+    await waitFor(dropping);
     await h.crash();
     expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
     expect(h.logs.join('\n')).not.toMatch(/cannot reconcile/);
@@ -288,12 +284,7 @@ describe('a live delete killed after its pivot, QEMU left running on the base im
 
   test('before the top image was removed: removed, never merged again over what the guest wrote since', async () => {
     h = await harness();
-    const o = extOps(h);
-    const overlay = path.join(h.dir, 'd0.s1');
-    await o.start();
-    await o.write(0, 0x11);
-    await o.create('s1');
-    await o.write(0, 0x22);
+    const { o, overlay } = await runningOnS1(h);
     const copy = `${overlay}.copy`;
     fs.copyFileSync(overlay, copy);
     await o.del('s1');

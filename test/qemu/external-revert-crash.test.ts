@@ -15,14 +15,13 @@ import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DomainStore } from '../../drivers/common/domain-store.js';
 import { qemuDriverFactory } from '../../drivers/qemu/qemu-driver.js';
-import type { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import { domainRunFiles } from '../../drivers/qemu/run-dir.js';
 import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
 import { liveQemuPid } from '../../drivers/qemu/unreachable-qemu.js';
 import { VirError } from '../../protocol/errors.js';
 import { DomainState as S } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { droppedDriverTests, storedIntent } from './crash-helpers.js';
+import { droppedDriverTests, hang, storedIntent, type Execute } from './crash-helpers.js';
 import { CMOS_REG, harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { extOps } from './external-helpers.js';
 import { getCmos, setCmos } from './helpers.js';
@@ -35,20 +34,6 @@ const current = async (x: Harness) => (await x.driver.virDomainSnapshotCurrent({
 /** The pid of a QEMU of the domain that is still alive, if any (by its pidfile). */
 const liveQemu = (x: Harness) => liveQemuPid(domainRunFiles(path.join(x.stateDir, 'qemu', 'session', 'run'), x.uuid));
 
-type Execute = (cmd: string, args?: unknown) => Promise<unknown>;
-
-/** From now on, `cmd` on this monitor never answers (the driver is stuck there when it dies). */
-function hang(qmp: QmpClient, cmd: string): () => boolean {
-  const execute = qmp.execute.bind(qmp) as Execute;
-  let reached = false;
-  (qmp as unknown as { execute: Execute }).execute = (c, args) => {
-    if (c !== cmd) return execute(c, args);
-    reached = true;
-    return new Promise(() => undefined);
-  };
-  return () => reached;
-}
-
 /** The next QEMU the driver starts hangs on `cmd`. */
 function hangNextQemu(x: Harness, cmd: string): () => boolean {
   const runtime = x.driver.hooks.runtime;
@@ -60,6 +45,17 @@ function hangNextQemu(x: Harness, cmd: string): () => boolean {
     return rt;
   };
   return () => reached();
+}
+
+/** A revert to 'm' left stuck on the next QEMU's `cmd` (QEMU killed too with `powerLoss`), the driver about to die. */
+async function revertStuckAt(x: Harness, cmd: string, powerLoss = false): Promise<void> {
+  const reached = hangNextQemu(x, cmd);
+  void extOps(x).revert('m').catch(() => undefined);
+  await waitFor(reached);
+  if (powerLoss) {
+    await x.driver.hooks.close();
+    killQemusUnder(x.stateDir);
+  }
 }
 
 /**
@@ -109,11 +105,9 @@ async function expectSettled(x: Harness): Promise<void> {
 describe('a revert reusing the current image name, interrupted', () => {
   test('the driver dies while the new QEMU waits for the memory (QEMU left running): reverted, shut off, that QEMU stopped', async () => {
     h = await harness();
-    const { o, overlay } = await atReusedRevert(h);
+    const { overlay } = await atReusedRevert(h);
     const frozen = h.disks[0]!;
-    const reached = hangNextQemu(h, 'migrate-incoming');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
+    await revertStuckAt(h, 'migrate-incoming');
     h.logs.length = 0;
     await h.crash();
     const log = recovered(h);
@@ -123,10 +117,8 @@ describe('a revert reusing the current image name, interrupted', () => {
 
   test('the driver dies after the memory loaded, before the commit (QEMU left paused on it): reverted, shut off, that QEMU stopped', async () => {
     h = await harness();
-    const { o, overlay } = await atReusedRevert(h);
-    const reached = hangNextQemu(h, 'cont');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
+    const { overlay } = await atReusedRevert(h);
+    await revertStuckAt(h, 'cont');
     h.logs.length = 0;
     await h.crash();
     const log = recovered(h);
@@ -136,12 +128,8 @@ describe('a revert reusing the current image name, interrupted', () => {
 
   test('power loss while the new QEMU waits for the memory (QEMU dies too): reverted, shut off', async () => {
     h = await harness();
-    const { o, overlay } = await atReusedRevert(h);
-    const reached = hangNextQemu(h, 'migrate-incoming');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
-    await h.driver.hooks.close();
-    killQemusUnder(h.stateDir);
+    const { overlay } = await atReusedRevert(h);
+    await revertStuckAt(h, 'migrate-incoming', true);
     h.logs.length = 0;
     await h.crash();
     const log = recovered(h);
@@ -172,13 +160,9 @@ describe('a revert reusing the current image name, interrupted', () => {
 describe('a revert reusing the current image name that cannot be finished at once', () => {
   test('at start-up (the frozen image unreadable): cannot reconcile, the intent kept; finished once the image is back', async () => {
     h = await harness();
-    const { o, overlay } = await atReusedRevert(h);
+    const { overlay } = await atReusedRevert(h);
     const frozen = h.disks[0]!;
-    const reached = hangNextQemu(h, 'migrate-incoming');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
-    await h.driver.hooks.close();
-    killQemusUnder(h.stateDir);
+    await revertStuckAt(h, 'migrate-incoming', true);
     fs.renameSync(frozen, `${frozen}.away`);
     h.logs.length = 0;
     await h.crash();
@@ -229,9 +213,7 @@ describe('a revert on a new overlay name, interrupted', () => {
     await o.create('n');
     const top = path.join(h.dir, 'd0.n');
     await o.write(0, 0x33);
-    const reached = hangNextQemu(h, 'migrate-incoming');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
+    await revertStuckAt(h, 'migrate-incoming');
     expect(fs.existsSync(`${overlay}-1`)).toBe(true);
     h.logs.length = 0;
     await h.crash();
@@ -284,12 +266,8 @@ async function writeIntent(x: Harness, intent: string): Promise<void> {
 describe('virtsnapd --check after a power loss in a revert reusing the current image name', () => {
   test('reported with the revert finished; --reconcile does it offline, and the daemon agrees', async () => {
     h = await harness();
-    const { o, overlay } = await atReusedRevert(h);
-    const reached = hangNextQemu(h, 'cont');
-    void o.revert('m').catch(() => undefined);
-    await waitFor(reached);
-    await h.driver.hooks.close();
-    killQemusUnder(h.stateDir);
+    const { overlay } = await atReusedRevert(h);
+    await revertStuckAt(h, 'cont', true);
     await waitFor(() => liveQemu(h!) === undefined);
     const inspect = async (reconcile: boolean) => (await qemuDriverFactory.inspect!(h!.stateDir, { reconcile }))[0]!.report;
     const described = await inspect(false);
