@@ -144,23 +144,36 @@ const CACHE = {
   unsafe: { direct: false, noFlush: true, writeCache: true },
 } as const;
 
+/** The options of a disk's block nodes that every layer of it carries (blockdev-add of an overlay too, as libvirt sets them). */
+export interface LayerOptions {
+  /** Of the protocol (file) node. */
+  protocol: Record<string, unknown>;
+  /** Of the format node. */
+  format: Record<string, unknown>;
+}
+
+export function layerOptions(d: Pick<QemuDiskConfig, 'readOnly' | 'cache' | 'discard' | 'io'>): LayerOptions {
+  const ro = d.readOnly ?? false;
+  const cache = d.cache ? CACHE[d.cache] : undefined;
+  const cacheOpts = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
+  return {
+    protocol: { 'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts, ...(d.io ? { aio: d.io } : {}) },
+    format: { 'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts },
+  };
+}
+
 /** Two block nodes per disk (protocol, then format) and the guest device on its bus. */
 function diskArgs(disks: QemuDiskConfig[]): string[] {
   const args: string[] = [];
   if (disks.some((d) => d.bus === 'sata' && d.pcMachine)) args.push('-device', JSON.stringify({ driver: 'ahci', id: 'sata0' }));
   for (const d of disks) {
-    const ro = d.readOnly ?? false;
     const cache = d.cache ? CACHE[d.cache] : undefined;
-    const cacheOpts = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
+    const layer = layerOptions(d);
     // JSON syntax: no comma escaping to get wrong in file names.
     args.push('-blockdev', JSON.stringify({
-      driver: d.source === 'block' ? 'host_device' : 'file', filename: path.resolve(d.file), 'node-name': `${d.nodeName}-file`,
-      'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts, ...(d.io ? { aio: d.io } : {}),
+      driver: d.source === 'block' ? 'host_device' : 'file', filename: path.resolve(d.file), 'node-name': `${d.nodeName}-file`, ...layer.protocol,
     }));
-    args.push('-blockdev', JSON.stringify({
-      driver: d.format ?? 'qcow2', file: `${d.nodeName}-file`, 'node-name': d.nodeName,
-      'read-only': ro, discard: d.discard ?? 'unmap', ...cacheOpts,
-    }));
+    args.push('-blockdev', JSON.stringify({ driver: d.format ?? 'qcow2', file: `${d.nodeName}-file`, 'node-name': d.nodeName, ...layer.format }));
     const cd = d.device === 'cdrom';
     const dev: Record<string, unknown> = { drive: d.nodeName, id: d.targetDev };
     if (d.bus === 'sata') {

@@ -80,6 +80,12 @@ export class QmpClient extends EventEmitter {
   private closeError: VirError | undefined;
   private closedByUs = false;
   version: QmpVersion | undefined;
+  /**
+   * How many commands other than `query-*` were sent: anything that may have
+   * changed QEMU's state. What was learnt from QEMU (known-graph.ts) holds
+   * only while this has not moved.
+   */
+  changesSent = 0;
 
   private constructor(private readonly socket: net.Socket, readonly socketPath: string) {
     super();
@@ -228,6 +234,7 @@ export class QmpClient extends EventEmitter {
         `${this.closeError.message}; cannot send '${command}'`, 'VIR_FROM_QEMU'));
     }
     const id = `vs-${this.nextId++}`;
+    if (!command.startsWith('query-')) this.changesSent++;
     const msg: Record<string, unknown> = { execute: command, id };
     if (args !== undefined) msg.arguments = args;
     return new Promise<T>((resolve, reject) => {

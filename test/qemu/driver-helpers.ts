@@ -19,11 +19,13 @@ export interface DomainXmlOptions {
   type?: string;
   extraDevices?: string;
   extraOs?: string;
+  /** More attributes of each disk's <driver> (e.g. "cache='none'"). */
+  diskDriver?: string;
 }
 
 export function domainXml(o: DomainXmlOptions): string {
   const disks = o.disks.map((file, i) => `    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
+      <driver name='qemu' type='qcow2'${o.diskDriver ? ` ${o.diskDriver}` : ''}/>
       <source file='${file}'/>
       <target dev='vd${'abcdefgh'[i]}' bus='virtio'/>
     </disk>`).join('\n');
@@ -80,7 +82,7 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function harness(opts: { disks?: number; memoryMiB?: number; serial?: boolean } = {}): Promise<Harness> {
+export async function harness(opts: { disks?: number; memoryMiB?: number; serial?: boolean; diskDriver?: string } = {}): Promise<Harness> {
   const dir = makeTempDir();
   const stateDir = path.join(dir, 'state');
   const disks: string[] = [];
@@ -114,7 +116,7 @@ export async function harness(opts: { disks?: number; memoryMiB?: number; serial
     },
   };
   await h.driver.virDomainDefineXML({
-    xml: domainXml({ uuid, disks, memoryMiB: opts.memoryMiB, serial: opts.serial ? path.join(dir, 'serial.log') : undefined }),
+    xml: domainXml({ uuid, disks, memoryMiB: opts.memoryMiB, serial: opts.serial ? path.join(dir, 'serial.log') : undefined, diskDriver: opts.diskDriver }),
   }, h.ctx);
   return h;
 }

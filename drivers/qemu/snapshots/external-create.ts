@@ -10,6 +10,7 @@
 import { randomHex } from '../random-hex.js';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
+import { layerOptions, type LayerOptions } from '../qemu-process.js';
 import { chainInfo, createOverlay, removeImage } from './external-images.js';
 import { rootOf, type BlockInfo } from './external-merge.js';
 import type { OverlayPlan } from './external-plan.js';
@@ -41,16 +42,26 @@ export async function createExternalOffline(plans: OverlayPlan[]): Promise<void>
   await makeOverlays(plans);
 }
 
+export interface LiveSwitchOptions {
+  /** The guest's filesystems frozen around the switch (QUIESCE). */
+  quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> };
+  /** The new top nodes' names, by target (else fresh ones). */
+  names?: Map<string, string>;
+  /** The options of the disk's own nodes (cache, discard, aio), by target; else QEMU's defaults but discard=unmap. */
+  layers?: (target: string) => LayerOptions | undefined;
+}
+
 /**
  * Live: switch every planned disk onto its overlay atomically. `asked`: QEMU's
  * disks (queryBlocks), asked by the caller ahead so that the answer comes
  * while the overlays are made: their size is the frozen image's, read from its
  * qcow2 header (QEMU writes a resize there at once), QEMU's answer only when
- * the header cannot tell. Returns the new top node of each target: `names`
- * when given (by target), else fresh ones.
+ * the header cannot tell. Returns the new top node of each target. The overlays'
+ * nodes carry the options of the disk's own (libvirt sets them on every layer).
  */
 export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], asked: Promise<BlockInfo[]>,
-  quiesce?: { freeze(): Promise<void>; thaw(): Promise<void> }, names?: Map<string, string>): Promise<Map<string, string>> {
+  opts: LiveSwitchOptions = {}): Promise<Map<string, string>> {
+  const { quiesce, names } = opts;
   const created = await makeOverlays(plans, async (p) =>
     (await chainInfo(p.frozen).catch(() => undefined))?.virtualSize ?? rootOf(await asked, p.target).size);
   let blocks: BlockInfo[];
@@ -73,8 +84,9 @@ export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], a
       for (const p of plans) {
         const node = names?.get(p.target) ?? overlayNodeName();
         actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: node } });
-        adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, discard: 'unmap' })]);
-        adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, discard: 'unmap' })]);
+        const layer = opts.layers?.(p.target) ?? layerOptions({});
+        adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, ...layer.protocol, 'read-only': false })]);
+        adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, ...layer.format, 'read-only': false })]);
         nodes.set(p.target, node);
       }
       return quiesce ? undefined : qmp.execute('transaction', { actions });

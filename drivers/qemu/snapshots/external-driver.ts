@@ -21,7 +21,10 @@ import { createExternalLive, createExternalOffline, overlayNodeName } from './ex
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { askGraph, mergeLive, mergeLivePivot, mergeNodes, mergeOffline, queryBlocks, type Pivoted } from './external-merge.js';
+import { askGraph, mergeLive, mergeLivePivot, mergeOffline, queryBlocks, rootOf, type MergeNodes, type Pivoted } from './external-merge.js';
+import { KnownGraph, KnownGraphs } from './known-graph.js';
+import { QmpCommandError } from '../qmp-client.js';
+import { layerOptions, type LayerOptions } from '../qemu-process.js';
 import { planExternal, withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { IntentLog, type Intent, type Merge } from './external-intent.js';
 import { reconcileExternal, type ReconcileHost } from './external-reconcile.js';
@@ -83,6 +86,9 @@ export class ExternalSnapshots {
   private readonly coverable = new WeakSet<object>();
   /** Creates whose metadata commit went lazy: acknowledged, so never discarded. */
   private readonly committed = new WeakSet<object>();
+
+  /** What each running QEMU's block graph is, as far as known without asking it. */
+  private readonly graphs = new KnownGraphs();
 
   /** Per domain: QEMU's answers a delete's merges still wait for (see settled()). */
   private readonly answers = new Map<string, Promise<void>>();
@@ -163,6 +169,8 @@ export class ExternalSnapshots {
     // needed only once the overlay files are made.
     const blocks = rt && !memory ? this.host.driving(rt, () => queryBlocks(rt.proc.qmp)) : undefined;
     blocks?.catch(() => undefined);
+    // Taken before anything is sent: what was known of the graph still holds if the switch succeeds.
+    const known = rt && !memory ? this.graphs.take(rt.proc.qmp) : undefined;
     const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
     // A disk-only create carries its definition: its metadata commit can be lazy (see external-intent.ts).
     const forward = memory || this.noMetadata.has(def) ? undefined : formatSnapshotXml(def, { internal: false, uuid: dom.uuid });
@@ -183,8 +191,8 @@ export class ExternalSnapshots {
       const quiesce = agent === undefined ? undefined : { freeze: async () => { await guestFsfreezeFreeze(agent); }, thaw };
       const note = { domain: dom.uuid, snapshot: def.name, state: def.state };
       const switching = this.host.driving(rt, () => memory
-        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note)
-        : createExternalLive(rt.proc.qmp, plans, blocks!, quiesce, names));
+        ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note, (t) => layersOf(rt.spec, t))
+        : createExternalLive(rt.proc.qmp, plans, blocks!, { quiesce, names, layers: (t) => layersOf(rt.spec, t) }));
       // Staged once the overlays are under way, so that its formatting does not delay them.
       const staged = names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
       let nodes: Map<string, string>;
@@ -194,6 +202,7 @@ export class ExternalSnapshots {
         await staged?.abandon();
         throw e;
       }
+      if (blocks) this.learnSwitch(rt, known, await blocks, plans, nodes);
       if (staged) {
         await staged.commit();
       } else {
@@ -205,6 +214,14 @@ export class ExternalSnapshots {
     }
     dom.def = withDiskFiles(dom.def, new Map(plans.map((p) => [p.target, p.overlay])));
     if (forward !== undefined) this.coverable.add(def);
+  }
+
+  /** After a live switch of `plans` onto `nodes` (by target), from the disks QEMU listed right before it. */
+  private learnSwitch(rt: ExternalRuntime, known: KnownGraph | undefined, blocks: Awaited<ReturnType<typeof queryBlocks>>,
+    plans: OverlayPlan[], nodes: Map<string, string>): void {
+    const graph = known ?? KnownGraph.ofDisks(blocks);
+    for (const p of plans) graph.switched(p.target, p.frozen, rootOf(blocks, p.target).node, p.overlay, nodes.get(p.target)!);
+    this.graphs.learnt(rt.proc.qmp, graph);
   }
 
   /**
@@ -332,10 +349,12 @@ export class ExternalSnapshots {
   private async deleteOne(dom: DomainObj, node: SnapshotNode, doomed: Set<SnapshotNode>, changes: TreeChanges,
     steps: Array<{ snapshot: string; merges: Merge[] }>): Promise<void> {
     const rt = this.host.runtimeOf(dom);
-    // QEMU's block graph is asked for first, to answer while the checks below run and the intent is
-    // synced (QEMU takes longer to answer than the intent to sync): queries change nothing, and each
-    // merge touches its own disk, so what they find still holds when the merges run one after the other.
-    const asked = rt ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
+    // The nodes to merge come from what is known of QEMU's graph (known-graph.ts). Failing that, QEMU
+    // is asked first, to answer while the checks below run and the intent is synced (QEMU takes longer
+    // to answer than the intent to sync): queries change nothing, and each merge touches its own disk,
+    // so what they find still holds when the merges run one after the other.
+    const known = rt ? this.graphs.take(rt.proc.qmp) : undefined;
+    const asked = rt && !known ? this.host.driving(rt, () => askGraph(rt.proc.qmp)) : undefined;
     asked?.catch(() => undefined);
     const frozen = frozenOf(node);
     const merges: Merge[] = [];
@@ -355,16 +374,27 @@ export class ExternalSnapshots {
     }
     steps.push({ snapshot: node.name, merges });
     await this.intents.record(dom, { op: 'delete', steps });
-    const graph = await asked;
+    let graph = known ?? (asked && KnownGraph.from(await asked));
     for (const m of merges) {
       if (rt) this.host.jobHooks(dom, this.jobControl(rt));
-      const located = graph && mergeNodes(graph, m.target, m.top, m.base);
+      let located: MergeNodes | undefined;
+      if (rt && graph) {
+        located = graph.mergeNodes(m.target, m.top, m.base);
+        if (!located) graph = KnownGraph.from(await this.host.driving(rt, () => askGraph(rt.proc.qmp)));
+        located ??= graph.mergeNodes(m.target, m.top, m.base);
+      }
       const merged = rt && await this.host.driving(rt, async () => {
         const onNode = (node: string): QemuDomainSpec =>
           ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
         // The job starts (block-commit is sent before mergeLivePivot returns its promise); the node the
         // device will run on is known from QEMU's graph, so its runtime record is written while the job runs.
-        const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located);
+        const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located).catch(async (e: unknown) => {
+          // QEMU refused the merge of nodes it was not asked about: ask it, and try once more (a refused
+          // block-commit started no job and wrote nothing).
+          if (!(e instanceof QmpCommandError) || graph?.complete !== false) throw e;
+          graph = KnownGraph.from(await askGraph(rt.proc.qmp));
+          return mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, graph.mergeNodes(m.target, m.top, m.base));
+        });
         const expected = located?.top && located.base && located.root ? (located.top === located.root ? located.base : located.root) : undefined;
         const staged = expected === undefined ? undefined : this.host.stageRuntime(dom, rt, onNode(expected));
         let pivoted: Pivoted | undefined;
@@ -376,6 +406,7 @@ export class ExternalSnapshots {
         }
         if (!pivoted || pivoted.node !== expected) await staged?.abandon();
         if (!pivoted) return false;
+        graph?.merged(m.target, m.top, pivoted.node);
         // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
         this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
         // The device runs on its new node: recorded (once the merged file is gone, as a restart after a
@@ -392,6 +423,7 @@ export class ExternalSnapshots {
       if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));
       renameImage(dom, m.target, m.top, m.base, doomed, changes);
     }
+    if (rt && graph) this.graphs.learnt(rt.proc.qmp, graph);
     // libvirt 9.7+ unlinks the memory file with the snapshot (METADATA_ONLY never gets here).
     const memory = memoryFileOf(node.def);
     if (memory !== undefined) removeMemoryFile(memory);
@@ -411,6 +443,12 @@ export class ExternalSnapshots {
       },
     };
   }
+}
+
+/** The node options of disk `target` as QEMU runs it, for the overlays it gets. */
+function layersOf(spec: QemuDomainSpec, target: string): LayerOptions | undefined {
+  const d = spec.disks.find((x) => x.target === target);
+  return d && layerOptions({ cache: d.cache, discard: d.discard, io: d.io });
 }
 
 function diskFile(file: string, m: { top: string; base: string }): string {

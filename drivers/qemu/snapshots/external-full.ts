@@ -8,7 +8,7 @@
  * runs between the end of the stream and the disk switch.
  */
 import type { QmpClient } from '../qmp-client.js';
-import { createExternalLive } from './external-create.js';
+import { createExternalLive, type LiveSwitchOptions } from './external-create.js';
 import { createOverlay, removeImage } from './external-images.js';
 import { queryBlocks, rootOf } from './external-merge.js';
 import { removeMemoryFile, saveMemory } from './external-memory.js';
@@ -66,7 +66,7 @@ async function overlaysDuring(qmp: QmpClient, plans: OverlayPlan[]): Promise<{ m
 
 /** `running`: the guest runs now. Returns the new top node of each planned disk (as createExternalLive). */
 export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], memory: MemoryPlan, running: boolean,
-  note: object): Promise<Map<string, string>> {
+  note: object, layers?: LiveSwitchOptions['layers']): Promise<Map<string, string>> {
   const overlays = overlaysDuring(qmp, plans);
   const dropOverlays = async () => { for (const f of (await overlays).made) removeImage(f); };
   try {
@@ -84,7 +84,7 @@ export async function createFullSystem(qmp: QmpClient, plans: OverlayPlan[], mem
     const { error } = await overlays;
     if (error) throw error;
     // The files exist now: the switch uses them as REUSE_EXT would.
-    nodes = plans.length > 0 ? await createExternalLive(qmp, plans.map((p) => ({ ...p, reuse: true })), queryBlocks(qmp)) : new Map();
+    nodes = plans.length > 0 ? await createExternalLive(qmp, plans.map((p) => ({ ...p, reuse: true })), queryBlocks(qmp), { layers }) : new Map();
   } catch (e) {
     await dropOverlays();
     removeMemoryFile(memory.file);
