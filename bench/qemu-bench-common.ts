@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { QemuDriver } from '../drivers/qemu/qemu-driver.js';
 import { qemuImgCreate, runQemuImg } from '../drivers/qemu/qemu-img.js';
-import type { QemuConfig } from '../drivers/qemu/qemu-process.js';
+import { layerOptions, type QemuConfig } from '../drivers/qemu/qemu-process.js';
 import type { QmpClient } from '../drivers/qemu/qmp-client.js';
 import { SnapshotCreateFlags } from '../protocol/flags.js';
 
@@ -90,13 +90,26 @@ export async function externalBenchSetup(prefix: string, size: number) {
   return { dir, disk, rawDisk, uuid, xml, driver, ctx, p: { domain: uuid }, rawConfig };
 }
 
+/** Run `a` and `b`, `a` first in even runs and `b` first in odd ones (see the benchmarks that interleave). */
+export async function inTurn(i: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<void> {
+  if (i % 2 === 0) {
+    await a();
+    await b();
+  } else {
+    await b();
+    await a();
+  }
+}
+
 /** The raw live disk switch: overlay file, two nodes, one transaction. */
 export async function rawSwitch(qmp: QmpClient, top: string, frozen: string, overlay: string, node: string, size: number): Promise<void> {
   await runQemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', frozen, '-F', 'qcow2', overlay, String(size)], overlay);
   // Pipelined as the driver sends them (QEMU answers in order), so that only the driver's own extra work differs.
+  // The overlay's nodes with the options of the disk's own (QemuProcess's defaults), as the driver gives them.
+  const layer = layerOptions({});
   await Promise.all([
-    qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file` }),
-    qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null }),
+    qmp.execute('blockdev-add', { driver: 'file', filename: overlay, 'node-name': `${node}-file`, ...layer.protocol }),
+    qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, ...layer.format }),
     qmp.execute('transaction', { actions: [{ type: 'blockdev-snapshot', data: { node: top, overlay: node } }] }),
   ]);
 }

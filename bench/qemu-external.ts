@@ -14,6 +14,10 @@
  *  - revert (disk-only, to running): driver vs quit QEMU, `qemu-img create`,
  *    start QEMU, as the raw steps of a revert onto a fresh overlay.
  *
+ * Each pair runs driver first on even runs and raw first on odd ones: what one
+ * leaves behind (a journal to commit, a process exiting) does not always fall
+ * on the same side.
+ *
  * The rows against libvirt 9.0 (live create and delete; 9.0 cannot revert to
  * external snapshots) are bench/libvirt-external.ts, which needs libvirt installed.
  *
@@ -23,7 +27,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { benchMain, externalBenchSetup, externalBenchTeardown, rawSwitch, stats, timeIt } from './qemu-bench-common.js';
+import { benchMain, externalBenchSetup, externalBenchTeardown, inTurn, rawSwitch, stats, timeIt } from './qemu-bench-common.js';
 import { runQemuImg } from '../drivers/qemu/qemu-img.js';
 import { QemuProcess } from '../drivers/qemu/qemu-process.js';
 import type { QmpClient, QmpEvent } from '../drivers/qemu/qmp-client.js';
@@ -71,22 +75,22 @@ async function main(): Promise<Record<string, unknown>> {
     log(`live create and delete, ${RUNS} runs each, interleaved`);
     const c: number[] = [], rc: number[] = [], d: number[] = [], rd: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      c.push(await timeIt(() => create(`e${i}`)));
-      rc.push(await timeIt(() => rawCreate(raw.qmp, 'disk0', rawDisk, path.join(dir, `raw.r${i}`), `r${i}`)));
-      d.push(await timeIt(() => del(`e${i}`)));
-      rd.push(await timeIt(() => rawDelete(raw.qmp, `r${i}`, 'disk0', path.join(dir, `raw.r${i}`), `rj${i}`)));
+      await inTurn(i, async () => c.push(await timeIt(() => create(`e${i}`))),
+        async () => rc.push(await timeIt(() => rawCreate(raw.qmp, 'disk0', rawDisk, path.join(dir, `raw.r${i}`), `r${i}`))));
+      await inTurn(i, async () => d.push(await timeIt(() => del(`e${i}`))),
+        async () => rd.push(await timeIt(() => rawDelete(raw.qmp, `r${i}`, 'disk0', path.join(dir, `raw.r${i}`), `rj${i}`))));
     }
     log(`revert to a disk-only snapshot (running), ${RUNS} runs each, interleaved`);
     await create('base');
     const rv: number[] = [], rrv: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      rv.push(await timeIt(() => driver.virDomainRevertToSnapshot({ ...p, snapshot: 'base', flags: RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING }, ctx)));
-      rrv.push(await timeIt(async () => {
-        await raw.quit();
-        const ov = path.join(dir, 'raw.base');
-        await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', rawDisk, '-F', 'qcow2', ov, String(SIZE)]);
-        raw = await QemuProcess.start({ ...rawConfig, disks: [{ nodeName: 'disk0', file: ov, targetDev: 'vda' }] });
-      }));
+      await inTurn(i, async () => rv.push(await timeIt(() => driver.virDomainRevertToSnapshot({ ...p, snapshot: 'base', flags: RF.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING }, ctx))),
+        async () => rrv.push(await timeIt(async () => {
+          await raw.quit();
+          const ov = path.join(dir, 'raw.base');
+          await qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', rawDisk, '-F', 'qcow2', ov, String(SIZE)]);
+          raw = await QemuProcess.start({ ...rawConfig, disks: [{ nodeName: 'disk0', file: ov, targetDev: 'vda' }] });
+        })));
     }
     await driver.virDomainDestroy(p, ctx);
     await del('base');
@@ -94,14 +98,14 @@ async function main(): Promise<Record<string, unknown>> {
     await raw.quit();
     const oc: number[] = [], orc: number[] = [], od: number[] = [], ord: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      oc.push(await timeIt(() => create(`o${i}`)));
       const ov = path.join(dir, `raw.o${i}`);
-      orc.push(await timeIt(() => qemuImg(['create', '-q', '-f', 'qcow2', '-b', rawDisk, '-F', 'qcow2', ov])));
-      od.push(await timeIt(() => del(`o${i}`)));
-      ord.push(await timeIt(async () => {
-        await qemuImg(['commit', '-q', '-f', 'qcow2', '-b', rawDisk, '-d', ov]);
-        fs.unlinkSync(ov);
-      }));
+      await inTurn(i, async () => oc.push(await timeIt(() => create(`o${i}`))),
+        async () => orc.push(await timeIt(() => qemuImg(['create', '-q', '-f', 'qcow2', '-b', rawDisk, '-F', 'qcow2', ov]))));
+      await inTurn(i, async () => od.push(await timeIt(() => del(`o${i}`))),
+        async () => ord.push(await timeIt(async () => {
+          await qemuImg(['commit', '-q', '-f', 'qcow2', '-b', rawDisk, '-d', ov]);
+          fs.unlinkSync(ov);
+        })));
     }
     const s = {
       driverCreateLive: stats(c), rawCreateLive: stats(rc), driverDeleteLive: stats(d), rawDeleteLive: stats(rd),
