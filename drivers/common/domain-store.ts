@@ -129,6 +129,8 @@ interface DomainLog {
 export class DomainStore {
   private chains = new Map<string, Promise<void>>();
   private logs = new Map<string, DomainLog>();
+  /** See abandon(). */
+  private abandoned = false;
 
   private readonly reserve: SpaceReserve;
 
@@ -354,7 +356,7 @@ export class DomainStore {
 
   /** Make sure lazy commits waiting in `pending` are appended within lazyFlushMs even if nothing else comes. */
   private armLazy(uuid: string, st: DomainLog): void {
-    if (st.lazyTimer || !st.pending.some((p) => p.lazy)) return;
+    if (this.abandoned || st.lazyTimer || !st.pending.some((p) => p.lazy)) return;
     st.lazyTimer = setTimeout(() => {
       st.lazyTimer = undefined;
       if (!st.failed && st.pending.length > 0) this.schedule(uuid, st);
@@ -364,11 +366,19 @@ export class DomainStore {
 
   /** Queue an append of everything pending (once: commits arriving meanwhile join it). */
   private schedule(uuid: string, st: DomainLog): void {
+    if (this.abandoned) {
+      for (const p of st.pending.splice(0)) p.reject(new Error('the store was abandoned'));
+      return;
+    }
     if (st.scheduled) return;
     st.scheduled = true;
     void this.serial(uuid, async () => {
       st.scheduled = false;
       const batch = st.pending.splice(0);
+      if (this.abandoned) {
+        for (const b of batch) b.reject(new Error('the store was abandoned'));
+        return;
+      }
       if (batch.length === 0) return;
       clearTimeout(st.lazyTimer);
       st.lazyTimer = undefined;
@@ -521,6 +531,26 @@ export class DomainStore {
       await fsyncDir(this.root);
       await rm(trash, { recursive: true, force: true });
     });
+  }
+
+  /**
+   * Stop as a killed process stops: nothing more is written (commits not yet
+   * appended, lazy ones included, are lost as a crash loses them) and the
+   * files are closed, rather than left to the garbage collector. An append
+   * already under way finishes first. For tests that simulate a crash and
+   * open another store on the same directory.
+   */
+  async abandon(): Promise<void> {
+    this.abandoned = true;
+    await Promise.all([...this.logs.entries()].map(([uuid, st]) => {
+      clearTimeout(st.lazyTimer);
+      st.lazyTimer = undefined;
+      return this.serial(uuid, async () => {
+        await st.fh?.close().catch(() => undefined);
+        st.fh = undefined;
+      });
+    }));
+    await this.reserve.close();
   }
 
   /** Wait for every in-flight commit, apply the logs to the files and close them (clean shutdown). */

@@ -92,6 +92,11 @@ export class DurableStore {
     return this.store.flush();
   }
 
+  /** See DomainStore.abandon. */
+  abandon(): Promise<void> {
+    return this.store.abandon();
+  }
+
   /**
    * Make an in-memory change durable. If the store refuses, memory is reloaded
    * from disk so that a failed operation leaves everything exactly as before.

@@ -76,4 +76,14 @@ export class StoreDriver<H extends HypervisorHooks = HypervisorHooks> implements
     await this.hooks.close?.();
     await this.parts.store.flush();
   }
+
+  /**
+   * Stop as a killed daemon stops (tests of crash recovery): the hypervisor
+   * side lets go (QEMU keeps running), the store writes nothing more and
+   * closes its files.
+   */
+  async abandon(): Promise<void> {
+    await this.hooks.close?.();
+    await this.parts.store.abandon();
+  }
 }

@@ -75,7 +75,8 @@ export interface Harness {
   /**
    * The daemon dies instead (SIGKILL; with its QEMUs killed too, a power loss): its monitors go, nothing
    * is flushed, and what its store acknowledged lazily never reaches the disk (set storeTuning.lazyFlushMs
-   * high, or the old store's timer appends it later). Then a new driver opens on the same state dir.
+   * high, or the old store's timer may append it before crash() abandons it). Then a new driver opens on
+   * the same state dir.
    */
   crash(): Promise<QemuDriver>;
   qemu(): QemuProcess;
@@ -100,7 +101,7 @@ export async function harness(opts: { disks?: number; memoryMiB?: number; serial
       return h.driver;
     },
     async crash() {
-      await h.driver.hooks.close();
+      await h.driver.abandon();
       h.driver = await open();
       return h.driver;
     },

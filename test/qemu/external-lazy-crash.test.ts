@@ -114,7 +114,7 @@ describe('answered external operations survive a crash that lost their unsynced 
     await o.start();
     await o.write(0, 0x11);
     await o.create('s1');
-    await h.driver.hooks.close();
+    await h.driver.abandon();
     killQemusUnder(h.stateDir);
     await h.crash();
     expect(recovered(h).join('\n')).toMatch(/snapshot 's1' was made .* recorded from its intent/);

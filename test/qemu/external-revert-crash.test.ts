@@ -53,7 +53,7 @@ async function revertStuckAt(x: Harness, cmd: string, powerLoss = false): Promis
   void extOps(x).revert('m').catch(() => undefined);
   await waitFor(reached);
   if (powerLoss) {
-    await x.driver.hooks.close();
+    await x.driver.abandon();
     killQemusUnder(x.stateDir);
   }
 }

@@ -2,12 +2,13 @@ import { describe, expect, it, afterEach } from 'vitest';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { DomainStore, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
+import { storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
 import { encodeFrame } from '../../drivers/common/redo-log-format.js';
 import { RESERVE_FILE } from '../../drivers/common/space-reserve.js';
 import { failNth, setFaultPlan } from '../../drivers/common/fs-sync.js';
 import { writeFileAtomic } from '../../drivers/common/atomic-file.js';
 import { tempDir } from '../helpers/daemon.js';
+import { trackedStores } from '../helpers/tracked-stores.js';
 
 const UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
 const dirs: string[] = [];
@@ -21,13 +22,14 @@ function snaps(dom: StoredDomain): Array<{ file: string; xml: string }> {
   dom.readSnapshots((file, data) => out.push({ file, xml: data.toString('utf8') }));
   return out.sort((a, b) => a.file.localeCompare(b.file));
 }
+const openStore = trackedStores();
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 describe('durable domain store', () => {
   it('writes, reads back and deletes files of one domain', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: '<domain/>' }]);
     await store.commit(UUID, [
@@ -35,7 +37,7 @@ describe('durable domain store', () => {
       { file: 'snapshots/b.xml', content: 'B' },
     ]);
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: null }]);
-    const [dom] = await new DomainStore(store.root).load();
+    const [dom] = await openStore(store.root).load();
     expect(dom!.domainXml).toBe('<domain/>');
     expect(snaps(dom!)).toEqual([{ file: 'b.xml', xml: 'B' }]);
     // The start-up checkpoint copied the log into the files and emptied it.
@@ -50,7 +52,7 @@ describe('durable domain store', () => {
     mkdirSync(path.join(dir, 'snapshots'), { recursive: true });
     writeFileSync(path.join(dir, 'snapshots', 's.xml'), 'S');
     const report = { repaired: [] as string[], problems: [] as string[] };
-    expect(await new DomainStore(r).load(report)).toEqual([]);
+    expect(await openStore(r).load(report)).toEqual([]);
     expect(report.problems[0]).toMatch(/no domain.xml/);
     expect(existsSync(path.join(dir, 'snapshots', 's.xml'))).toBe(true);
   });
@@ -59,13 +61,13 @@ describe('durable domain store', () => {
     const r = root();
     mkdirSync(path.join(r, UUID, 'snapshots'), { recursive: true });
     const report = { repaired: [] as string[], problems: [] as string[] };
-    await new DomainStore(r).load(report);
+    await openStore(r).load(report);
     expect(existsSync(path.join(r, UUID))).toBe(false);
     expect(report.repaired.join()).toMatch(/empty domain directory/);
   });
 
   it('a commit whose log write fails is not acknowledged and leaves the log as it was', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D1' }]);
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A1' }]);
@@ -86,13 +88,13 @@ describe('durable domain store', () => {
     expect(snaps(reread!)).toEqual([{ file: 'a.xml', xml: 'A1' }]);
     // And the store keeps working; a restart sees the acknowledged state.
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A3' }, { file: 'domain.xml', content: 'D2' }]);
-    const [dom] = await new DomainStore(store.root).load();
+    const [dom] = await openStore(store.root).load();
     expect(snaps(dom!)).toEqual([{ file: 'a.xml', xml: 'A3' }]);
     expect(dom!.domainXml).toBe('D2');
   });
 
   it('drops a torn record at the end of the log (a crash during an append)', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }]);
@@ -100,13 +102,13 @@ describe('durable domain store', () => {
     const torn = encodeFrame([[{ file: 'snapshots/b.xml', content: 'B' }, { file: 'snapshots/a.xml', content: null }]]);
     appendFileSync(log, torn.subarray(0, torn.length - 3));
     const report = { repaired: [] as string[], problems: [] as string[] };
-    const [dom] = await new DomainStore(store.root).load(report);
+    const [dom] = await openStore(store.root).load(report);
     expect(snaps(dom!)).toEqual([{ file: 'a.xml', xml: 'A' }]);
     expect(report.repaired.join()).toMatch(/unacknowledged change/);
   });
 
   it('batches commits queued during a log write into one append (group commit)', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     const plan = failNth(-1, 'EIO');
@@ -118,12 +120,12 @@ describe('durable domain store', () => {
     }
     const syncs = plan.trace!.filter((t) => t.op === 'fsync').length;
     expect(syncs).toBeLessThanOrEqual(2);
-    const [dom] = await new DomainStore(store.root).load();
+    const [dom] = await openStore(store.root).load();
     expect(dom!.snapshotFiles.length).toBe(20);
   });
 
   it('checkpoints the log into the files past its threshold', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     const saved = storeTuning.checkpointRecords;
@@ -144,7 +146,7 @@ describe('durable domain store', () => {
   });
 
   it('refuses paths that leave the domain directory', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await expect(store.commit(UUID, [{ file: '../escape', content: 'x' }])).rejects.toThrow(/bad store path/);
@@ -157,7 +159,7 @@ describe('durable domain store', () => {
     const saved = storeTuning.reserveBytes;
     storeTuning.reserveBytes = 8192;
     try {
-      const store = new DomainStore(root());
+      const store = openStore(root());
       await store.load();
       const reserve = path.join(store.root, RESERVE_FILE);
       expect(statSync(reserve).size).toBe(8192);
@@ -180,7 +182,7 @@ describe('durable domain store', () => {
       setFaultPlan(null);
       await store.commit(UUID, [{ file: 'snapshots/c.xml', content: 'C' }]);
       expect(statSync(reserve).size).toBe(8192);
-      const [dom] = await new DomainStore(store.root).load();
+      const [dom] = await openStore(store.root).load();
       expect(snaps(dom!)).toEqual([{ file: 'b.xml', xml: 'B' }, { file: 'c.xml', xml: 'C' }]);
     } finally {
       setFaultPlan(null);
@@ -189,7 +191,7 @@ describe('durable domain store', () => {
   });
 
   it('removeDomain makes the whole directory disappear', async () => {
-    const store = new DomainStore(root());
+    const store = openStore(root());
     await store.load();
     await store.createDomain(UUID, [{ file: 'domain.xml', content: 'D' }]);
     await store.removeDomain(UUID);

@@ -9,15 +9,17 @@
  * its last fdatasync made durable, which is what a power loss leaves.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { DomainStore, storeTuning, type StoredDomain } from '../../drivers/common/domain-store.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
 import { failNth, setFaultPlan, type FaultPlan } from '../../drivers/common/fs-sync.js';
 import { tempDir } from '../helpers/daemon.js';
+import { trackedStores } from '../helpers/tracked-stores.js';
 
 const UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
+const openStore = trackedStores();
 const dirs: string[] = [];
 const tuning = { ...storeTuning };
 
@@ -43,14 +45,14 @@ function logSets(r: string): string[][] {
 }
 
 async function crashAndReopen(r: string): Promise<StoredDomain | undefined> {
-  const [dom] = await new DomainStore(r).load();
+  const [dom] = await openStore(r).load();
   return dom;
 }
 
 async function freshStore(): Promise<{ store: DomainStore; r: string }> {
   storeTuning.lazyFlushMs = 1e9;
   const r = root();
-  const store = new DomainStore(r);
+  const store = openStore(r);
   await store.load();
   await store.createDomain(UUID, [{ file: 'domain.xml', content: '<domain/>' }]);
   return { store, r };
@@ -66,6 +68,27 @@ describe('lazy commits', () => {
     expect(plan.trace).toEqual([]);
     expect(store.readFile(UUID, 'snapshots/a.xml')).toBe('A');
     expect(snapshotNames(await store.loadDomain(UUID))).toEqual(['a.xml']);
+    expect(snapshotNames(await crashAndReopen(r))).toEqual([]);
+  });
+
+  it('are lost with a store abandoned as a crash abandons it: nothing more written, even once their timer is due; files closed', async () => {
+    const { store, r } = await freshStore();
+    const openLogs = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path.join(r, UUID, 'wal.log');
+      } catch {
+        return false;
+      }
+    });
+    storeTuning.lazyFlushMs = 20;
+    await store.commit(UUID, [{ file: 'snapshots/a.xml', content: 'A' }], { lazy: true });
+    const before = logSets(r);
+    expect(openLogs()).toHaveLength(1);
+    await store.abandon();
+    expect(openLogs()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await expect(store.commit(UUID, [{ file: 'snapshots/b.xml', content: 'B' }])).rejects.toThrow(/abandoned/);
+    expect(logSets(r)).toEqual(before);
     expect(snapshotNames(await crashAndReopen(r))).toEqual([]);
   });
 

@@ -10,12 +10,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DomainStore, StoreCorruptError, type StoredDomain } from '../../drivers/common/domain-store.js';
+import { StoreCorruptError, type StoredDomain } from '../../drivers/common/domain-store.js';
 import { encodeFrame, scanLog } from '../../drivers/common/redo-log-format.js';
 import { findDamagedLogs, salvageLog } from '../../drivers/common/log-damage.js';
 import { tempDir } from '../helpers/daemon.js';
+import { trackedStores } from '../helpers/tracked-stores.js';
 
 const UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
+const openStore = trackedStores();
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -36,7 +38,7 @@ async function crashedStore(): Promise<{ root: string; log: string; states: Arra
   const d = tempDir('virtsnap-redo-');
   dirs.push(d);
   const root = path.join(d, 'domains');
-  const store = new DomainStore(root);
+  const store = openStore(root);
   await store.load();
   await store.createDomain(UUID, [{ file: 'domain.xml', content: '<domain/>' }]);
   const states: Array<Record<string, string>> = [{}];
@@ -64,7 +66,7 @@ async function loadCopy(root: string): Promise<{ dom?: StoredDomain; error?: unk
   dirs.push(copy);
   const report = { repaired: [] as string[], problems: [] as string[] };
   try {
-    const store = new DomainStore(copy);
+    const store = openStore(copy);
     const [dom] = await store.load(report);
     await store.flush();
     return { dom, repaired: report.repaired };
@@ -85,7 +87,7 @@ describe('redo log: torn tail or corruption', () => {
     const bad = Buffer.from(before);
     bad[second + 20] ^= 0x01;
     writeFileSync(log, bad);
-    const err = await new DomainStore(root).load().then(() => undefined, (e: unknown) => e);
+    const err = await openStore(root).load().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(StoreCorruptError);
     expect((err as Error).message).toContain(log);
     expect((err as Error).message).toMatch(new RegExp(`corrupt redo log record at byte offset ${second} of ${bad.length} \\(record CRC mismatch; 2 valid record\\(s\\) follow it\\)`));
@@ -147,7 +149,7 @@ describe('redo log: torn tail or corruption', () => {
         writeFileSync(log, bad);
         // A refused load touches nothing (checked below), so the store is reused while loads are refused.
         const r = findDamagedLogs(root).length > 0
-          ? await new DomainStore(root).load().then((doms) => ({ dom: doms[0], error: undefined }), (error: unknown) => ({ dom: undefined, error }))
+          ? await openStore(root).load().then((doms) => ({ dom: doms[0], error: undefined }), (error: unknown) => ({ dom: undefined, error }))
           : await loadCopy(root);
         if (r.error) expect(readFileSync(log), `byte ${i}`).toEqual(bad);
         if (r.error) {
@@ -185,7 +187,7 @@ describe('redo log: torn tail or corruption', () => {
     const aside = readdirSync(path.join(root, UUID)).filter((n) => n.startsWith('wal.log.corrupt-'));
     expect(aside.length).toBe(1);
     expect(readFileSync(path.join(root, UUID, aside[0]!))).toEqual(bad);
-    const [dom] = await new DomainStore(root).load();
+    const [dom] = await openStore(root).load();
     expect(snapshotsOf(dom!)).toEqual(states[1]);
   });
 
