@@ -82,6 +82,19 @@ export class SnapshotCreateProcedure {
     // An external snapshot moves the domain onto new images: its definition changes with the snapshot.
     const defChanged = dom.def !== defBefore;
     if (flags & CF.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA) {
+      // No snapshot is recorded, but the domain stays on the images the snapshot moved it to (as libvirt
+      // saves its definition), and whatever the driver recorded ahead of the work is settled with that.
+      const settle = this.hv.settleFiles?.(dom) ?? [];
+      if (defChanged || settle.length > 0) {
+        try {
+          await this.parts.store.persist(dom, [...this.parts.store.domainChanges(dom, { def: defChanged }), ...settle]);
+        } catch (e) {
+          dom.def = defBefore;
+          await this.hv.snapshotDiscard(dom, def).catch((err: Error) =>
+            this.parts.opts.log('error', `could not discard snapshot data of '${name}': ${err.message}`));
+          throw e;
+        }
+      }
       if (halt) await this.parts.lifecycle.changeState(dom, () => this.hv.stop(dom, StateReason.SHUTOFF_FROM_SNAPSHOT, false));
       return { domain: dom.name, name };
     }

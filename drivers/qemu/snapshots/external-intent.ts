@@ -31,8 +31,9 @@
  * - The metadata commit of an operation drops its intent in the same change
  *   (settleFiles, HypervisorHooks.settleFiles): both durable or neither. So
  *   an intent the store holds belongs to an operation whose metadata commit
- *   is not durable (interrupted, failed, or a NO_METADATA create, which has
- *   none); recovery never has to tell a committed one by file names. That
+ *   is not durable (interrupted or failed; a NO_METADATA create's commit is
+ *   that of the domain's definition alone); recovery never has to tell a
+ *   committed one by file names. That
  *   matters for a revert: its fresh overlay may take the name of the image
  *   it discards, and then the definition names the same file before and
  *   after its commit. A failed revert settles its intent itself, at once
