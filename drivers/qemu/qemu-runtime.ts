@@ -16,6 +16,7 @@ import { askGuest, finishFakeReboot } from './qemu-power.js';
 import { QemuProcess, qemuCpuTimeNs } from './qemu-process.js';
 import { killQemu, liveQemuPid, REATTACH_RETRY_MS, type UnreachableQemu } from './unreachable-qemu.js';
 import type { QmpEvent } from './qmp-client.js';
+import { refreshFromQemu, type DiskRefresh } from './reattach-disks.js';
 import { clearRuntime, domainRunFiles, prepareRunDir, readRuntime, writeRuntime, type DomainRunFiles } from './run-dir.js';
 
 export const ERR = 'VIR_FROM_QEMU' as const;
@@ -224,10 +225,11 @@ export class QemuRuntime {
       if (record) {
         try {
           const proc = await QemuProcess.reattach(files.qmpSocket, files.pidfile, { logFile: files.logFile });
+          const [status, disks] = await Promise.all([proc.queryStatus(), askDisks(proc, record.spec, liveDefFrom(record, dom))]);
           const rt: DomainRuntime = {
-            proc, spec: record.spec, files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom), startedAt: record.startedAt,
+            proc, spec: disks.spec, files, busy: 0, stopping: false, shutdown: false, liveDef: disks.liveDef, startedAt: record.startedAt,
           };
-          const status = await proc.queryStatus();
+          await this.recordDisks(dom, rt, disks);
           this.attach(dom.uuid, rt);
           const state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
           if (dom.state !== state) {
@@ -284,11 +286,17 @@ export class QemuRuntime {
         proc.qmp.close();
         return;
       }
-      const status = await proc.queryStatus();
+      const [status, disks] = await Promise.all([proc.queryStatus(), askDisks(proc, record.spec, liveDefFrom(record, dom))]);
+      const rt: DomainRuntime = {
+        proc, spec: disks.spec, files: u.files, busy: 0, stopping: false, shutdown: false, liveDef: disks.liveDef, startedAt: record.startedAt,
+      };
+      await this.recordDisks(dom, rt, disks);
+      if (this.closing || this.unreachable.get(uuid) !== u) {
+        proc.qmp.close();
+        return;
+      }
       this.unreachable.delete(uuid);
-      this.attach(uuid, {
-        proc, spec: record.spec, files: u.files, busy: 0, stopping: false, shutdown: false, liveDef: liveDefFrom(record, dom), startedAt: record.startedAt,
-      });
+      this.attach(uuid, rt);
       dom.state = status.running ? DomainState.VIR_DOMAIN_RUNNING : DomainState.VIR_DOMAIN_PAUSED;
       this.parts.opts.log('info', `domain ${dom.name}: reattached to QEMU pid ${proc.pid} (${status.status}) after a retry`);
       await this.persistStatusNow(dom);
@@ -306,6 +314,22 @@ export class QemuRuntime {
       await this.persistStatusNow(dom);
       this.parts.events.lifecycle(dom, DomainEvent.VIR_DOMAIN_EVENT_STOPPED, STOPPED_FAILED);
     }
+  }
+
+  /**
+   * A reattached QEMU's disks, as QEMU said (reattach-disks.ts): what the record had wrong is
+   * logged, and the record rewritten. A failed rewrite leaves it as stale as it was: logged.
+   * Written before `rt` is attached, so that no operation's record can come first and be
+   * overwritten; a monitor that closed meanwhile (its close event went unheard) is an error.
+   */
+  private async recordDisks(dom: DomainObj, rt: DomainRuntime, disks: DiskRefresh): Promise<void> {
+    for (const u of disks.unsure) this.parts.opts.log('warn', `domain ${dom.name}: ${u}`);
+    if (disks.stale.length === 0) return;
+    this.parts.opts.log('warn', `domain ${dom.name}: its runtime record was stale (the daemon stopped between a change of QEMU's disks `
+      + `and the record's update): ${disks.stale.join('; ')}; taken from QEMU and rewritten`);
+    await writeRuntime(rt.files, { pid: rt.proc.pid, spec: rt.spec, startedAt: rt.startedAt, domainXml: formatDomainXml(rt.liveDef) })
+      .catch((e: Error) => this.parts.opts.log('warn', `domain ${dom.name}: cannot rewrite its runtime record: ${e.message}`));
+    if (rt.proc.qmp.closed) throw new Error('QEMU closed its monitor');
   }
 
   /** destroy of a QEMU whose monitor never answered: by its pid. */
@@ -408,6 +432,12 @@ export class QemuRuntime {
     dom.reason = reason;
     dom.id = -1;
   }
+}
+
+/** QEMU's disks against the record's (reattach-disks.ts); never rejects: a failed query keeps the record, said so. */
+function askDisks(proc: QemuProcess, spec: QemuDomainSpec, liveDef: DomainDef): Promise<DiskRefresh> {
+  return refreshFromQemu(proc.qmp, spec, liveDef).catch((e: Error) =>
+    ({ spec, liveDef, stale: [], unsure: [`cannot ask QEMU what its disks run on (${e.message}); the runtime record is taken as is`] }));
 }
 
 /** The live definition a runtime record kept (older records: the persistent one). */
