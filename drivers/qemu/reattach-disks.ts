@@ -15,10 +15,11 @@
  *
  * An image QEMU names by a `json:{...}` filename (a node whose options a
  * plain name cannot say, e.g. an overlay whose header names its backing file
- * by another path than QEMU opened it by) is not a path: the record's file is
- * kept, with a warning when the node shows the record stale (with the
- * record's own node, the file is the one it was recorded with: node names are
- * never reused for another image). The node name is taken either way: QEMU's own.
+ * by another path than QEMU opened it by) is read from it (image-filename.ts).
+ * A name that gives no path keeps the record's file, with a warning when the
+ * node shows the record stale (with the record's own node, the file is the
+ * one it was recorded with: node names are never reused for another image).
+ * The node name is taken either way: QEMU's own.
  *
  * The persistent definition (dom.def) is not touched: it may differ from the
  * live one on purpose (a redefinition while running), and it is committed
@@ -29,6 +30,7 @@
 import * as path from 'node:path';
 import { domainDisks, type DomainDef } from '../common/xml/domain-xml.js';
 import type { QemuDomainSpec } from './qemu-domain-spec.js';
+import { imageFileOf } from './image-filename.js';
 import type { QmpClient } from './qmp-client.js';
 import { withDiskFiles } from './snapshots/external-plan.js';
 
@@ -44,10 +46,6 @@ export interface DiskRefresh {
   unsure: string[];
 }
 
-/** A path, not a `json:{...}` pseudo-filename (nor anything relative, which QEMU never got from us). */
-function plainPath(file: string): boolean {
-  return !file.startsWith('json:') && path.isAbsolute(file);
-}
 
 /**
  * The spec's disks and the live definition's disk sources after QEMU's
@@ -66,8 +64,9 @@ export function refreshDisks(spec: QemuDomainSpec, liveDef: DomainDef, blocks: B
     const node = b.inserted!['node-name'];
     const qemuFile = b.inserted!.file;
     let file = d.file;
-    if (plainPath(qemuFile)) {
-      file = path.resolve(qemuFile) === path.resolve(d.file) ? d.file : path.resolve(qemuFile);
+    const image = imageFileOf(qemuFile);
+    if (image !== undefined) {
+      file = image === path.resolve(d.file) ? d.file : image;
     } else if (node !== d.node) {
       // With the record's own node, its file is the one it was written with (QEMU never reuses a node name for another image).
       unsure.push(`QEMU names the image of disk '${d.target}' (node '${node}') '${qemuFile}', not a path; kept the record's '${d.file}'`);

@@ -168,7 +168,7 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     expect(await o.files()).toEqual([h.disks[0]]);
   }, 90_000);
 
-  test('an overlay QEMU names by a json: filename: the record\'s image is kept (warned when stale), the node is QEMU\'s', async () => {
+  test('an overlay QEMU names by a json: filename: node and image are QEMU\'s; a live delete finds and merges it', async () => {
     h = await harness();
     const o = extOps(h);
     const d0 = h.disks[0]!;
@@ -188,15 +188,20 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     expect(staleLogs(h)).toEqual([]);
     expect(fs.readFileSync(runtimeFile(h), 'utf8')).toBe(right);
     expect(await o.files()).toEqual([ov]);
-    // A stale one: the node is taken, the image cannot be, and that is said.
+    // A stale one: node and image are read from QEMU's answer, the image from the json: name's protocol node.
     fs.writeFileSync(runtimeFile(h), before);
     await h.reopen();
-    expect(h.logs.filter((l) => l.includes('not a path'))).toEqual([
-      `warn: domain vm1: QEMU names the image of disk 'vda' (node '${root.node}') '${root.file}', not a path; kept the record's '${d0}'`]);
-    expect(staleLogs(h).join('\n')).toContain(`disk 'vda' runs on node '${root.node}', the record said node 'disk0'`);
-    expect(runtimeSpec(h).disks[0]).toMatchObject({ node: root.node, file: d0 });
-    expect(record(h!).spec.disks[0]).toMatchObject({ node: root.node, file: d0 });
+    expect(h.logs.filter((l) => l.includes('not a path'))).toEqual([]);
+    expect(staleLogs(h).join('\n')).toContain(`disk 'vda' runs on node '${root.node}', image '${ov}', the record said node 'disk0', image '${d0}'`);
+    expect(runtimeSpec(h).disks[0]).toMatchObject({ node: root.node, file: ov });
+    expect(record(h!).spec.disks[0]).toMatchObject({ node: root.node, file: ov });
+    expect(await o.files()).toEqual([ov]);
+    // Deleting the snapshot merges the overlay QEMU names so (block-commit, not refused as an offline merge would be).
+    await o.write(0, 0x44);
+    await o.del('r1');
     expect(await o.files()).toEqual([d0]);
+    expect(fs.existsSync(ov)).toBe(false);
+    expect(await o.has(0, 0x44)).toBe(true);
   }, 90_000);
 
   test('QEMU does not answer query-block: the record is taken as is, said so; the domain is attached', async () => {

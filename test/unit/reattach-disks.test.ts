@@ -72,14 +72,25 @@ describe('refreshDisks', () => {
     expect(r.stale).toEqual([`disk 'vda' runs on image '/tmp/rexp/base.qcow2', the live definition said '/tmp/rexp/other.qcow2'`]);
   });
 
-  test('a json: filename with another node: the node is QEMU\'s, the record\'s image kept, and said so', () => {
+  test('a json: filename with another node: node and image are QEMU\'s (the image read from its protocol node)', () => {
     const def = parseDomainXml(xml(['/tmp/rexp/base.qcow2']));
     const spec = qemuDomainSpec(def);
     const r = refreshDisks(spec, def, onJsonOverlay);
+    expect(r.spec.disks[0]).toMatchObject({ node: 'ov', file: '/tmp/rexp/ovrel.qcow2' });
+    expect(sources(r.liveDef)).toEqual(['/tmp/rexp/ovrel.qcow2']);
+    expect(r.stale).toEqual([`disk 'vda' runs on node 'ov', image '/tmp/rexp/ovrel.qcow2', the record said node 'disk0', image '/tmp/rexp/base.qcow2'`]);
+    expect(r.unsure).toEqual([]);
+  });
+
+  test('a json: filename that names no file (another protocol): the node is QEMU\'s, the record\'s image kept, and said so', () => {
+    const def = parseDomainXml(xml(['/tmp/rexp/base.qcow2']));
+    const spec = qemuDomainSpec(def);
+    const nbd = 'json:{"driver": "qcow2", "file": {"driver": "nbd", "server": {"type": "unix", "path": "/tmp/rexp/nbd.sock"}}}';
+    const r = refreshDisks(spec, def, [{ qdev: '/machine/peripheral/vda/virtio-backend', inserted: { 'node-name': 'ov', file: nbd } }]);
     expect(r.spec.disks[0]).toMatchObject({ node: 'ov', file: '/tmp/rexp/base.qcow2' });
     expect(r.liveDef).toBe(def);
     expect(r.stale).toEqual([`disk 'vda' runs on node 'ov', the record said node 'disk0'`]);
-    expect(r.unsure).toEqual([`QEMU names the image of disk 'vda' (node 'ov') '${JSON_NAME}', not a path; kept the record's '/tmp/rexp/base.qcow2'`]);
+    expect(r.unsure).toEqual([`QEMU names the image of disk 'vda' (node 'ov') '${nbd}', not a path; kept the record's '/tmp/rexp/base.qcow2'`]);
   });
 
   test('a json: filename with the record\'s own node: the record stands, nothing said', () => {

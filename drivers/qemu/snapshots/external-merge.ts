@@ -5,6 +5,7 @@
  * metadata-only rebase of whatever was backed by `top`.
  */
 import { randomHex } from '../random-hex.js';
+import { imageFileOf } from '../image-filename.js';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
@@ -16,7 +17,7 @@ interface NamedNode { 'node-name': string; drv: string; file: string }
 export async function nodeOfFile(qmp: QmpClient, file: string): Promise<string | undefined> {
   const nodes = await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true });
   const abs = path.resolve(file);
-  return nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === abs)?.['node-name'];
+  return nodes.find((n) => n.drv === 'qcow2' && imageFileOf(n.file) === abs)?.['node-name'];
 }
 
 export type BlockInfo = { qdev?: string; inserted?: { 'node-name': string; image: { 'virtual-size': number } } };
@@ -111,7 +112,7 @@ export async function askGraph(qmp: QmpClient): Promise<BlockGraph> {
 
 /** The nodes of a merge of `top` into `base` on disk `target`, in `graph`. */
 export function mergeNodes(graph: BlockGraph, target: string, top: string, base: string): MergeNodes {
-  const find = (file: string) => graph.nodes.find((n) => n.drv === 'qcow2' && path.resolve(n.file) === path.resolve(file))?.['node-name'];
+  const find = (file: string) => graph.nodes.find((n) => n.drv === 'qcow2' && imageFileOf(n.file) === path.resolve(file))?.['node-name'];
   const b = graph.blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
   return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
 }

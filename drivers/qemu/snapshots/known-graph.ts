@@ -18,6 +18,7 @@
  * before anything was written (a refused block-commit starts no job).
  */
 import * as path from 'node:path';
+import { imageFileOf } from '../image-filename.js';
 import type { QmpClient } from '../qmp-client.js';
 import type { BlockGraph, BlockInfo, MergeNodes } from './external-merge.js';
 
@@ -37,7 +38,10 @@ export class KnownGraph {
   /** Everything `graph` says: QEMU's answer to askGraph. */
   static from(graph: BlockGraph): KnownGraph {
     const g = new KnownGraph(true);
-    for (const n of graph.nodes) if (n.drv === 'qcow2') g.nodes.set(path.resolve(n.file), n['node-name']);
+    for (const n of graph.nodes) {
+      const file = n.drv === 'qcow2' ? imageFileOf(n.file) : undefined;
+      if (file !== undefined) g.nodes.set(file, n['node-name']);
+    }
     g.learnRoots(graph.blocks);
     return g;
   }
