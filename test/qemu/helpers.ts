@@ -128,3 +128,11 @@ export async function rejectionOf<E extends Error = Error>(p: Promise<unknown>):
   }
   throw new Error('expected the operation to fail, but it succeeded');
 }
+
+/** Let a process stopped with SIGSTOP by a test run again (after the test; a process gone meanwhile is fine). */
+export function resumeStopped(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch { /* gone */ }
+}

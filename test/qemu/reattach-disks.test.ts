@@ -16,7 +16,7 @@ import { DomainState as S, SnapshotCreateFlags as CF } from '../../protocol/flag
 import { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { DISK_ONLY, exists, extOps } from './external-helpers.js';
-import { hasPattern, requireQemu } from './helpers.js';
+import { hasPattern, requireQemu, resumeStopped } from './helpers.js';
 
 beforeAll(requireQemu);
 
@@ -26,11 +26,7 @@ let unpatch: (() => void) | undefined;
 afterEach(async () => {
   unpatch?.();
   unpatch = undefined;
-  if (stopped !== undefined) {
-    try {
-      process.kill(stopped, 'SIGCONT');
-    } catch { /* gone */ }
-  }
+  resumeStopped(stopped);
   stopped = undefined;
   await h?.cleanup();
   h = undefined;

@@ -9,7 +9,7 @@ import { DomainState as S } from '../../protocol/flags.js';
 import { isAlive } from '../../drivers/qemu/qemu-process.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { harness, waitFor, type Harness } from './driver-helpers.js';
-import { requireQemu } from './helpers.js';
+import { requireQemu, resumeStopped } from './helpers.js';
 
 requireQemu();
 
@@ -17,11 +17,7 @@ let h: Harness | undefined;
 let stopped: number | undefined;
 
 afterEach(async () => {
-  if (stopped !== undefined) {
-    try {
-      process.kill(stopped, 'SIGCONT');
-    } catch { /* gone */ }
-  }
+  resumeStopped(stopped);
   stopped = undefined;
   await h?.cleanup();
   h = undefined;
