@@ -128,12 +128,15 @@ export function virConnectOpenReadOnly(uri?: string, opts: TransportOptions = {}
   return virConnectOpen(uri, { ...opts, readonly: true });
 }
 
-/** Close the hypervisor connection and the socket. */
+/**
+ * Close the hypervisor connection and the socket; an embedded driver has logged
+ * out of its server when this returns, as libvirt's esx driver in virConnectClose.
+ */
 export async function virConnectClose(conn: VirConnect): Promise<0> {
   try {
     await conn.transport.call('virConnectClose', {});
   } finally {
-    conn.transport.close();
+    await conn.transport.closeAndWait();
   }
   return 0;
 }

@@ -78,6 +78,8 @@ export interface ByteStream {
   write(chunk: string): unknown;
   end(): unknown;
   destroy(): unknown;
+  /** Settles once the far end has let go after destroy(): an embedded driver logged out (daemon/embedded.ts). */
+  readonly released?: PromiseLike<void>;
 }
 
 export class Transport {
@@ -225,5 +227,15 @@ export class Transport {
     }
     this.socket.end();
     this.socket.destroy();
+  }
+
+  /**
+   * close(), then wait until the far end has let go: an embedded driver has
+   * logged out of its server, as libvirt's esx driver does in virConnectClose.
+   * Over a socket there is nothing to wait for.
+   */
+  async closeAndWait(): Promise<void> {
+    this.close();
+    await this.socket.released;
   }
 }

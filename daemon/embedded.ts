@@ -31,12 +31,18 @@ export function duplexPair(): [Duplex, Duplex] {
   return [ends[0]!, ends[1]!];
 }
 
+/** The client's end of an embedded connection. */
+export type EmbeddedStream = Duplex & {
+  /** Settles once the stream is closed and the driver with it (an esx session logged out). */
+  released: Promise<void>;
+};
+
 /**
  * Serve `uri` with `factory`'s driver in this process; the returned stream is
  * the client's end (JSON-RPC frames, as on the daemon's socket). Destroying it
- * closes the driver (an esx session logs out).
+ * closes the driver (an esx session logs out): `released` says when that is done.
  */
-export function openEmbedded(uri: string, factory: DriverFactory, logLevel = process.env.VIRTSNAP_EMBEDDED_LOG ?? 'error'): Duplex {
+export function openEmbedded(uri: string, factory: DriverFactory, logLevel = process.env.VIRTSNAP_EMBEDDED_LOG ?? 'error'): EmbeddedStream {
   const daemon = new Daemon({
     // No socket is bound and nothing is written under stateDir: the factory's driver keeps no local state.
     socket: '', stateDir: path.join(os.tmpdir(), 'virtsnap-embedded-unused'), defaultUri: uri,
@@ -44,6 +50,8 @@ export function openEmbedded(uri: string, factory: DriverFactory, logLevel = pro
   }, createLogger(logLevel));
   const [client, server] = duplexPair();
   daemon.serveEmbedded(server);
-  server.once('close', () => { void daemon.registry.closeAll().catch(() => undefined); });
-  return client;
+  const released = new Promise<void>((resolve) => {
+    server.once('close', () => { void daemon.registry.closeAll().catch(() => undefined).then(() => resolve()); });
+  });
+  return Object.assign(client, { released });
 }

@@ -18,12 +18,16 @@ export interface CliOptions {
   stdinIsTTY?: boolean;
   /** Whether stdout is a terminal (progress display); default: process.stdout's, false with a custom sink. */
   stdoutIsTTY?: boolean;
+  /** How long the exit waits for an embedded driver's logout (default 5 s). */
+  closeWaitMs?: number;
 }
 
 export class CliCtl implements Ctl {
   quiet = false;
   timing = false;
   readonly = false;
+  /** --embedded: the esx/vpx driver runs in this process instead of virtsnapd (for every connection of the session). */
+  embedded = false;
   uri: string | undefined;
   socket: string | undefined;
   cwd: string;
@@ -31,6 +35,8 @@ export class CliCtl implements Ctl {
   interactive = false;
   /** stdin is this process's terminal: credentials a driver lacks are asked there (not from the shell, which reads it). */
   askCredentials = false;
+  /** How long close() waits for an embedded driver's logout. */
+  closeWaitMs = 5000;
   private connP?: Promise<Conn>;
 
   constructor(readonly sink: Sink, readonly env: NodeJS.ProcessEnv, cwd: string, readonly stdoutIsTTY = false) {
@@ -58,7 +64,7 @@ export class CliCtl implements Ctl {
       this.connP = (async () => {
         const { openConnection, defaultSocket } = await import('./rpc.js');
         const socket = this.socket ?? this.env.VIRTSNAP_SOCKET ?? defaultSocket(this.env);
-        return openConnection(socket, this.uri, this.readonly, this.askCredentials && !this.interactive);
+        return openConnection(socket, this.uri, this.readonly, this.askCredentials && !this.interactive, this.embedded);
       })();
       this.connP.catch(() => (this.connP = undefined));
     }
@@ -66,7 +72,7 @@ export class CliCtl implements Ctl {
   }
 
   async reconnect(uri: string | undefined, readonly: boolean): Promise<void> {
-    this.close();
+    await this.close();
     this.uri = uri;
     this.readonly = readonly;
     try {
@@ -77,10 +83,20 @@ export class CliCtl implements Ctl {
     }
   }
 
-  close(): void {
+  /**
+   * Close the connection. An embedded driver logs out of its server first, as
+   * virsh's virConnectClose does (else every command would leave a vSphere
+   * session behind), waited for at most `closeWaitMs`: a server that does not
+   * answer the logout does not hold the CLI's exit for the SOAP timeout.
+   */
+  async close(): Promise<void> {
     const p = this.connP;
     this.connP = undefined;
-    p?.then((c) => c.close(), () => undefined);
+    if (!p) return;
+    let timer: NodeJS.Timeout | undefined;
+    const closed = p.then((c) => c.closeAndWait(), () => undefined);
+    await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, this.closeWaitMs)))]);
+    clearTimeout(timer);
   }
 }
 
@@ -179,6 +195,8 @@ virtsnap [options]... <command> [args...]
     -V                      long version
          --version[=TYPE]   version, TYPE is short or long (default short)
          --socket=PATH      virtsnapd's socket (default $VIRTSNAP_SOCKET, then the standard path)
+         --embedded         run the esx:// or vpx:// driver in this process, as virsh does,
+                            instead of through virtsnapd (credentials from this user's auth file)
 
   commands (non interactive mode):
 
@@ -198,6 +216,7 @@ const WITH_ARG: Record<string, string> = {
 const NO_ARG: Record<string, string> = {
   '-h': 'help', '--help': 'help', '-q': 'quiet', '--quiet': 'quiet', '-r': 'readonly', '--readonly': 'readonly',
   '-t': 'timing', '--timing': 'timing', '-v': 'version', '--version': 'version', '-V': 'version-long',
+  '--embedded': 'embedded',
 };
 
 /** Run virtsnap with `args` (argv without node and the script); returns the exit status. */
@@ -208,6 +227,7 @@ export async function runCli(argv: readonly string[], opts: CliOptions = {}): Pr
   const tty = opts.stdoutIsTTY ?? (opts.sink ? false : Boolean(process.stdout.isTTY));
   const ctl = new CliCtl(sink, env, opts.cwd ?? process.cwd(), tty);
   ctl.askCredentials = !opts.sink && Boolean(process.stdin.isTTY);
+  if (opts.closeWaitMs !== undefined) ctl.closeWaitMs = opts.closeWaitMs;
   let i = 0;
   // getopt_long with a leading '+': options stop at the first non-option.
   while (i < args.length) {
@@ -271,6 +291,7 @@ export async function runCli(argv: readonly string[], opts: CliOptions = {}): Pr
       case 'socket': ctl.socket = value; break;
       case 'quiet': ctl.quiet = true; break;
       case 'readonly': ctl.readonly = true; break;
+      case 'embedded': ctl.embedded = true; break;
       case 'timing': ctl.timing = true; break;
       case 'help': sink.out(HELP); return 0;
       case 'version':
@@ -303,6 +324,6 @@ export async function runCli(argv: readonly string[], opts: CliOptions = {}): Pr
     }
     return (await runCommands(ctl, cmds)) ? 0 : 1;
   } finally {
-    ctl.close();
+    await ctl.close();
   }
 }

@@ -142,6 +142,27 @@ describe('error paths: exact messages and non-zero status', () => {
     expect(await cli('-c')).toMatchObject({ out: "error: option '-c' requires an argument\n", status: 1 });
   });
 
+  it('--embedded takes no argument', async () => {
+    expect(await cli('--embedded=1', 'list')).toMatchObject({ out: "error: option '--embedded' doesn't allow an argument\n", status: 1 });
+  });
+
+  it('--embedded with a URI of a stateful driver, or none: libvirt\'s invalid argument, as the library refuses it', async () => {
+    for (const [args, uri] of [[['-c', 'test:///default'], 'test:///default'], [['-c', 'qemu:///system'], 'qemu:///system'],
+      [['-c', 'test+ssh://host/default'], 'test+ssh://host/default'], [[], 'the default URI']] as const) {
+      const r = await cli(...args, '--embedded', 'snapshot-list test');
+      expect(r.out, uri).toBe('error: failed to connect to the hypervisor\n'
+        + `error: invalid argument: only esx:// and vpx:// drivers run embedded in the client, not '${uri}'\n\n`);
+      expect(r.status, uri).toBe(1);
+    }
+    // The shell's connect keeps the session's --embedded: a test:/// URI there is refused the same way.
+    const c = await cli('--embedded', 'connect test:///default');
+    expect(c.out).toBe('error: Failed to connect to the hypervisor\n'
+      + "error: invalid argument: only esx:// and vpx:// drivers run embedded in the client, not 'test:///default'\n\n");
+    expect(c.status).toBe(1);
+    // Without --embedded the same commands go to virtsnapd, as before.
+    expect(await cli('-c', 'test:///default', '-q', 'uri')).toMatchObject({ out: 'test:///default\n', status: 0 });
+  });
+
   it('a daemon that is not there', async () => {
     const sink = new MemorySink();
     const status = await runCli(['--socket', path.join(tmp, 'nope'), 'snapshot-list test'], { sink, stdinIsTTY: false });
@@ -160,6 +181,16 @@ describe('the binary', () => {
     expect(g.output).toMatch(/ {4}snapshot-list {18}The domain's snapshots, filtered by flags/);
     const bad = await runCliProcess(['snapshot-list', 'tset'], { socket: d.socket });
     expect(bad).toEqual({ output: "error: failed to get domain 'tset'\n(did you mean 'test'?)\n\n", status: 1 });
+  });
+
+  it('--embedded with test:/// or qemu:/// fails with libvirt\'s error, exit status 1; --help lists it', async () => {
+    for (const uri of ['test:///default', 'qemu:///system']) {
+      expect(await runCliProcess(['-c', uri, '--embedded', 'list'], { socket: d.socket })).toEqual({
+        output: `error: failed to connect to the hypervisor\nerror: invalid argument: only esx:// and vpx:// drivers run embedded in the client, not '${uri}'\n\n`,
+        status: 1,
+      });
+    }
+    expect((await runCliProcess(['--help'])).output).toMatch(/\n {9}--embedded {9}run the esx:\/\/ or vpx:\/\/ driver in this process/);
   });
 
   it('snapshot-edit through $EDITOR', async () => {

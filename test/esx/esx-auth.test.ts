@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
 import { ConnectCredentialType as CRED } from '../../protocol/flags.js';
-import { cliMain, repoRoot, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { repoRoot, runCliOnPty, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { startVcsim, vcsimUnavailable, type Vcsim } from './vcsim.js';
 
@@ -20,24 +20,6 @@ if (unavailable) console.warn(`esx-auth tests skipped: ${unavailable}`);
 
 const USER = 'user';
 const PASSWORD = 'S3cret-Pw-9f41';
-
-interface PtyResult {
-  status: number;
-  transcript: string;
-  steps_done: number;
-}
-
-/** Run the CLI on a pseudo-terminal, typing `answers` after each prompt. */
-function onPty(args: string[], socket: string, steps: Array<{ expect: string; send: string }>): Promise<PtyResult> {
-  const spec = { argv: [process.execPath, cliMain, ...args], env: { ...process.env, VIRTSNAP_SOCKET: socket }, steps, timeout: 60 };
-  return new Promise((resolve, reject) => {
-    const child = execFile('python3', [path.join(repoRoot, 'test', 'helpers', 'pty-run.py')], { timeout: 90_000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(JSON.parse(stdout) as PtyResult);
-    });
-    child.stdin!.end(JSON.stringify(spec));
-  });
-}
 
 describe.skipIf(unavailable !== undefined)('esx credentials asked by the client', () => {
   let sim: Vcsim;
@@ -137,7 +119,7 @@ describe.skipIf(unavailable !== undefined)('esx credentials asked by the client'
   });
 
   it('CLI on a terminal: virsh\'s prompts, the password not echoed, then the command runs', async () => {
-    const r = await onPty(['-c', uri, 'list', '--all'], d.socket, [
+    const r = await runCliOnPty(['-c', uri, 'list', '--all'], d.socket, [
       { expect: 'Enter username for 127.0.0.1 [root]: ', send: `${USER}\r` },
       { expect: `Enter ${USER}'s password for 127.0.0.1: `, send: `${PASSWORD}\r` },
     ]);
@@ -149,7 +131,7 @@ describe.skipIf(unavailable !== undefined)('esx credentials asked by the client'
   });
 
   it('CLI on a terminal, a wrong password: libvirt\'s error, exit status 1', async () => {
-    const r = await onPty(['-c', uri, 'list', '--all'], d.socket, [
+    const r = await runCliOnPty(['-c', uri, 'list', '--all'], d.socket, [
       { expect: 'Enter username for 127.0.0.1 [root]: ', send: `${USER}\r` },
       { expect: `Enter ${USER}'s password for 127.0.0.1: `, send: 'nope\r' },
     ]);

@@ -4,12 +4,15 @@
  * over an in-memory stream, against vcsim. Also: only stateless drivers embed,
  * credentials come from this process's auth file, read-only holds.
  */
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from '../../client/index.js';
+import { repoRoot } from '../helpers/daemon.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
+import { serverSessions, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
 
 const unavailable = vcsimUnavailable();
 if (unavailable) console.warn(`esx-embedded tests skipped: ${unavailable}`);
@@ -56,6 +59,20 @@ describe.skipIf(unavailable !== undefined)('esx driver embedded in the client', 
     const again = await v.virConnectOpen(uri, opts);
     expect(await v.virDomainSnapshotNum(await v.virDomainLookupByName(again, 'ha-host_VM0'), 0)).toBe(0);
     await v.virConnectClose(again);
+  });
+
+  it('virConnectClose returns once the driver has logged out, as libvirt\'s esxConnectClose: a script that exits right after leaves no session', async () => {
+    const before = await serverSessions(sim);
+    const client = pathToFileURL(path.join(repoRoot, 'dist', 'client', 'index.js')).href;
+    const script = `import * as v from '${client}';
+      const c = await v.virConnectOpen(process.env.URI, { embedded: true });
+      await v.virConnectListAllDomains(c);
+      await v.virConnectClose(c);
+      process.exit(0);`;
+    for (let i = 0; i < 3; i++) {
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, URI: uri }, stdio: 'inherit' });
+    }
+    expect(await serverSessions(sim)).toBe(before);
   });
 
   it('read-only: reads work, a write is VIR_ERR_OPERATION_DENIED', async () => {

@@ -22,8 +22,8 @@ export interface SoapReply {
   body: string;
 }
 
-/** Returns a reply to replace vcsim's, or undefined to forward the call. */
-export type Override = (req: SoapRequest) => SoapReply | undefined;
+/** Returns a reply to replace vcsim's, 'hold' to never answer (a hung server), or undefined to forward the call. */
+export type Override = (req: SoapRequest) => SoapReply | 'hold' | undefined;
 
 export function recorded(name: string, replace: Record<string, string> = {}): string {
   let text = readFileSync(path.join(repoRoot, 'test', 'esx', 'recorded', name), 'utf8');
@@ -50,6 +50,7 @@ export class SoapProxy {
         this.requests.push(call);
         for (const o of this.overrides) {
           const reply = o(call);
+          if (reply === 'hold') return;
           if (reply) {
             res.writeHead(reply.status, { 'Content-Type': 'text/xml; charset=utf-8' }).end(reply.body);
             return;

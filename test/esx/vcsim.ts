@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ViClient } from '../../drivers/esx/vi-client.js';
 import { repoRoot } from '../helpers/daemon.js';
 
 const buildScript = path.join(repoRoot, 'tools', 'vcsim', 'build.sh');
@@ -80,4 +81,17 @@ export function writeAuthFile(creds = { username: 'user', password: 'pass' }, se
   const auth = services.map((s) => `[auth-${s}-127.0.0.1]\ncredentials=sim\n`).join('\n');
   writeFileSync(file, `[credentials-sim]\nusername=${creds.username}\npassword=${creds.password}\n\n${auth}`, { mode: 0o600 });
   return file;
+}
+
+/** The vSphere sessions logged in on `sim` (SessionManager.sessionList), not counting the one that asks. */
+export async function serverSessions(sim: Vcsim, creds = { username: 'user', password: 'pass' }): Promise<number> {
+  const vi = new ViClient({ url: sim.url, noVerify: true }, creds);
+  await vi.connect();
+  try {
+    const [oc] = await vi.retrieve('SessionManager', [vi.ref('sessionManager')], ['sessionList']);
+    const list = (oc?.props.get('sessionList') as { UserSession?: unknown } | undefined)?.UserSession;
+    return (Array.isArray(list) ? list.length : list ? 1 : 0) - 1;
+  } finally {
+    await vi.close();
+  }
 }

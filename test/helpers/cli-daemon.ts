@@ -4,7 +4,7 @@
  * going to ONE file, as virshtest's merged buffer (so their order is the order
  * the CLI wrote them in).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -105,4 +105,22 @@ export async function waitForLog(d: { log(): string }, re: RegExp, ms = 5000): P
     if (m || Date.now() > deadline) return m;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface PtyResult {
+  status: number;
+  transcript: string;
+  steps_done: number;
+}
+
+/** Run the compiled CLI on a pseudo-terminal (test/helpers/pty-run.py), typing each step's `send` after its `expect`. */
+export function runCliOnPty(args: string[], socket: string, steps: Array<{ expect: string; send: string }>, env: NodeJS.ProcessEnv = {}): Promise<PtyResult> {
+  const spec = { argv: [process.execPath, cliMain, ...args], env: { ...process.env, ...env, VIRTSNAP_SOCKET: socket }, steps, timeout: 60 };
+  return new Promise((resolve, reject) => {
+    const child = execFile('python3', [path.join(repoRoot, 'test', 'helpers', 'pty-run.py')], { timeout: 90_000 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolve(JSON.parse(stdout) as PtyResult);
+    });
+    child.stdin!.end(JSON.stringify(spec));
+  });
 }
