@@ -17,6 +17,7 @@ import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import { processStartTime, type QemuProcess } from '../qemu-process.js';
+import { diskOnImage } from '../disk-source.js';
 import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
@@ -181,7 +182,7 @@ export class ExternalSnapshots {
     const names = rt && !memory ? new Map(plans.map((p) => [p.target, overlayNodeName()])) : undefined;
     const onOverlays = (spec: QemuDomainSpec, nodes: Map<string, string>): QemuDomainSpec => ({ ...spec, disks: spec.disks.map((d) => {
       const plan = plans.find((p) => p.target === d.target);
-      return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
+      return plan ? diskOnImage(d, plan.overlay, nodes.get(d.target)!) : d;
     }) });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
@@ -249,7 +250,7 @@ export class ExternalSnapshots {
           if (!p.reuse) removeImage(p.overlay);
           continue;
         }
-        live.spec = { ...live.spec, disks: live.spec.disks.map((d) => d.target === p.target ? { ...d, node, file: p.frozen } : d) };
+        live.spec = { ...live.spec, disks: live.spec.disks.map((d) => d.target === p.target ? diskOnImage(d, p.frozen, node) : d) };
       } else if (!p.reuse) {
         removeImage(p.overlay);
       }
@@ -385,7 +386,7 @@ export class ExternalSnapshots {
       }
       const merged = rt && await this.host.driving(rt, async () => {
         const onNode = (node: string): QemuDomainSpec =>
-          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
+          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, diskFile(d.file, m), node) : d) });
         // The job starts (block-commit is sent before mergeLivePivot returns its promise); the node the
         // device will run on is known from QEMU's graph, so its runtime record is written while the job runs.
         const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located).catch(async (e: unknown) => {

@@ -13,10 +13,11 @@ import * as path from 'node:path';
 import { requiredFlag, VirError } from '../../../protocol/errors.js';
 import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import type { SnapshotDef, SnapshotDiskDef } from '../../common/snapshot-def.js';
-import { domainDefFromElement, type DomainDef } from '../../common/xml/domain-xml.js';
+import { domainDefFromElement, sourcePathOf, type DomainDef } from '../../common/xml/domain-xml.js';
 import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { childAt, childElements, cloneElement, firstChild, getAttr, setAttr } from '../../common/xml/xml-query.js';
 import { snapshotDiskFormat, snapshotDiskPath } from '../../common/xml/snapshot-xml.js';
+import { sourceKind, type DiskSourceKind } from '../disk-source.js';
 import type { QemuDomainSpec } from '../qemu-domain-spec.js';
 import { checkMemoryTarget } from './external-memory.js';
 
@@ -131,6 +132,31 @@ function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string):
   return path.normalize(overlay);
 }
 
+/** `<source>`'s path attribute for an image of `kind` (`dev` or `file`), in the place of the one it had. */
+function setSourcePath(source: XmlElement, kind: DiskSourceKind, file: string): void {
+  const name = kind === 'block' ? 'dev' : 'file';
+  const attrs: Array<[string, string]> = [];
+  let placed = false;
+  for (const [k, v] of source.attrs) {
+    if (k !== 'file' && k !== 'dev') {
+      attrs.push([k, v]);
+    } else if (!placed) {
+      attrs.push([name, file]);
+      placed = true;
+    }
+  }
+  if (!placed) attrs.push([name, file]);
+  source.attrs = attrs;
+}
+
+/** Snapshot `<disk>` `disk` naming image `file`: its type and `<source>` as libvirt writes an image of that kind. */
+export function snapshotDiskOn(disk: SnapshotDiskDef, file: string): SnapshotDiskDef {
+  const kind = sourceKind(file);
+  const source: XmlElement = disk.source ? cloneElement(disk.source) : { name: 'source', attrs: [], children: [] };
+  setSourcePath(source, kind, file);
+  return { ...disk, type: kind, sourceType: kind, source };
+}
+
 function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
   let st: fs.Stats | undefined;
   try {
@@ -146,7 +172,11 @@ function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
   }
 }
 
-/** A copy of `def` whose disks (by target) run on other image files. */
+/**
+ * A copy of `def` whose disks (by target) run on other images. A disk that moves gets the `type` and
+ * `<source>` attribute of its new image (disk-source.ts): `type='block'` with `<source dev>` for a
+ * block device, `type='file'` with `<source file>` otherwise; one already on its image is left as it is.
+ */
 export function withDiskFiles(def: DomainDef, files: Map<string, string>): DomainDef {
   const el = cloneElement(def.element);
   const devices = childAt(el, 'devices');
@@ -156,11 +186,15 @@ export function withDiskFiles(def: DomainDef, files: Map<string, string>): Domai
     const file = dev !== undefined ? files.get(dev) : undefined;
     if (file === undefined) continue;
     let source = firstChild(disk, 'source');
+    const type = getAttr(disk, 'type') ?? 'file';
+    if (source && sourcePathOf(type, source) === file && getAttr(source, type === 'block' ? 'file' : 'dev') === undefined) continue;
     if (!source) {
       source = { name: 'source', attrs: [], children: [] };
       disk.children.push(source);
     }
-    setAttr(source, 'file', file);
+    const kind = sourceKind(file);
+    if (type !== kind) setAttr(disk, 'type', kind);
+    setSourcePath(source, kind, file);
   }
   return domainDefFromElement(el);
 }
