@@ -37,6 +37,11 @@ export function sourceKind(image: string): DiskSourceKind {
   return isBlockDevice(image) ? 'block' : 'file';
 }
 
+/** QEMU's protocol driver for an image of that kind. */
+export function protocolDriver(kind: DiskSourceKind): 'file' | 'host_device' {
+  return kind === 'block' ? 'host_device' : 'file';
+}
+
 /** A runtime spec disk moved onto `file` (its kind following the image) and block node `node`. */
 export function diskOnImage<T extends { file: string; source: DiskSourceKind; node: string }>(d: T, file: string, node: string = d.node): T {
   return { ...d, node, file, source: file === d.file ? d.source : sourceKind(file) };

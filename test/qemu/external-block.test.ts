@@ -4,7 +4,8 @@
  * real QEMU. Each layer's kind follows its image (drivers/qemu/disk-source.ts):
  * a disk moved onto an overlay file says type='file', merged back onto the
  * device it says type='block' again, and QEMU opens each image with the
- * protocol driver that fits it (host_device, file).
+ * protocol driver that fits it (host_device, file). Overlays on a block device
+ * (REUSE_EXT, type='block') too. Refusals as libvirt's, where it has them.
  *
  * Needs root and a free loop device; skipped (the reason in the suite's name) otherwise.
  */
@@ -13,13 +14,18 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DomainState as S } from '../../protocol/flags.js';
+import { SnapshotCreateFlags as CF, DomainState as S } from '../../protocol/flags.js';
 import { storeTuning } from '../../drivers/common/domain-store.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
-import { chainInfo } from '../../drivers/qemu/snapshots/external-images.js';
-import { domainXml, killQemusUnder, type Harness } from './driver-helpers.js';
+import { chainInfo, imageGone } from '../../drivers/qemu/snapshots/external-images.js';
+import { IntentLog } from '../../drivers/qemu/snapshots/external-intent.js';
+import { expectVirError } from '../helpers/expect-error.js';
+import { domainXml, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
+import { storedIntent } from './crash-helpers.js';
 import { DISK_ONLY, exists, extOps } from './external-helpers.js';
 import { hasPattern, makeTempDir, requireQemu, rmrf } from './helpers.js';
+
+const REUSE = DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT;
 
 function loopUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: loop devices need root';
@@ -75,6 +81,11 @@ function attachLoop(dir: string, name: string, qcow2 = true): string {
   loops.push(dev);
   if (qcow2) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', dev, '64M']);
   return dev;
+}
+
+/** An empty qcow2 overlay on `backing`, written onto the block device `dev` (what REUSE_EXT takes as it is). */
+function overlayOnDevice(dev: string, backing: string): void {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', 'qcow2', dev, '64M']);
 }
 
 /** A driver on a temp state dir with domain vm1 on a qcow2 image on a loop device. */
@@ -243,6 +254,112 @@ describe.skipIf(unavailable !== undefined)(`external snapshots of a disk on a bl
     expect(await o.has(0, 0x44)).toBe(true);
   });
 
+  test('REUSE_EXT onto a second device holding an empty qcow2 overlay: type=block both in the definition and the snapshot, live and offline', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const lv1 = attachLoop(h.dir, 'lv1.img', false);
+    overlayOnDevice(lv1, lv);
+    await o.start();
+    await o.write(0, 0x11);
+    // Given as a file (virsh --diskspec's default stype): recorded as the block device it is.
+    await o.create('r1', REUSE, `<disks><disk name='vda'><source file='${lv1}'/></disk></disks>`);
+    expect(await diskXml(h)).toEqual(onBlock(lv1));
+    expect(await o.xml('r1')).toContain(`  <disks>
+    <disk name='vda' snapshot='external' type='block'>
+      <driver type='qcow2'/>
+      <source dev='${lv1}'/>
+    </disk>
+  </disks>`);
+    expect(await qemuDisk(h)).toEqual({ top: lv1, drivers: { [lv1]: 'host_device', [lv]: 'host_device' } });
+    await o.write(0, 0x22);
+    await h.reopen();
+    expect(await diskXml(h)).toEqual(onBlock(lv1));
+    await o.destroy();
+    await o.start();
+    expect((await qemuDisk(h)).top).toBe(lv1);
+    expect(await o.has(0, 0x22)).toBe(true);
+    await o.del('r1');
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+    expect((await qemuDisk(h)).top).toBe(lv);
+    // The merged device is left in place, its qcow2 header cleared (an overlay file would be unlinked).
+    expect(isBlock(lv1)).toBe(true);
+    expect(imageGone(lv1)).toBe(true);
+    expect(await o.has(0, 0x22)).toBe(true);
+    await o.destroy();
+    // QEMU let go of it without writing its header back.
+    expect(imageGone(lv1)).toBe(true);
+
+    // Offline, asked as type='block'.
+    overlayOnDevice(lv1, lv);
+    await o.create('r2', REUSE, `<disks><disk name='vda' type='block'><source dev='${lv1}'/></disk></disks>`);
+    expect(await diskXml(h)).toEqual(onBlock(lv1));
+    await o.write(0, 0x33);
+    expect(await hasPattern(lv1, 0x33)).toBe(true);
+    expect(await hasPattern(lv, 0x33)).toBe(false);
+    await o.start();
+    expect(await qemuDisk(h)).toEqual({ top: lv1, drivers: { [lv1]: 'host_device', [lv]: 'host_device' } });
+    await o.destroy();
+    await o.del('r2');
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+    expect([isBlock(lv1), imageGone(lv1)]).toEqual([true, true]);
+    expect(await hasPattern(lv, 0x33)).toBe(true);
+  });
+
+  test('a type=block overlay without REUSE_EXT: the device is formatted (as libvirt\'s qemu-img create does), offline and live; a symlink to it (/dev/VG/LV) too', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const lv1 = attachLoop(h.dir, 'lv1.img', false);
+    // An LVM volume's usual name is a symlink to its device node.
+    const lv2 = path.join(h.dir, 'vg-lv2');
+    fs.symlinkSync(attachLoop(h.dir, 'lv2.img', false), lv2);
+    await o.write(0, 0x11);
+    await o.create('b1', DISK_ONLY, `<disks><disk name='vda' type='block'><source dev='${lv1}'/></disk></disks>`);
+    expect(await diskXml(h)).toEqual(onBlock(lv1));
+    expect((await chainInfo(lv1)).backing).toBe(lv);
+    await o.write(0, 0x22);
+    await o.start();
+    // Given as a file: the path is a block device, so it is one.
+    await o.create('b2', DISK_ONLY, `<disks><disk name='vda'><source file='${lv2}'/></disk></disks>`);
+    expect(await qemuDisk(h)).toEqual({ top: lv2, drivers: { [lv2]: 'host_device', [lv1]: 'host_device', [lv]: 'host_device' } });
+    expect(await diskXml(h)).toEqual(onBlock(lv2));
+    expect(await o.xml('b2')).toContain(`<disk name='vda' snapshot='external' type='block'>\n      <driver type='qcow2'/>\n      <source dev='${lv2}'/>`);
+    expect(await o.has(0, 0x22)).toBe(true);
+    await o.write(0, 0x33);
+    await o.del('b2');
+    await o.del('b1');
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+    expect(await o.has(0, 0x33)).toBe(true);
+    // Merged away: the devices (and the symlink) stay, their qcow2 headers cleared.
+    expect(fs.lstatSync(lv2).isSymbolicLink()).toBe(true);
+    expect([isBlock(lv1), isBlock(lv2), imageGone(lv1), imageGone(lv2)]).toEqual([true, true, true, true]);
+  });
+
+  test('refusals: no default overlay name for a device (libvirt\'s code and text), type=block on a non-device; nothing made', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const before = fs.readdirSync(h.dir).sort();
+    const noName = "unsupported configuration: source for disk 'vda' is not a regular file; refusing to generate external snapshot name";
+    await expectVirError(o.create('s1'), 'VIR_ERR_CONFIG_UNSUPPORTED', noName);
+    await expectVirError(o.create('s1', DISK_ONLY, "<disks><disk name='vda' snapshot='external'/></disks>"), 'VIR_ERR_CONFIG_UNSUPPORTED', noName);
+    await expectVirError(o.create('s1', DISK_ONLY, "<disks><disk name='vda' snapshot='external' type='block'/></disks>"), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      "unsupported configuration: cannot generate external snapshot name for disk 'vda' on a 'block' device");
+    const plain = path.join(h.dir, 'plain.qcow2');
+    await expectVirError(o.create('s1', DISK_ONLY, `<disks><disk name='vda' type='block'><source dev='${plain}'/></disk></disks>`), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      `unsupported configuration: external snapshot of disk vda: '${plain}' is not a block device (type='block' names an existing one)`);
+    fs.writeFileSync(plain, '');
+    await expectVirError(o.create('s1', REUSE, `<disks><disk name='vda' type='block'><source dev='${plain}'/></disk></disks>`), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      `unsupported configuration: external snapshot of disk vda: '${plain}' is not a block device (type='block' names an existing one)`);
+    fs.rmSync(plain);
+    await o.start();
+    await expectVirError(o.create('s1'), 'VIR_ERR_CONFIG_UNSUPPORTED', noName);
+    expect(fs.readdirSync(h.dir).sort()).toEqual(before);
+    expect(await o.names()).toEqual([]);
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+  });
+
   test('a crash that lost the lazy metadata of a live create, then of a delete: recovery records each, with the right disk kind', async () => {
     h = await blockHarness();
     const o = extOps(h);
@@ -270,5 +387,55 @@ describe.skipIf(unavailable !== undefined)(`external snapshots of a disk on a bl
     expect(await hasPattern(lv, 0x22)).toBe(true);
     await o.start();
     expect(await qemuDisk(h)).toEqual({ top: lv, drivers: { [lv]: 'host_device' } });
+  });
+
+  test('a power loss after a live delete that merged a device overlay: recovery does not merge it again over newer writes', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const lv1 = attachLoop(h.dir, 'lv1.img', false);
+    overlayOnDevice(lv1, lv);
+    await o.start();
+    await o.create('r1', REUSE, `<disks><disk name='vda' type='block'><source dev='${lv1}'/></disk></disks>`);
+    await o.write(0, 0x22);
+    await o.del('r1');
+    // Written after the merge, into the device r1 was merged into; then the daemon and QEMU die.
+    await o.write(0, 0x33);
+    await h.driver.abandon();
+    killQemusUnder(h.stateDir);
+    await h.crash();
+    expect(recovered(h)).toMatch(/finished deleting 'r1'/);
+    expect(await o.names()).toEqual([]);
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+    expect(await hasPattern(lv, 0x33)).toBe(true);
+  });
+
+  test('a crash right after the intent of a create onto a device holding an old overlay of the same image: nothing of the old one comes back', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const lv1 = attachLoop(h.dir, 'lv1.img', false);
+    // The device holds an overlay of the disk's image from earlier use, with data the disk no longer has.
+    overlayOnDevice(lv1, lv);
+    execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x77 0 1M', lv1], { stdio: 'ignore' });
+    await o.write(0, 0x11);
+    const record = IntentLog.prototype.record;
+    // The create stops for good once its intent is durable: the daemon dies there.
+    IntentLog.prototype.record = async function (this: IntentLog, ...args: Parameters<IntentLog['record']>) {
+      await record.apply(this, args);
+      return new Promise<void>(() => undefined);
+    };
+    try {
+      void o.create('b1', DISK_ONLY, `<disks><disk name='vda' type='block'><source dev='${lv1}'/></disk></disks>`).catch(() => undefined);
+      await waitFor(() => storedIntent(h!.stateDir, h!.uuid) !== undefined);
+    } finally {
+      IntentLog.prototype.record = record;
+    }
+    await h.crash();
+    expect(recovered(h)).toMatch(/snapshot 'b1' was not recorded/);
+    expect(await o.names()).toEqual([]);
+    expect(await diskXml(h)).toEqual(onBlock(lv));
+    expect(await hasPattern(lv, 0x11)).toBe(true);
+    expect(await hasPattern(lv, 0x77)).toBe(false);
   });
 });

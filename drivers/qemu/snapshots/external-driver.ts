@@ -17,7 +17,7 @@ import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import { processStartTime, type QemuProcess } from '../qemu-process.js';
-import { diskOnImage } from '../disk-source.js';
+import { diskOnImage, isBlockDevice } from '../disk-source.js';
 import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
@@ -175,6 +175,9 @@ export class ExternalSnapshots {
     const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
     // A disk-only create carries its definition: its metadata commit can be lazy (see external-intent.ts).
     const forward = memory || this.noMetadata.has(def) ? undefined : formatSnapshotXml(def, { internal: false, uuid: dom.uuid });
+    // An overlay to be made on a block device: what the device held is cleared first, before the intent,
+    // so that recovery never takes an old qcow2 image there for the one this create makes (see removeImage).
+    for (const p of plans) if (!p.reuse && isBlockDevice(p.overlay)) removeImage(p.overlay);
     await this.intents.record(dom, {
       op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}), ...(forward ? { forward } : {}),
     });

@@ -89,13 +89,12 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
       throw cfg(`external snapshot of disk ${disk.name}: its image is ${specDisk.format}, and the qemu driver `
         + `makes external snapshots of qcow2 images only (convert it: qemu-img convert -f ${specDisk.format} -O qcow2)`);
     }
-    const overlay = assignOverlay(disk, specDisk.file, def.name);
+    const overlay = assignOverlay(disk, specDisk.file, def.name, reuse);
     const other = claimed.get(overlay);
     if (other !== undefined || spec.disks.some((d) => d.file === overlay)) {
       throw cfg(`cannot generate external snapshot name for disk '${disk.name}': collision with disk '${other ?? disk.name}'`);
     }
     claimed.set(overlay, disk.name);
-    checkOverlayFile(disk.name, overlay, reuse);
     plans.push({ target: disk.name, frozen: specDisk.file, overlay, reuse });
     external++;
   }
@@ -115,20 +114,33 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
   return plans;
 }
 
-/** The overlay path of an external disk: as given, else libvirt's default; recorded in the disk def. */
-function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string): string {
-  if ((disk.sourceType ?? 'file') !== 'file') {
-    throw cfg(`external snapshot of disk ${disk.name}: only type='file' overlays are supported by the qemu driver`);
+/**
+ * The overlay path of an external disk: as given, else libvirt's default; recorded in the disk def.
+ * Its `type` and `<source>` attribute follow what the path is (disk-source.ts): `type='block'` with
+ * `<source dev>` for a block device, as libvirt writes a block overlay, else `type='file'` with
+ * `<source file>` (a block device given as a file, virsh's --diskspec default, is recorded as what it is).
+ */
+function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string, reuse: boolean): string {
+  const asked = disk.sourceType ?? 'file';
+  const given = snapshotDiskPath(disk);
+  if (given === undefined) {
+    // virDomainSnapshotDefAssignExternalNames: a default name only for a plain file.
+    if (asked !== 'file') throw cfg(`cannot generate external snapshot name for disk '${disk.name}' on a '${asked}' device`);
+    let regular = false;
+    try {
+      regular = fs.statSync(frozen).isFile();
+    } catch { /* libvirt: stat() < 0 refuses too */ }
+    if (!regular) throw cfg(`source for disk '${disk.name}' is not a regular file; refusing to generate external snapshot name`);
   }
-  const overlay = snapshotDiskPath(disk) ?? defaultOverlayName(frozen, snapshot);
-  disk.type = 'file';
-  disk.sourceType = 'file';
+  if (asked !== 'file' && asked !== 'block') {
+    throw cfg(`external snapshot of disk ${disk.name}: only type='file' and type='block' overlays are supported by the qemu driver`);
+  }
+  const overlay = given ?? defaultOverlayName(frozen, snapshot);
+  checkOverlayFile(disk.name, overlay, reuse, asked === 'block');
   const driver: XmlElement = disk.driver ? cloneElement(disk.driver) : { name: 'driver', attrs: [], children: [] };
   setAttr(driver, 'type', 'qcow2');
   disk.driver = driver;
-  const source: XmlElement = disk.source ? cloneElement(disk.source) : { name: 'source', attrs: [], children: [] };
-  setAttr(source, 'file', overlay);
-  disk.source = source;
+  Object.assign(disk, snapshotDiskOn(disk, overlay));
   return path.normalize(overlay);
 }
 
@@ -157,7 +169,8 @@ export function snapshotDiskOn(disk: SnapshotDiskDef, file: string): SnapshotDis
   return { ...disk, type: kind, sourceType: kind, source };
 }
 
-function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
+/** qemuSnapshotPrepareDiskExternal's checks of the overlay path; `block`: the request said type='block'. */
+function checkOverlayFile(name: string, overlay: string, reuse: boolean, block: boolean): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(overlay);
@@ -165,9 +178,12 @@ function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
     const err = e as NodeJS.ErrnoException;
     if (err.code !== 'ENOENT') throw new VirError('VIR_ERR_SYSTEM_ERROR', `unable to stat for disk ${name}: ${overlay}: ${err.message}`, 'VIR_FROM_QEMU');
     if (reuse) throw new VirError('VIR_ERR_SYSTEM_ERROR', `missing existing file for disk ${name}: ${overlay}: No such file or directory`, 'VIR_FROM_QEMU');
-    return;
   }
-  if (!st.isBlockDevice() && st.size > 0 && !reuse) {
+  // libvirt would hand QEMU's host_device driver whatever the path is and fail there; the daemon never makes a device node.
+  if (block && !st?.isBlockDevice()) {
+    throw cfg(`external snapshot of disk ${name}: '${overlay}' is not a block device (type='block' names an existing one)`);
+  }
+  if (st && !st.isBlockDevice() && st.size > 0 && !reuse) {
     throw cfg(`external snapshot file for disk ${name} already exists and is not a block device: ${overlay}`);
   }
 }

@@ -20,7 +20,6 @@
  *   merge QEMU already pivoted is not merged again: only its leftovers go).
  */
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import { newChanges, type TreeChanges } from '../../common/snapshot-tree.js';
@@ -28,7 +27,7 @@ import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { QEMU_IMG } from '../qemu-img.js';
 import { processStartTime } from '../qemu-process.js';
 import { diskOnImage } from '../disk-source.js';
-import { chainInfo, createOverlay, removeImage } from './external-images.js';
+import { chainInfo, createOverlay, imageGone, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
 import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
@@ -79,7 +78,7 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
   const files = diskFiles(dom.def);
   const undone: string[] = [];
   for (const p of intent.plans) {
-    if (files.get(p.target) !== p.frozen || !fs.existsSync(p.overlay) || named(dom).has(p.overlay)) continue;
+    if (files.get(p.target) !== p.frozen || imageGone(p.overlay) || named(dom).has(p.overlay)) continue;
     const rt = host.runtimeOf(dom);
     const top = rt ? await mergeLive(rt.proc.qmp, p.target, p.overlay, p.frozen) : undefined;
     if (rt && top !== undefined) {
@@ -239,7 +238,7 @@ function removeFreshOverlays(dom: DomainObj, intent: RevertIntent, host: Reconci
   const keep = named(dom);
   const removed: string[] = [];
   for (const o of intent.overlays) {
-    if (keep.has(o.overlay) || !fs.existsSync(o.overlay)) continue;
+    if (keep.has(o.overlay) || imageGone(o.overlay)) continue;
     (host.images ?? doImageWork).remove(o.overlay);
     removed.push(o.overlay);
   }
@@ -277,7 +276,8 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 }
 
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
-  const gone = !fs.existsSync(m.top);
+  // A merged block device is not unlinked but cleared (removeImage): gone too, never merged again.
+  const gone = imageGone(m.top);
   const rt = host.runtimeOf(dom);
   if (gone && !rt) return; // merged and removed before the crash
   if (rt) {
