@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { SnapshotCreateFlags as CF, DomainState as S } from '../../protocol/flags.js';
+import { SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, DomainState as S } from '../../protocol/flags.js';
 import { storeTuning } from '../../drivers/common/domain-store.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { chainInfo, imageGone } from '../../drivers/qemu/snapshots/external-images.js';
@@ -334,6 +334,36 @@ describe.skipIf(unavailable !== undefined)(`external snapshots of a disk on a bl
     // Merged away: the devices (and the symlink) stay, their qcow2 headers cleared.
     expect(fs.lstatSync(lv2).isSymbolicLink()).toBe(true);
     expect([isBlock(lv1), isBlock(lv2), imageGone(lv1), imageGone(lv2)]).toEqual([true, true, true, true]);
+  });
+
+  test('a revert onto an overlay on a block device: reused when it is the state the revert discards, refused when it holds another', async () => {
+    h = await blockHarness();
+    const o = extOps(h);
+    const [lv] = h.disks as [string];
+    const lv1 = attachLoop(h.dir, 'lv1.img', false);
+    overlayOnDevice(lv1, lv);
+    await o.write(0, 0x11);
+    await o.create('r1', REUSE, `<disks><disk name='vda' type='block'><source dev='${lv1}'/></disk></disks>`);
+    await o.write(0, 0x22);
+    await o.revert('r1');
+    expect(await diskXml(h)).toEqual(onBlock(lv1));
+    expect(await o.has(0, 0x11)).toBe(true);
+    expect(await o.has(0, 0x22)).toBe(false);
+    // s2 freezes lv1: a fresh overlay on it would destroy s2's state.
+    const ov2 = path.join(h.dir, 'vda.s2');
+    await o.write(0, 0x33);
+    await o.create('s2', DISK_ONLY, `<disks><disk name='vda'><source file='${ov2}'/></disk></disks>`);
+    await o.write(0, 0x44);
+    await expectVirError(o.revert('r1'), 'VIR_ERR_OPERATION_UNSUPPORTED', `Operation not supported: cannot revert to snapshot 'r1': its overlay `
+      + `of disk 'vda' is block device '${lv1}', which holds another snapshot's state: a fresh overlay there would overwrite it`);
+    expect(await diskXml(h)).toEqual(onFile(ov2));
+    expect(await o.has(0, 0x44)).toBe(true);
+    // Without s2's metadata lv1 still backs the disk's image: refused too.
+    await o.del('s2', DF.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY);
+    await expectVirError(o.revert('r1'), 'VIR_ERR_OPERATION_UNSUPPORTED', `Operation not supported: cannot revert to snapshot 'r1': its overlay `
+      + `of disk 'vda' is block device '${lv1}', which holds an image the disk does not run on now: a fresh overlay there would overwrite it`);
+    expect(await o.has(0, 0x44)).toBe(true);
+    expect(await hasPattern(lv1, 0x33)).toBe(true);
   });
 
   test('refusals: no default overlay name for a device (libvirt\'s code and text), type=block on a non-device; nothing made', async () => {

@@ -283,7 +283,12 @@ export class ExternalSnapshots {
       } catch (e) {
         throw err('VIR_ERR_OPERATION_FAILED', `cannot revert to snapshot '${node.name}': image '${base}' of disk '${t}' is unusable: ${(e as Error).message}`);
       }
-      fresh.set(t, revertOverlayName(ov, keep, current.get(t)));
+      const name = revertOverlayName(ov, keep, current.get(t));
+      if (name === undefined) {
+        throw err('VIR_ERR_OPERATION_UNSUPPORTED', `cannot revert to snapshot '${node.name}': its overlay of disk '${t}' is block device '${ov}', `
+          + `which holds ${keep.has(ov) ? "another snapshot's state" : 'an image the disk does not run on now'}: a fresh overlay there would overwrite it`);
+      }
+      fresh.set(t, name);
     }
     const def = revertedDef(node, fresh);
     const spec = qemuDomainSpec(def);

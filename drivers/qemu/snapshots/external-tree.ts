@@ -9,6 +9,7 @@ import type { DomainObj } from '../../common/domain-obj.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement, domainDisks, type DomainDef } from '../../common/xml/domain-xml.js';
+import { isBlockDevice } from '../disk-source.js';
 import { overlaysOf, snapshotDiskOn, withDiskFiles } from './external-plan.js';
 
 /** True when a snapshot has an external disk (memory-external ones are not made by this driver). */
@@ -59,9 +60,12 @@ export function frozenImages(dom: DomainObj, except: Set<SnapshotNode> = new Set
  * snapshot froze that file and it is free or is the disk's current image (the
  * state a revert discards), else the first `<overlay>-N` that is. A file that
  * exists but no snapshot names (a METADATA_ONLY delete's images) may still back
- * another image: it is never reused.
+ * another image: it is never reused. A block device has no free sibling name
+ * (a file next to it would be in /dev): it is reused only as the disk's
+ * current image, else undefined (the revert is refused).
  */
-export function revertOverlayName(overlay: string, frozen: Set<string>, current: string | undefined): string {
+export function revertOverlayName(overlay: string, frozen: Set<string>, current: string | undefined): string | undefined {
+  if (isBlockDevice(overlay)) return !frozen.has(overlay) && overlay === current ? overlay : undefined;
   if (!frozen.has(overlay) && (overlay === current || !fs.existsSync(overlay))) return overlay;
   for (let n = 1; ; n++) {
     const name = `${overlay}-${n}`;
