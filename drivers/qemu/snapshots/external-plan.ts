@@ -89,12 +89,13 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
       throw cfg(`external snapshot of disk ${disk.name}: its image is ${specDisk.format}, and the qemu driver `
         + `makes external snapshots of qcow2 images only (convert it: qemu-img convert -f ${specDisk.format} -O qcow2)`);
     }
-    const overlay = assignOverlay(disk, specDisk.file, def.name, reuse);
+    const { overlay, block } = assignOverlay(disk, specDisk.file, def.name);
     const other = claimed.get(overlay);
     if (other !== undefined || spec.disks.some((d) => d.file === overlay)) {
       throw cfg(`cannot generate external snapshot name for disk '${disk.name}': collision with disk '${other ?? disk.name}'`);
     }
     claimed.set(overlay, disk.name);
+    checkOverlayFile(disk.name, overlay, reuse, block);
     plans.push({ target: disk.name, frozen: specDisk.file, overlay, reuse });
     external++;
   }
@@ -119,8 +120,9 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
  * Its `type` and `<source>` attribute follow what the path is (disk-source.ts): `type='block'` with
  * `<source dev>` for a block device, as libvirt writes a block overlay, else `type='file'` with
  * `<source file>` (a block device given as a file, virsh's --diskspec default, is recorded as what it is).
+ * `block`: the request said type='block'.
  */
-function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string, reuse: boolean): string {
+function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string): { overlay: string; block: boolean } {
   const asked = disk.sourceType ?? 'file';
   const given = snapshotDiskPath(disk);
   if (given === undefined) {
@@ -136,12 +138,11 @@ function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string, 
     throw cfg(`external snapshot of disk ${disk.name}: only type='file' and type='block' overlays are supported by the qemu driver`);
   }
   const overlay = given ?? defaultOverlayName(frozen, snapshot);
-  checkOverlayFile(disk.name, overlay, reuse, asked === 'block');
   const driver: XmlElement = disk.driver ? cloneElement(disk.driver) : { name: 'driver', attrs: [], children: [] };
   setAttr(driver, 'type', 'qcow2');
   disk.driver = driver;
   Object.assign(disk, snapshotDiskOn(disk, overlay));
-  return path.normalize(overlay);
+  return { overlay: path.normalize(overlay), block: asked === 'block' };
 }
 
 /** `<source>`'s path attribute for an image of `kind` (`dev` or `file`), in the place of the one it had. */
