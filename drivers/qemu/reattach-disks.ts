@@ -33,6 +33,7 @@ import type { QemuDomainSpec } from './qemu-domain-spec.js';
 import { imageFileOf } from './image-filename.js';
 import type { QmpClient } from './qmp-client.js';
 import { withDiskFiles } from './snapshots/external-plan.js';
+import { diskOnImage } from './disk-source.js';
 
 /** query-block as read here: a device's qdev path and, with a medium, its root node and that node's image. */
 export interface BlockDevice { qdev?: string; inserted?: { 'node-name': string; file: string } }
@@ -76,11 +77,13 @@ export function refreshDisks(spec: QemuDomainSpec, liveDef: DomainDef, blocks: B
     const was = [node !== d.node ? `node '${d.node}'` : '', file !== d.file ? `image '${d.file}'` : ''].filter(Boolean).join(', ');
     const now = [node !== d.node ? `node '${node}'` : '', file !== d.file ? `image '${file}'` : ''].filter(Boolean).join(', ');
     stale.push(`disk '${d.target}' runs on ${now}, the record said ${was}`);
-    return { ...d, node, file };
+    return diskOnImage(d, file, node);
   });
   const next = changed ? { ...spec, disks } : spec;
-  // The live definition's file disks follow the images (as saveRuntime keeps them), also when only it was behind.
-  const sources = new Map(domainDisks(liveDef).filter((d) => d.type === 'file' && d.target !== undefined).map((d) => [d.target!, d.source]));
+  // The live definition's file and block disks follow the images (as saveRuntime keeps them, with the
+  // image's kind: disk-source.ts), also when only it was behind.
+  const sources = new Map(domainDisks(liveDef).filter((d) => (d.type === 'file' || d.type === 'block') && d.target !== undefined)
+    .map((d) => [d.target!, d.source]));
   const moved = new Map<string, string>();
   for (const d of next.disks) {
     const source = sources.get(d.target);

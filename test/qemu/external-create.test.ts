@@ -168,6 +168,12 @@ describe('external disk-only snapshot: create', () => {
     const same = path.join(h.dir, 'same.qcow2');
     await expectVirError(o.create('c', DISK_ONLY, `<disks><disk name='vda'><source file='${same}'/></disk><disk name='vdb'><source file='${same}'/></disk></disks>`),
       'VIR_ERR_CONFIG_UNSUPPORTED', "unsupported configuration: cannot generate external snapshot name for disk 'vdb': collision with disk 'vda'");
+    // Overlays are files or block devices (test/qemu/external-block.test.ts); a network one is refused, and
+    // without a path it gets libvirt's refusal of a default name first.
+    await expectVirError(o.create('net', DISK_ONLY, "<disks><disk name='vda' type='network'><source protocol='rbd' name='pool/vol'/></disk></disks>"),
+      'VIR_ERR_CONFIG_UNSUPPORTED', "unsupported configuration: external snapshot of disk vda: only type='file' and type='block' overlays are supported by the qemu driver");
+    await expectVirError(o.create('net', DISK_ONLY, "<disks><disk name='vda' snapshot='external' type='network'><source protocol='nbd'><host name='h'/></source></disk></disks>"),
+      'VIR_ERR_CONFIG_UNSUPPORTED', "unsupported configuration: cannot generate external snapshot name for disk 'vda' on a 'network' device");
     await expectVirError(o.create('v', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE), 'VIR_ERR_OPERATION_UNSUPPORTED',
       'Operation not supported: live snapshot creation is supported only during full system snapshots');
     await expectVirError(o.create('m', DISK_ONLY, `<memory snapshot='external' file='${path.join(h.dir, 'mem')}'/>`), 'VIR_ERR_XML_ERROR',
@@ -176,6 +182,18 @@ describe('external disk-only snapshot: create', () => {
     expect(await o.names()).toEqual([]);
     expect(await o.files()).toEqual(h.disks);
     expect(exists(path.join(h.dir, 'd0.q'))).toBe(false);
+  });
+
+  test('a disk whose image is missing gets no default overlay name (libvirt stats it); one given is still checked as usual', async () => {
+    h = await harness();
+    const gone = path.join(h.dir, 'gone.qcow2');
+    await h.driver.virDomainDefineXML({ xml: domainXml({ uuid: h.uuid, disks: [gone] }) }, h.ctx);
+    const o = extOps(h);
+    const before = fs.readdirSync(h.dir).sort();
+    await expectVirError(o.create('s1'), 'VIR_ERR_CONFIG_UNSUPPORTED',
+      "unsupported configuration: source for disk 'vda' is not a regular file; refusing to generate external snapshot name");
+    expect(fs.readdirSync(h.dir).sort()).toEqual(before);
+    expect(await o.names()).toEqual([]);
   });
 
   test('a raw disk: refused before anything is made, offline and live (the overlays are qcow2-backed only)', async () => {

@@ -102,6 +102,18 @@ describe('refreshDisks', () => {
     expect(r.unsure).toEqual([]);
   });
 
+  test('a disk on a block device the record names, QEMU on an overlay file: the disk\'s kind follows the image (type=file)', () => {
+    const def = parseDomainXml(xml(['/dev/rexp-vg/lv0']).replace("<disk type='file'", "<disk type='block'").replace('<source file=', '<source dev='));
+    const spec = qemuDomainSpec(def);
+    expect(spec.disks[0]!.source).toBe('block');
+    const r = refreshDisks(spec, def, [{ qdev: '/machine/peripheral/vda/virtio-backend', inserted: { 'node-name': 'ov', file: '/tmp/rexp/lv0.s1' } }]);
+    expect(r.spec.disks[0]).toMatchObject({ node: 'ov', file: '/tmp/rexp/lv0.s1', source: 'file' });
+    expect(domainDisks(r.liveDef)[0]).toMatchObject({ type: 'file', source: '/tmp/rexp/lv0.s1' });
+    // What QEMU would be started with from it is the overlay, opened as a file.
+    expect(qemuDomainSpec(r.liveDef).disks[0]).toMatchObject({ file: '/tmp/rexp/lv0.s1', source: 'file' });
+    expect(r.stale).toEqual([`disk 'vda' runs on node 'ov', image '/tmp/rexp/lv0.s1', the record said node 'disk0', image '/dev/rexp-vg/lv0'`]);
+  });
+
   test('a disk QEMU lists no medium for, and a relative name: the record kept, and said so', () => {
     const def = parseDomainXml(xml(['/tmp/rexp/a.qcow2', '/tmp/rexp/b.qcow2']));
     const spec = qemuDomainSpec(def);

@@ -2,7 +2,8 @@
  * Creating external snapshots: new qcow2 overlays on the disks' current images.
  *
  * Live, as libvirt does with -blockdev: the overlay files are made first, each
- * is opened as a node (blockdev-add, backing left unattached), then one QMP
+ * is opened as a node (blockdev-add, backing left unattached; its protocol
+ * node host_device on a block device, file otherwise), then one QMP
  * `transaction` of `blockdev-snapshot` actions moves every disk onto its
  * overlay at once, so either all disks switch or none does. Offline it is
  * `qemu-img create -b frozen -F qcow2`. Any failure removes what was made.
@@ -11,6 +12,7 @@ import { randomHex } from '../random-hex.js';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
 import { layerOptions, type LayerOptions } from '../qemu-process.js';
+import { protocolDriver, sourceKind } from '../disk-source.js';
 import { chainInfo, createOverlay, removeImage } from './external-images.js';
 import { rootOf, type BlockInfo } from './external-merge.js';
 import type { OverlayPlan } from './external-plan.js';
@@ -85,7 +87,9 @@ export async function createExternalLive(qmp: QmpClient, plans: OverlayPlan[], a
         const node = names?.get(p.target) ?? overlayNodeName();
         actions.push({ type: 'blockdev-snapshot', data: { node: rootOf(blocks, p.target).node, overlay: node } });
         const layer = opts.layers?.(p.target) ?? layerOptions({});
-        adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver: 'file', filename: p.overlay, 'node-name': `${node}-file`, ...layer.protocol, 'read-only': false })]);
+        // A block device (REUSE_EXT, or type='block') is opened with host_device, as QEMU's file driver refuses one.
+        const driver = protocolDriver(sourceKind(p.overlay));
+        adds.push([`${node}-file`, qmp.execute('blockdev-add', { driver, filename: p.overlay, 'node-name': `${node}-file`, ...layer.protocol, 'read-only': false })]);
         adds.push([node, qmp.execute('blockdev-add', { driver: 'qcow2', file: `${node}-file`, 'node-name': node, backing: null, ...layer.format, 'read-only': false })]);
         nodes.set(p.target, node);
       }

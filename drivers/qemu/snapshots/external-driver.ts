@@ -17,6 +17,7 @@ import { AGENT_CHARDEV } from '../domain/argv.js';
 import { guestFsfreezeFreeze, guestFsfreezeThaw, requireAgentConnected } from '../guest-agent.js';
 import { validateQemuSnapshotName } from '../qemu-img.js';
 import { processStartTime, type QemuProcess } from '../qemu-process.js';
+import { diskOnImage, isBlockDevice } from '../disk-source.js';
 import { createExternalLive, createExternalOffline, overlayNodeName } from './external-create.js';
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
@@ -174,6 +175,9 @@ export class ExternalSnapshots {
     const running = dom.state === DomainState.VIR_DOMAIN_RUNNING;
     // A disk-only create carries its definition: its metadata commit can be lazy (see external-intent.ts).
     const forward = memory || this.noMetadata.has(def) ? undefined : formatSnapshotXml(def, { internal: false, uuid: dom.uuid });
+    // An overlay to be made on a block device: what the device held is cleared first, before the intent,
+    // so that recovery never takes an old qcow2 image there for the one this create makes (see removeImage).
+    for (const p of plans) if (!p.reuse && isBlockDevice(p.overlay)) removeImage(p.overlay);
     await this.intents.record(dom, {
       op: 'create', snapshot: def.name, plans, ...(memory ? { memory: { file: memory.file, running } } : {}), ...(forward ? { forward } : {}),
     });
@@ -181,7 +185,7 @@ export class ExternalSnapshots {
     const names = rt && !memory ? new Map(plans.map((p) => [p.target, overlayNodeName()])) : undefined;
     const onOverlays = (spec: QemuDomainSpec, nodes: Map<string, string>): QemuDomainSpec => ({ ...spec, disks: spec.disks.map((d) => {
       const plan = plans.find((p) => p.target === d.target);
-      return plan ? { ...d, file: plan.overlay, node: nodes.get(d.target)! } : d;
+      return plan ? diskOnImage(d, plan.overlay, nodes.get(d.target)!) : d;
     }) });
     if (rt) {
       // A failed thaw is logged, not thrown: once the disks have switched the snapshot stands, and undoing it
@@ -249,7 +253,7 @@ export class ExternalSnapshots {
           if (!p.reuse) removeImage(p.overlay);
           continue;
         }
-        live.spec = { ...live.spec, disks: live.spec.disks.map((d) => d.target === p.target ? { ...d, node, file: p.frozen } : d) };
+        live.spec = { ...live.spec, disks: live.spec.disks.map((d) => d.target === p.target ? diskOnImage(d, p.frozen, node) : d) };
       } else if (!p.reuse) {
         removeImage(p.overlay);
       }
@@ -279,7 +283,12 @@ export class ExternalSnapshots {
       } catch (e) {
         throw err('VIR_ERR_OPERATION_FAILED', `cannot revert to snapshot '${node.name}': image '${base}' of disk '${t}' is unusable: ${(e as Error).message}`);
       }
-      fresh.set(t, revertOverlayName(ov, keep, current.get(t)));
+      const name = revertOverlayName(ov, keep, current.get(t));
+      if (name === undefined) {
+        throw err('VIR_ERR_OPERATION_UNSUPPORTED', `cannot revert to snapshot '${node.name}': its overlay of disk '${t}' is block device '${ov}', `
+          + `which holds ${keep.has(ov) ? "another snapshot's state" : 'an image the disk does not run on now'}: a fresh overlay there would overwrite it`);
+      }
+      fresh.set(t, name);
     }
     const def = revertedDef(node, fresh);
     const spec = qemuDomainSpec(def);
@@ -385,7 +394,7 @@ export class ExternalSnapshots {
       }
       const merged = rt && await this.host.driving(rt, async () => {
         const onNode = (node: string): QemuDomainSpec =>
-          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node, file: diskFile(d.file, m) } : d) });
+          ({ ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, diskFile(d.file, m), node) : d) });
         // The job starts (block-commit is sent before mergeLivePivot returns its promise); the node the
         // device will run on is known from QEMU's graph, so its runtime record is written while the job runs.
         const pivoting = mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, located).catch(async (e: unknown) => {

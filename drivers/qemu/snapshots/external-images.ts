@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
+import { isBlockDevice } from '../disk-source.js';
 import { runQemuImg } from '../qemu-img.js';
 import { writeOverlay } from './qcow2-overlay.js';
 
@@ -51,7 +52,9 @@ export async function chainInfo(file: string): Promise<ChainInfo> {
  * A new empty qcow2 overlay on `backing`. With the size given, `-u`: the
  * backing is not opened, so this works while a running QEMU holds it; then
  * the daemon writes the image itself when it can (qcow2-overlay.ts: the same
- * bytes, without a qemu-img process).
+ * bytes, without a qemu-img process; regular files only). On an existing
+ * block device (a type='block' overlay without REUSE_EXT, or a revert's fresh
+ * overlay on one) qemu-img formats it, as libvirt's `qemu-img create` does.
  */
 export async function createOverlay(overlay: string, backing: string, virtualSize?: number): Promise<void> {
   if (virtualSize !== undefined) {
@@ -77,26 +80,75 @@ export async function rebaseUnsafe(file: string, backing: string): Promise<void>
   await runQemuImg(['rebase', '-q', '-f', 'qcow2', '-u', '-b', path.resolve(backing), '-F', 'qcow2', path.resolve(file)], file);
 }
 
-/** Remove an image we created; a missing one is fine. */
+/** Bytes at the start of a block device that removeImage clears: the qcow2 header, its extensions and backing name. */
+const CLEARED = 4096;
+const QCOW2_MAGIC = 0x514649fb;
+
+const removeFailed = (file: string, e: unknown) =>
+  new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
+
+/**
+ * Remove an image we created or merged away; a missing one is fine. A block
+ * device (an overlay on an LVM volume, a REUSE_EXT one) is not unlinked: its
+ * node is not the daemon's (/dev/VG/LV is a symlink udev owns). Its first
+ * 4 KiB are zeroed instead (synced), so its qcow2 header is gone as an
+ * unlinked file is (imageGone). Crash recovery relies on that: a merged image
+ * that still looked like one would be merged again, over what the guest wrote
+ * since (external-reconcile.ts finishMerge), and an old overlay left on a
+ * device could pass for the one a create was making (reconcileCreate).
+ */
 export function removeImage(file: string): void {
   try {
+    if (isBlockDevice(file)) {
+      const fd = fs.openSync(file, 'r+');
+      try {
+        fs.writeSync(fd, Buffer.alloc(CLEARED), 0, CLEARED, 0);
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
     fs.unlinkSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
-    }
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw removeFailed(file, e);
   }
 }
 
 /** removeImage off the event loop. */
 export async function unlinkImage(file: string): Promise<void> {
   try {
+    if (isBlockDevice(file)) {
+      const fh = await fsp.open(file, 'r+');
+      try {
+        await fh.write(Buffer.alloc(CLEARED), 0, CLEARED, 0);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      return;
+    }
     await fsp.unlink(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot remove image '${file}': ${(e as Error).message}`, 'VIR_FROM_QEMU');
-    }
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw removeFailed(file, e);
   }
+}
+
+/** True when `file` holds no image any more: it is missing, or a block device without a qcow2 header (see removeImage). */
+export function imageGone(file: string): boolean {
+  if (!isBlockDevice(file)) return !fs.existsSync(file);
+  const head = Buffer.alloc(4);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, 4, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  return head.readUInt32BE(0) !== QCOW2_MAGIC;
 }
 
 /** Which of `candidates` have `image` as their backing file. */
@@ -104,7 +156,7 @@ export async function dependentsOf(image: string, candidates: Iterable<string>):
   const abs = path.resolve(image);
   const out: string[] = [];
   for (const c of new Set(candidates)) {
-    if (c === abs || !fs.existsSync(c)) continue;
+    if (c === abs || imageGone(c)) continue;
     if ((await chainInfo(c)).backing === abs) out.push(c);
   }
   return out;

@@ -13,10 +13,11 @@ import * as path from 'node:path';
 import { requiredFlag, VirError } from '../../../protocol/errors.js';
 import { SnapshotCreateFlags as CF } from '../../../protocol/flags.js';
 import type { SnapshotDef, SnapshotDiskDef } from '../../common/snapshot-def.js';
-import { domainDefFromElement, type DomainDef } from '../../common/xml/domain-xml.js';
+import { domainDefFromElement, sourcePathOf, type DomainDef } from '../../common/xml/domain-xml.js';
 import type { XmlElement } from '../../../protocol/xml/xml-element.js';
 import { childAt, childElements, cloneElement, firstChild, getAttr, setAttr } from '../../common/xml/xml-query.js';
 import { snapshotDiskFormat, snapshotDiskPath } from '../../common/xml/snapshot-xml.js';
+import { sourceKind, type DiskSourceKind } from '../disk-source.js';
 import type { QemuDomainSpec } from '../qemu-domain-spec.js';
 import { checkMemoryTarget } from './external-memory.js';
 
@@ -88,13 +89,13 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
       throw cfg(`external snapshot of disk ${disk.name}: its image is ${specDisk.format}, and the qemu driver `
         + `makes external snapshots of qcow2 images only (convert it: qemu-img convert -f ${specDisk.format} -O qcow2)`);
     }
-    const overlay = assignOverlay(disk, specDisk.file, def.name);
+    const { overlay, block } = assignOverlay(disk, specDisk.file, def.name);
     const other = claimed.get(overlay);
     if (other !== undefined || spec.disks.some((d) => d.file === overlay)) {
       throw cfg(`cannot generate external snapshot name for disk '${disk.name}': collision with disk '${other ?? disk.name}'`);
     }
     claimed.set(overlay, disk.name);
-    checkOverlayFile(disk.name, overlay, reuse);
+    checkOverlayFile(disk.name, overlay, reuse, block);
     plans.push({ target: disk.name, frozen: specDisk.file, overlay, reuse });
     external++;
   }
@@ -114,24 +115,63 @@ export function planExternal(def: SnapshotDef & { name: string }, spec: QemuDoma
   return plans;
 }
 
-/** The overlay path of an external disk: as given, else libvirt's default; recorded in the disk def. */
-function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string): string {
-  if ((disk.sourceType ?? 'file') !== 'file') {
-    throw cfg(`external snapshot of disk ${disk.name}: only type='file' overlays are supported by the qemu driver`);
+/**
+ * The overlay path of an external disk: as given, else libvirt's default; recorded in the disk def.
+ * Its `type` and `<source>` attribute follow what the path is (disk-source.ts): `type='block'` with
+ * `<source dev>` for a block device, as libvirt writes a block overlay, else `type='file'` with
+ * `<source file>` (a block device given as a file, virsh's --diskspec default, is recorded as what it is).
+ * `block`: the request said type='block'.
+ */
+function assignOverlay(disk: SnapshotDiskDef, frozen: string, snapshot: string): { overlay: string; block: boolean } {
+  const asked = disk.sourceType ?? 'file';
+  const given = snapshotDiskPath(disk);
+  if (given === undefined) {
+    // virDomainSnapshotDefAssignExternalNames: a default name only for a plain file.
+    if (asked !== 'file') throw cfg(`cannot generate external snapshot name for disk '${disk.name}' on a '${asked}' device`);
+    let regular = false;
+    try {
+      regular = fs.statSync(frozen).isFile();
+    } catch { /* libvirt: stat() < 0 refuses too */ }
+    if (!regular) throw cfg(`source for disk '${disk.name}' is not a regular file; refusing to generate external snapshot name`);
   }
-  const overlay = snapshotDiskPath(disk) ?? defaultOverlayName(frozen, snapshot);
-  disk.type = 'file';
-  disk.sourceType = 'file';
+  if (asked !== 'file' && asked !== 'block') {
+    throw cfg(`external snapshot of disk ${disk.name}: only type='file' and type='block' overlays are supported by the qemu driver`);
+  }
+  const overlay = given ?? defaultOverlayName(frozen, snapshot);
   const driver: XmlElement = disk.driver ? cloneElement(disk.driver) : { name: 'driver', attrs: [], children: [] };
   setAttr(driver, 'type', 'qcow2');
   disk.driver = driver;
-  const source: XmlElement = disk.source ? cloneElement(disk.source) : { name: 'source', attrs: [], children: [] };
-  setAttr(source, 'file', overlay);
-  disk.source = source;
-  return path.normalize(overlay);
+  Object.assign(disk, snapshotDiskOn(disk, overlay));
+  return { overlay: path.normalize(overlay), block: asked === 'block' };
 }
 
-function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
+/** `<source>`'s path attribute for an image of `kind` (`dev` or `file`), in the place of the one it had. */
+function setSourcePath(source: XmlElement, kind: DiskSourceKind, file: string): void {
+  const name = kind === 'block' ? 'dev' : 'file';
+  const attrs: Array<[string, string]> = [];
+  let placed = false;
+  for (const [k, v] of source.attrs) {
+    if (k !== 'file' && k !== 'dev') {
+      attrs.push([k, v]);
+    } else if (!placed) {
+      attrs.push([name, file]);
+      placed = true;
+    }
+  }
+  if (!placed) attrs.push([name, file]);
+  source.attrs = attrs;
+}
+
+/** Snapshot `<disk>` `disk` naming image `file`: its type and `<source>` as libvirt writes an image of that kind. */
+export function snapshotDiskOn(disk: SnapshotDiskDef, file: string): SnapshotDiskDef {
+  const kind = sourceKind(file);
+  const source: XmlElement = disk.source ? cloneElement(disk.source) : { name: 'source', attrs: [], children: [] };
+  setSourcePath(source, kind, file);
+  return { ...disk, type: kind, sourceType: kind, source };
+}
+
+/** qemuSnapshotPrepareDiskExternal's checks of the overlay path; `block`: the request said type='block'. */
+function checkOverlayFile(name: string, overlay: string, reuse: boolean, block: boolean): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(overlay);
@@ -139,14 +179,21 @@ function checkOverlayFile(name: string, overlay: string, reuse: boolean): void {
     const err = e as NodeJS.ErrnoException;
     if (err.code !== 'ENOENT') throw new VirError('VIR_ERR_SYSTEM_ERROR', `unable to stat for disk ${name}: ${overlay}: ${err.message}`, 'VIR_FROM_QEMU');
     if (reuse) throw new VirError('VIR_ERR_SYSTEM_ERROR', `missing existing file for disk ${name}: ${overlay}: No such file or directory`, 'VIR_FROM_QEMU');
-    return;
   }
-  if (!st.isBlockDevice() && st.size > 0 && !reuse) {
+  // libvirt would hand QEMU's host_device driver whatever the path is and fail there; the daemon never makes a device node.
+  if (block && !st?.isBlockDevice()) {
+    throw cfg(`external snapshot of disk ${name}: '${overlay}' is not a block device (type='block' names an existing one)`);
+  }
+  if (st && !st.isBlockDevice() && st.size > 0 && !reuse) {
     throw cfg(`external snapshot file for disk ${name} already exists and is not a block device: ${overlay}`);
   }
 }
 
-/** A copy of `def` whose disks (by target) run on other image files. */
+/**
+ * A copy of `def` whose disks (by target) run on other images. A disk that moves gets the `type` and
+ * `<source>` attribute of its new image (disk-source.ts): `type='block'` with `<source dev>` for a
+ * block device, `type='file'` with `<source file>` otherwise; one already on its image is left as it is.
+ */
 export function withDiskFiles(def: DomainDef, files: Map<string, string>): DomainDef {
   const el = cloneElement(def.element);
   const devices = childAt(el, 'devices');
@@ -156,11 +203,15 @@ export function withDiskFiles(def: DomainDef, files: Map<string, string>): Domai
     const file = dev !== undefined ? files.get(dev) : undefined;
     if (file === undefined) continue;
     let source = firstChild(disk, 'source');
+    const type = getAttr(disk, 'type') ?? 'file';
+    if (source && sourcePathOf(type, source) === file && getAttr(source, type === 'block' ? 'file' : 'dev') === undefined) continue;
     if (!source) {
       source = { name: 'source', attrs: [], children: [] };
       disk.children.push(source);
     }
-    setAttr(source, 'file', file);
+    const kind = sourceKind(file);
+    if (type !== kind) setAttr(disk, 'type', kind);
+    setSourcePath(source, kind, file);
   }
   return domainDefFromElement(el);
 }

@@ -20,14 +20,14 @@
  *   merge QEMU already pivoted is not merged again: only its leftovers go).
  */
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isActive, type DomainObj } from '../../common/domain-obj.js';
 import { newChanges, type TreeChanges } from '../../common/snapshot-tree.js';
 import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { QEMU_IMG } from '../qemu-img.js';
 import { processStartTime } from '../qemu-process.js';
-import { chainInfo, createOverlay, removeImage } from './external-images.js';
+import { diskOnImage } from '../disk-source.js';
+import { chainInfo, createOverlay, imageGone, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
 import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
@@ -78,11 +78,11 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
   const files = diskFiles(dom.def);
   const undone: string[] = [];
   for (const p of intent.plans) {
-    if (files.get(p.target) !== p.frozen || !fs.existsSync(p.overlay) || named(dom).has(p.overlay)) continue;
+    if (files.get(p.target) !== p.frozen || imageGone(p.overlay) || named(dom).has(p.overlay)) continue;
     const rt = host.runtimeOf(dom);
     const top = rt ? await mergeLive(rt.proc.qmp, p.target, p.overlay, p.frozen) : undefined;
     if (rt && top !== undefined) {
-      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === p.target ? { ...d, node: top, file: p.frozen } : d) };
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === p.target ? diskOnImage(d, p.frozen, top) : d) };
       await host.saveRuntime(dom, rt);
     } else if (p.reuse) {
       continue;
@@ -163,7 +163,7 @@ async function rollForward(dom: DomainObj, intent: Extract<Intent, { op: 'create
     const graph = await askGraph(rt.proc.qmp);
     rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => {
       const file = overlays.get(d.target);
-      return file === undefined ? d : { ...d, file, node: mergeNodes(graph, d.target, file, file).root ?? d.node };
+      return file === undefined ? d : diskOnImage(d, file, mergeNodes(graph, d.target, file, file).root ?? d.node);
     }) };
     await host.saveRuntime(dom, rt);
   }
@@ -238,7 +238,7 @@ function removeFreshOverlays(dom: DomainObj, intent: RevertIntent, host: Reconci
   const keep = named(dom);
   const removed: string[] = [];
   for (const o of intent.overlays) {
-    if (keep.has(o.overlay) || !fs.existsSync(o.overlay)) continue;
+    if (keep.has(o.overlay) || imageGone(o.overlay)) continue;
     (host.images ?? doImageWork).remove(o.overlay);
     removed.push(o.overlay);
   }
@@ -276,7 +276,8 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 }
 
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
-  const gone = !fs.existsSync(m.top);
+  // A merged block device is not unlinked but cleared (removeImage): gone too, never merged again.
+  const gone = imageGone(m.top);
   const rt = host.runtimeOf(dom);
   if (gone && !rt) return; // merged and removed before the crash
   if (rt) {
@@ -287,7 +288,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
       // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
       await cancelLeftoverJobs(rt);
       const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
-      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: top, file: d.file === m.top ? m.base : d.file } : d) };
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, top) : d) };
       await host.saveRuntime(dom, rt);
       return;
     }
@@ -303,7 +304,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
       }
       if (!gone) (host.images ?? doImageWork).remove(m.top);
       const root = mergeNodes(graph, m.target, m.base, m.base).root;
-      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? { ...d, node: root ?? d.node, file: d.file === m.top ? m.base : d.file } : d) };
+      rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, root ?? d.node) : d) };
       await host.saveRuntime(dom, rt);
       return;
     }

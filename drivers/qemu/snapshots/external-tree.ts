@@ -9,8 +9,8 @@ import type { DomainObj } from '../../common/domain-obj.js';
 import type { SnapshotDef } from '../../common/snapshot-def.js';
 import { newChanges, type SnapshotNode, type TreeChanges } from '../../common/snapshot-tree.js';
 import { domainDefFromElement, domainDisks, type DomainDef } from '../../common/xml/domain-xml.js';
-import { cloneElement, setAttr } from '../../common/xml/xml-query.js';
-import { overlaysOf, withDiskFiles } from './external-plan.js';
+import { isBlockDevice } from '../disk-source.js';
+import { overlaysOf, snapshotDiskOn, withDiskFiles } from './external-plan.js';
 
 /** True when a snapshot has an external disk (memory-external ones are not made by this driver). */
 export function isExternalSnapshot(def: SnapshotDef): boolean {
@@ -60,9 +60,12 @@ export function frozenImages(dom: DomainObj, except: Set<SnapshotNode> = new Set
  * snapshot froze that file and it is free or is the disk's current image (the
  * state a revert discards), else the first `<overlay>-N` that is. A file that
  * exists but no snapshot names (a METADATA_ONLY delete's images) may still back
- * another image: it is never reused.
+ * another image: it is never reused. A block device has no free sibling name
+ * (a file next to it would be in /dev): it is reused only as the disk's
+ * current image, else undefined (the revert is refused).
  */
-export function revertOverlayName(overlay: string, frozen: Set<string>, current: string | undefined): string {
+export function revertOverlayName(overlay: string, frozen: Set<string>, current: string | undefined): string | undefined {
+  if (isBlockDevice(overlay)) return !frozen.has(overlay) && overlay === current ? overlay : undefined;
   if (!frozen.has(overlay) && (overlay === current || !fs.existsSync(overlay))) return overlay;
   for (let n = 1; ; n++) {
     const name = `${overlay}-${n}`;
@@ -78,7 +81,8 @@ export function revertedDef(node: SnapshotNode, overlays: Map<string, string>): 
 /**
  * After `gone` was merged into `into` (disk `target`): every surviving
  * snapshot naming `gone` names `into` instead, in its `<domain>` and its
- * `<disks>`. Returns the changed nodes.
+ * `<disks>`, and so does the definition; each with `into`'s kind (a block
+ * device or a file, disk-source.ts). Returns the changed nodes.
  */
 export function renameImage(dom: DomainObj, target: string, gone: string, into: string, skip: Set<SnapshotNode>,
   changes: TreeChanges = newChanges()): TreeChanges {
@@ -91,14 +95,8 @@ export function renameImage(dom: DomainObj, target: string, gone: string, into: 
       changed = true;
     }
     if (overlaysOf(def).get(target) === gone) {
-      def = {
-        ...def, disks: def.disks.map((d) => {
-          if (d.name !== target || !d.source) return d;
-          const source = cloneElement(d.source);
-          setAttr(source, 'file', into);
-          return { ...d, source };
-        }),
-      };
+      // As the definitions: the disk's type and <source> follow the image's kind (a merge may end on a block device).
+      def = { ...def, disks: def.disks.map((d) => d.name !== target || !d.source ? d : snapshotDiskOn(d, into)) };
       changed = true;
     }
     if (changed) dom.snapshots.replace(n, { ...def, name: n.name }, changes);
