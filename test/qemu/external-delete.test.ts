@@ -3,11 +3,12 @@
  * runs, qemu-img commit while it does not), proven by content: every
  * remaining snapshot and the current disk read as before.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SnapshotDeleteFlags as DF } from '../../protocol/flags.js';
 import { expectVirError } from '../helpers/expect-error.js';
-import { harness, type Harness } from './driver-helpers.js';
+import { domainXml, harness, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
 import { requireQemu } from './helpers.js';
 
@@ -97,4 +98,25 @@ describe('delete external snapshots: flags and refusals', () => {
     await o.revert('s4');
     expect(await o.has(0, 0x04)).toBe(true);
   });
+
+  for (const live of [false, true]) {
+    test(`a domain with a raw disk left out of its snapshots (snapshot='no'): the qcow2 disk's snapshot deletes ${live ? 'live' : 'offline'}`, async () => {
+      h = await harness();
+      const raw = path.join(h.dir, 'r.img');
+      fs.writeFileSync(raw, Buffer.alloc(1024 * 1024, 0x5a));
+      await h.driver.virDomainDefineXML({ xml: domainXml({ uuid: h.uuid, disks: h.disks, extraDevices: `
+    <disk type='file' device='disk' snapshot='no'><driver name='qemu' type='raw'/><source file='${raw}'/><target dev='vdb' bus='virtio'/></disk>` }) }, h.ctx);
+      const o = extOps(h);
+      if (live) await o.start();
+      await o.write(0, 0x21);
+      await o.create('s1');
+      await o.write(0, 0x22);
+      expect(await o.files()).toEqual([path.join(h.dir, 'd0.s1'), raw]);
+      await o.del('s1');
+      expect(await o.names()).toEqual([]);
+      expect(await o.files()).toEqual([h.disks[0], raw]);
+      expect(await o.has(0, 0x22)).toBe(true);
+      expect(fs.readFileSync(raw).subarray(0, 16)).toEqual(Buffer.alloc(16, 0x5a));
+    });
+  }
 });

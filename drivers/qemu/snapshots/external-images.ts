@@ -24,6 +24,13 @@ export interface ChainInfo {
  * itself follows, so no probing is involved either.
  */
 export async function chainInfo(file: string): Promise<ChainInfo> {
+  const info = await chainInfoIfQcow2(file);
+  if (info === null) throw new VirError('VIR_ERR_OPERATION_FAILED', `cannot read qcow2 image '${path.resolve(file)}': not in qcow2 format`, 'VIR_FROM_QEMU');
+  return info;
+}
+
+/** chainInfo, or null for a file that is no qcow2 image (no qcow2 magic: a raw disk, say, which has no backing file). */
+export async function chainInfoIfQcow2(file: string): Promise<ChainInfo | null> {
   const abs = path.resolve(file);
   const fail = (why: string) => new VirError('VIR_ERR_OPERATION_FAILED', `cannot read qcow2 image '${abs}': ${why}`, 'VIR_FROM_QEMU');
   let fd: number;
@@ -34,7 +41,7 @@ export async function chainInfo(file: string): Promise<ChainInfo> {
   }
   try {
     const head = Buffer.alloc(32);
-    if (fs.readSync(fd, head, 0, 32, 0) < 32 || head.readUInt32BE(0) !== 0x514649fb) throw fail('not in qcow2 format');
+    if (fs.readSync(fd, head, 0, 32, 0) < 32 || head.readUInt32BE(0) !== 0x514649fb) return null;
     const offset = Number(head.readBigUInt64BE(8));
     const length = head.readUInt32BE(16);
     const virtualSize = Number(head.readBigUInt64BE(24));
@@ -151,13 +158,14 @@ export function imageGone(file: string): boolean {
   return head.readUInt32BE(0) !== QCOW2_MAGIC;
 }
 
-/** Which of `candidates` have `image` as their backing file. */
+/** Which of `candidates` have `image` as their backing file (a candidate that is no qcow2 image has none). */
 export async function dependentsOf(image: string, candidates: Iterable<string>): Promise<string[]> {
   const abs = path.resolve(image);
   const out: string[] = [];
   for (const c of new Set(candidates)) {
     if (c === abs || imageGone(c)) continue;
-    if ((await chainInfo(c)).backing === abs) out.push(c);
+    // The candidates include the domain's raw disks (snapshot='no'), which have no backing file.
+    if ((await chainInfoIfQcow2(c))?.backing === abs) out.push(c);
   }
   return out;
 }
