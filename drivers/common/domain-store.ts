@@ -555,6 +555,7 @@ export class DomainStore {
 
   /** Wait for every in-flight commit, apply the logs to the files and close them (clean shutdown). */
   async flush(): Promise<void> {
+    if (this.abandoned) return;
     await Promise.all([...this.logs.entries()].map(([uuid, st]) =>
       this.serial(uuid, async () => {
         clearTimeout(st.lazyTimer);

@@ -80,6 +80,8 @@ export interface HypervisorHooks {
   settleFiles?(dom: DomainObj): FileChange[];
   /** The driver is closing (the qemu driver lets go of its monitors). */
   close?(): Promise<void>;
+  /** Let go as a killed daemon lets go (crash tests): like close(), writing nothing. Default: close(). */
+  abandon?(): Promise<void>;
   /** Reboot a running domain (flags: virDomainRebootFlagValues); absent: VIR_ERR_NO_SUPPORT. */
   reboot?(dom: DomainObj, flags: number): Promise<void>;
   /** Reset a running domain at once; absent: VIR_ERR_NO_SUPPORT. */

@@ -83,7 +83,7 @@ export class StoreDriver<H extends HypervisorHooks = HypervisorHooks> implements
    * closes its files.
    */
   async abandon(): Promise<void> {
-    await this.hooks.close?.();
+    await (this.hooks.abandon ? this.hooks.abandon() : this.hooks.close?.());
     await this.parts.store.abandon();
   }
 }

@@ -132,6 +132,10 @@ export class QemuHypervisor implements HypervisorHooks {
     return this.runtime.close();
   }
 
+  abandon(): Promise<void> {
+    return this.runtime.close({ abandon: true });
+  }
+
   /** External operations a crash interrupted: finished or undone, before any client is served. */
   async reconcileExternal(opts: DriverOpenOptions): Promise<void> {
     for (const dom of [...this.parts.domains.values()]) {

@@ -60,11 +60,22 @@ export class QemuRuntime {
     return this.runtimes.get(uuid);
   }
 
-  async close(): Promise<void> {
-    // QEMU keeps running without us; a restarted daemon reattaches.
+  /**
+   * QEMU keeps running without us; a restarted daemon reattaches. A clean stop
+   * first writes each runtime record as it now is: snapshot operations move
+   * disks in memory only (ExternalHost.followDisks), so the record names the
+   * disks QEMU started with until then. `abandon`: stop as a killed daemon
+   * stops, writing nothing (reattach then takes the disks from QEMU).
+   */
+  async close(opts: { abandon?: boolean } = {}): Promise<void> {
     this.closing = true;
     for (const u of this.unreachable.values()) clearTimeout(u.timer);
     this.unreachable.clear();
+    if (!opts.abandon) {
+      await Promise.all([...this.runtimes].map(([uuid, rt]) => rt.stopping ? undefined : writeRuntime(rt.files, {
+        pid: rt.proc.pid, spec: rt.spec, startedAt: rt.startedAt, domainXml: formatDomainXml(rt.liveDef),
+      }).catch((e: Error) => this.parts.opts.log('warn', `domain ${this.parts.domains.get(uuid)?.name ?? uuid}: cannot write its runtime record: ${e.message}`))));
+    }
     for (const rt of this.runtimes.values()) {
       rt.stopping = true;
       rt.proc.qmp.close();
@@ -325,8 +336,8 @@ export class QemuRuntime {
   private async recordDisks(dom: DomainObj, rt: DomainRuntime, disks: DiskRefresh): Promise<void> {
     for (const u of disks.unsure) this.parts.opts.log('warn', `domain ${dom.name}: ${u}`);
     if (disks.stale.length === 0) return;
-    this.parts.opts.log('warn', `domain ${dom.name}: its runtime record was stale (the daemon stopped between a change of QEMU's disks `
-      + `and the record's update): ${disks.stale.join('; ')}; taken from QEMU and rewritten`);
+    this.parts.opts.log('warn', `domain ${dom.name}: its runtime record was stale (the daemon did not stop cleanly after QEMU's disks `
+      + `moved): ${disks.stale.join('; ')}; taken from QEMU and rewritten`);
     await writeRuntime(rt.files, { pid: rt.proc.pid, spec: rt.spec, startedAt: rt.startedAt, domainXml: formatDomainXml(rt.liveDef) })
       .catch((e: Error) => this.parts.opts.log('warn', `domain ${dom.name}: cannot rewrite its runtime record: ${e.message}`));
     if (rt.proc.qmp.closed) throw new Error('QEMU closed its monitor');

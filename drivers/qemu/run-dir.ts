@@ -70,25 +70,6 @@ export async function writeRuntime(files: DomainRunFiles, record: RuntimeRecord)
   }
 }
 
-/**
- * A record written ahead of the change it describes (the disks' new nodes and
- * images while QEMU works on them), to be put in place by one rename once the
- * change is made (commitStagedRuntime) or dropped when it is not. One per
- * domain, under a temp name: a crash's leftover is never read, and the next
- * staging overwrites it.
- */
-export function stagedRuntimeFile(files: DomainRunFiles): string {
-  return `${files.runtime}${TEMP_MARKER}next`;
-}
-
-export async function stageRuntime(files: DomainRunFiles, record: RuntimeRecord): Promise<void> {
-  await writeFile(stagedRuntimeFile(files), JSON.stringify(record) + '\n', { mode: 0o600 });
-}
-
-export async function commitStagedRuntime(files: DomainRunFiles): Promise<void> {
-  await rename(stagedRuntimeFile(files), files.runtime);
-}
-
 export function readRuntime(files: DomainRunFiles): RuntimeRecord | undefined {
   try {
     const r = JSON.parse(readFileSync(files.runtime, 'utf8')) as RuntimeRecord;

@@ -85,34 +85,40 @@ describe('external disk-only snapshot: create', () => {
     expect(await o.has(0, 0x22)).toBe(true);
   });
 
-  test('live: the runtime record follows create and delete; a switch QEMU refuses leaves it as it was, and nothing staged', async () => {
+  test('live: the runtime record is written at start and at a clean stop, not by each create and delete; a refused switch changes nothing', async () => {
     h = await harness();
     const o = extOps(h);
     await o.start();
     const runDir = path.join(h.stateDir, 'qemu', 'session', 'run', h.uuid);
-    const record = () => JSON.parse(fs.readFileSync(path.join(runDir, 'runtime.json'), 'utf8')) as { spec: { disks: Array<{ file: string; node: string }> }; domainXml: string };
-    const staged = () => fs.readdirSync(runDir).filter((f) => f.includes('.vstmp-'));
+    const recordText = () => fs.readFileSync(path.join(runDir, 'runtime.json'), 'utf8');
+    const record = () => JSON.parse(recordText()) as { spec: { disks: Array<{ file: string; node: string }> }; domainXml: string };
+    const atStart = recordText();
     // An existing file that is no qcow2 image, taken as is (REUSE_EXT): QEMU cannot open it, nothing switches.
     const junk = path.join(h.dir, 'd0.j1');
     fs.writeFileSync(junk, 'junk'.repeat(1024));
-    const before = fs.readFileSync(path.join(runDir, 'runtime.json'), 'utf8');
     await expect(o.create('j1', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT)).rejects.toThrow(/qcow2|Image/);
-    expect(fs.readFileSync(path.join(runDir, 'runtime.json'), 'utf8')).toBe(before);
-    expect(staged()).toEqual([]);
     expect(await o.names()).toEqual([]);
-    // A create and a delete: the record names the disk's image and QEMU's node for it each time.
+    expect(await o.files()).toEqual([h.disks[0]]);
+    // A create: the live definition follows at once (in memory); the record is left as QEMU started.
     await o.create('s1');
     const ov = path.join(h.dir, 'd0.s1');
-    expect(record().spec.disks[0]!.file).toBe(ov);
+    const live = await h.driver.virDomainGetXMLDesc({ domain: h.uuid, flags: 0 }, h.ctx);
+    expect(live).toContain(`<source file='${ov}'/>`);
+    expect(recordText()).toBe(atStart);
+    expect(fs.readdirSync(runDir).filter((f) => f.includes('.vstmp-'))).toEqual([]);
+    // A clean stop writes it as the disks are: QEMU's node for the overlay.
+    await h.reopen();
+    const onOverlay = await h.qemu().qmp.execute<Array<{ inserted: { 'node-name': string } }>>('query-block');
+    expect(record().spec.disks[0]).toMatchObject({ file: ov, node: onOverlay[0]!.inserted['node-name'] });
     expect(record().domainXml).toContain(`<source file='${ov}'/>`);
-    const node = h.qemu().qmp.execute<Array<{ qdev: string; inserted: { 'node-name': string } }>>('query-block');
-    expect(record().spec.disks[0]!.node).toBe((await node)[0]!.inserted['node-name']);
+    const afterStop = recordText();
     await o.del('s1');
-    expect(record().spec.disks[0]!.file).toBe(h.disks[0]);
-    expect(record().domainXml).toContain(`<source file='${h.disks[0]}'/>`);
+    expect(recordText()).toBe(afterStop);
+    await h.reopen();
     const after = await h.qemu().qmp.execute<Array<{ inserted: { 'node-name': string } }>>('query-block');
-    expect(record().spec.disks[0]!.node).toBe(after[0]!.inserted['node-name']);
-    expect(staged()).toEqual([]);
+    expect(record().spec.disks[0]).toMatchObject({ file: h.disks[0], node: after[0]!.inserted['node-name'] });
+    expect(record().domainXml).toContain(`<source file='${h.disks[0]}'/>`);
+    expect(h.logs.filter((l) => l.includes('runtime record was stale'))).toEqual([]);
   });
 
   test('REUSE_EXT uses an existing overlay; without it an existing file is refused', async () => {

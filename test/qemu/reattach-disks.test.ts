@@ -1,12 +1,12 @@
 /**
- * A runtime record a crash left stale (the daemon died between a QMP change
- * of the disks and the record's rename; here: the record from before the
- * operation put back) is corrected at reattach from QEMU's query-block
- * (reattach-disks.ts): the live definition shows what the disks run on, the
- * runtime spec names QEMU's nodes, the record is rewritten, and the next
- * operations work on the right images. Also after the background retry of a
- * monitor that did not answer at first, and with an overlay QEMU names by a
- * json: filename (the record's image is kept, and said so).
+ * A runtime record a crash left stale (snapshot operations move the disks in
+ * memory; the record is written when QEMU starts and when the daemon stops
+ * cleanly; here: the record from before the operation put back) is corrected
+ * at reattach from QEMU's query-block (reattach-disks.ts): the live definition
+ * shows what the disks run on, the runtime spec names QEMU's nodes, the record
+ * is rewritten, and the next operations work on the right images. Also after
+ * the background retry of a monitor that did not answer at first, and with an
+ * overlay QEMU names by a json: filename (the image read from it).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -54,14 +54,14 @@ function onQueryBlock(fn: (qmp: QmpClient, answer: () => Promise<unknown>) => Pr
   unpatch = () => { QmpClient.prototype.execute = execute; };
 }
 
-/** A running domain on overlay s1 whose runtime record is the one from before the switch, with the daemon closed. */
+/** A running domain on overlay s1 whose runtime record is the one from before the switch, its daemon gone without a clean stop. */
 async function staleOverlay(x: Harness): Promise<string> {
   const o = extOps(x);
   await o.start();
   const before = fs.readFileSync(runtimeFile(x), 'utf8');
   await o.create('s1');
   fs.writeFileSync(runtimeFile(x), before);
-  await x.driver.close();
+  await x.driver.abandon();
   return before;
 }
 
@@ -76,17 +76,17 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     await o.create('s1');
     await o.write(0, 0x22);
     const ov = path.join(h.dir, 'd0.s1');
-    // The daemon died after the switch, before the record's rename.
-    fs.writeFileSync(runtimeFile(h), before);
-    await h.reopen();
+    // The daemon dies without a clean stop: the record names the disks as QEMU started.
+    expect(fs.readFileSync(runtimeFile(h), 'utf8')).toBe(before);
+    await h.crash();
     expect(await o.files()).toEqual([ov]);
     const root = await qemuRoot(h);
     expect(root.file).toBe(ov);
     expect(runtimeSpec(h).disks[0]).toMatchObject({ target: 'vda', node: root.node, file: ov });
     expect(record(h!).spec.disks[0]).toMatchObject({ node: root.node, file: ov });
     expect(record(h!).domainXml).toContain(`<source file='${ov}'/>`);
-    expect(staleLogs(h)).toEqual([`warn: domain vm1: its runtime record was stale (the daemon stopped between a change of QEMU's disks and the `
-      + `record's update): disk 'vda' runs on node '${root.node}', image '${ov}', the record said node 'disk0', image '${d0}'; taken from QEMU and rewritten`]);
+    expect(staleLogs(h)).toEqual([`warn: domain vm1: its runtime record was stale (the daemon did not stop cleanly after QEMU's disks `
+      + `moved): disk 'vda' runs on node '${root.node}', image '${ov}', the record said node 'disk0', image '${d0}'; taken from QEMU and rewritten`]);
     // A stale spec would refuse this create (its disk would differ from the definition's).
     await o.create('s2');
     await o.write(0, 0x33);
@@ -97,10 +97,11 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     expect(await o.files()).toEqual([d0]);
     expect(exists(ov)).toBe(false);
     expect(await o.has(0, 0x33)).toBe(true);
-    expect(record(h!).spec.disks[0]).toMatchObject({ node: (await qemuRoot(h)).node, file: d0 });
-    // A clean restart finds nothing stale.
+    const root2 = await qemuRoot(h);
+    // A clean stop writes the record as the disks are now; the restart finds nothing stale.
     h.logs.length = 0;
     await h.reopen();
+    expect(record(h!).spec.disks[0]).toMatchObject({ node: root2.node, file: d0 });
     expect(staleLogs(h)).toEqual([]);
     await o.destroy();
     expect(await hasPattern(d0, 0x33)).toBe(true);
@@ -114,13 +115,16 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     await o.create('s1');
     await o.write(0, 0x22);
     const ov = path.join(h.dir, 'd0.s1');
+    // A clean stop writes the record as the disks are now.
+    await h.reopen();
     const onOverlay = fs.readFileSync(runtimeFile(h), 'utf8');
+    expect(record(h!).spec.disks[0]!.file).toBe(ov);
     await o.del('s1');
     expect(exists(ov)).toBe(false);
-    // The daemon died after the merged file was unlinked, before the record's rename.
+    // The daemon dies without a clean stop, with a record written while the disk ran on the overlay.
     fs.writeFileSync(runtimeFile(h), onOverlay);
     expect(record(h!).spec.disks[0]!.file).toBe(ov);
-    await h.reopen();
+    await h.crash();
     expect(await o.files()).toEqual([d0]);
     const root = await qemuRoot(h);
     expect(runtimeSpec(h).disks[0]).toMatchObject({ node: root.node, file: d0 });
@@ -142,9 +146,10 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     const before = fs.readFileSync(runtimeFile(h), 'utf8');
     await o.create('s1');
     const ov = path.join(h.dir, 'd0.s1');
-    fs.writeFileSync(runtimeFile(h), before);
     const pid = h.qemu().pid;
+    // Stopped cleanly (the snapshot's metadata is on disk), then the record put back as QEMU started.
     await h.driver.close();
+    fs.writeFileSync(runtimeFile(h), before);
     process.kill(pid, 'SIGSTOP');
     stopped = pid;
     const d = await h.reopen();
@@ -176,17 +181,20 @@ describe('qemu reattach: a stale runtime record is corrected from QEMU', () => {
     await o.create('r1', DISK_ONLY | CF.VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT);
     const root = await qemuRoot(h);
     expect(root.file).toMatch(/^json:\{/);
-    expect(record(h!).spec.disks[0]).toMatchObject({ node: root.node, file: ov });
-    // A right record: nothing to say, nothing rewritten.
-    const right = fs.readFileSync(runtimeFile(h), 'utf8');
+    expect(runtimeSpec(h).disks[0]).toMatchObject({ node: root.node, file: ov });
+    // A clean stop writes the record; a right record: nothing to say, nothing rewritten.
     await h.reopen();
+    const right = fs.readFileSync(runtimeFile(h), 'utf8');
+    expect(record(h!).spec.disks[0]).toMatchObject({ node: root.node, file: ov });
+    h.logs.length = 0;
+    await h.crash();
     expect(h.logs.filter((l) => l.includes('not a path'))).toEqual([]);
     expect(staleLogs(h)).toEqual([]);
     expect(fs.readFileSync(runtimeFile(h), 'utf8')).toBe(right);
     expect(await o.files()).toEqual([ov]);
     // A stale one: node and image are read from QEMU's answer, the image from the json: name's protocol node.
     fs.writeFileSync(runtimeFile(h), before);
-    await h.reopen();
+    await h.crash();
     expect(h.logs.filter((l) => l.includes('not a path'))).toEqual([]);
     expect(staleLogs(h).join('\n')).toContain(`disk 'vda' runs on node '${root.node}', image '${ov}', the record said node 'disk0', image '${d0}'`);
     expect(runtimeSpec(h).disks[0]).toMatchObject({ node: root.node, file: ov });

@@ -59,7 +59,7 @@ function describingHost(steps: string[]): ReconcileHost {
       createOverlay: async (overlay, backing) => { steps.push(`make ${overlay} a new empty overlay on ${backing}`); },
     },
     runtimeOf: () => undefined,
-    saveRuntime: async () => undefined,
+    followDisks: () => undefined,
     stopRuntime: async () => undefined,
     // Offline there is no QEMU to resume: a domain whose QEMU still runs is left to the daemon.
     resumeRuntime: async () => undefined,
@@ -70,7 +70,7 @@ function describingHost(steps: string[]): ReconcileHost {
 function committingHost(store: DurableStore): ReconcileHost {
   return {
     runtimeOf: () => undefined,
-    saveRuntime: async () => undefined,
+    followDisks: () => undefined,
     stopRuntime: async () => undefined,
     resumeRuntime: async () => undefined,
     commit: (dom, changes, settled) => store.persist(dom, [...store.snapshotChanges(dom, changes), ...store.domainChanges(dom, { def: true }),

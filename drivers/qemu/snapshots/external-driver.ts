@@ -22,7 +22,7 @@ import { createExternalLive, createExternalOffline, overlayNodeName } from './ex
 import { createFullSystem, type MemoryPlan } from './external-full.js';
 import { checkMemoryFile, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import { chainInfo, createOverlay, dependentsOf, removeImage } from './external-images.js';
-import { askGraph, mergeLive, mergeLivePivot, mergeOffline, queryBlocks, rootOf, type MergeNodes, type Pivoted } from './external-merge.js';
+import { askGraph, mergeLive, mergeLivePivot, mergeOffline, queryBlocks, rootOf, type MergeNodes } from './external-merge.js';
 import { KnownGraph, KnownGraphs } from './known-graph.js';
 import { QmpCommandError } from '../qmp-client.js';
 import { layerOptions, type LayerOptions } from '../qemu-process.js';
@@ -38,13 +38,6 @@ export interface ExternalRuntime {
   spec: QemuDomainSpec;
 }
 
-export interface StagedRuntime {
-  /** Applies the change to the runtime at once; puts the record in place once `after` (if given) resolved (if it rejects: dropped, and rethrown). */
-  commit(after?: Promise<unknown>): Promise<void>;
-  /** Never rejects. */
-  abandon(): Promise<void>;
-}
-
 export interface ExternalHost extends ReconcileHost {
   /** The guest agent's socket of a running domain, if it has the channel. */
   agentSocket(rt: ExternalRuntime): string | undefined;
@@ -58,12 +51,6 @@ export interface ExternalHost extends ReconcileHost {
   driving<T>(rt: ExternalRuntime, fn: () => Promise<T>): Promise<T>;
   /** The runtime's spec changed (disks moved to other images/nodes): record it for a daemon restart. */
   jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
-  /**
-   * The runtime record `rt` will have once QEMU runs `spec` (the live definition following its
-   * disks), written aside now, while QEMU makes that change; commit() applies it to `rt` and puts
-   * the record in place (what saveRuntime does, in one rename), abandon() drops it.
-   */
-  stageRuntime(dom: DomainObj, rt: ExternalRuntime, spec: QemuDomainSpec): StagedRuntime;
   /** Stop QEMU for a revert (with its events); false when it was not running. */
   stopForRevert(dom: DomainObj): Promise<boolean>;
   /** Start QEMU after a revert as `target` asks (nothing for shutoff), with its events; `memory`: load that vmstate first. */
@@ -197,22 +184,10 @@ export class ExternalSnapshots {
       const switching = this.host.driving(rt, () => memory
         ? createFullSystem(rt.proc.qmp, plans, { ...memory, socketDir: this.host.runDir(rt) }, running, note, (t) => layersOf(rt.spec, t))
         : createExternalLive(rt.proc.qmp, plans, blocks!, { quiesce, names, layers: (t) => layersOf(rt.spec, t) }));
-      // Staged once the overlays are under way, so that its formatting does not delay them.
-      const staged = names ? this.host.stageRuntime(dom, rt, onOverlays(rt.spec, names)) : undefined;
-      let nodes: Map<string, string>;
-      try {
-        nodes = await switching;
-      } catch (e) {
-        await staged?.abandon();
-        throw e;
-      }
+      const nodes = await switching;
       if (blocks) this.learnSwitch(rt, known, await blocks, plans, nodes);
-      if (staged) {
-        await staged.commit();
-      } else {
-        rt.spec = onOverlays(rt.spec, nodes);
-        await this.host.saveRuntime(dom, rt);
-      }
+      rt.spec = onOverlays(rt.spec, nodes);
+      this.host.followDisks(rt);
     } else {
       await createExternalOffline(plans);
     }
@@ -258,7 +233,7 @@ export class ExternalSnapshots {
         removeImage(p.overlay);
       }
     }
-    if (rt) await this.host.saveRuntime(dom, rt);
+    if (rt) this.host.followDisks(rt);
   }
 
   /**
@@ -404,29 +379,14 @@ export class ExternalSnapshots {
           graph = KnownGraph.from(await askGraph(rt.proc.qmp));
           return mergeLivePivot(rt.proc.qmp, m.target, m.top, m.base, {}, graph.mergeNodes(m.target, m.top, m.base));
         });
-        const expected = located?.top && located.base && located.root ? (located.top === located.root ? located.base : located.root) : undefined;
-        const staged = expected === undefined ? undefined : this.host.stageRuntime(dom, rt, onNode(expected));
-        let pivoted: Pivoted | undefined;
-        try {
-          pivoted = await pivoting;
-        } catch (e) {
-          await staged?.abandon();
-          throw e;
-        }
-        if (!pivoted || pivoted.node !== expected) await staged?.abandon();
+        const pivoted = await pivoting;
         if (!pivoted) return false;
         graph?.merged(m.target, m.top, pivoted.node);
         // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
         this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
-        // The device runs on its new node: recorded (once the merged file is gone, as a restart after a
-        // crash between the two finds the merge done) while QEMU drops the old nodes.
-        if (staged && pivoted.node === expected) {
-          await staged.commit(pivoted.removed);
-        } else {
-          rt.spec = onNode(pivoted.node);
-          await pivoted.removed;
-          await this.host.saveRuntime(dom, rt);
-        }
+        rt.spec = onNode(pivoted.node);
+        this.host.followDisks(rt);
+        await pivoted.removed;
         return true;
       });
       if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));

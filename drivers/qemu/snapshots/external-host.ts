@@ -2,7 +2,6 @@
  * The qemu driver's side of ExternalSnapshots: lifecycle, monitors, jobs and
  * the durable store, from the driver parts and the QEMU runtime.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import { DomainState, StateReason } from '../../../protocol/flags.js';
@@ -11,8 +10,6 @@ import type { DriverParts } from '../../common/driver-parts.js';
 import { agentSocketOf } from '../domain/argv.js';
 import { sameSpec } from '../qemu-domain-spec.js';
 import { ERR, type DomainRuntime, type QemuRuntime } from '../qemu-runtime.js';
-import { commitStagedRuntime, stagedRuntimeFile, stageRuntime, writeRuntime } from '../run-dir.js';
-import { formatDomainXml } from '../../common/xml/domain-xml.js';
 import { ExternalSnapshots } from './external-driver.js';
 import { withDiskFiles } from './external-plan.js';
 import { INTENT_FILE, IntentLog } from './external-intent.js';
@@ -35,36 +32,9 @@ export function externalSnapshots(parts: DriverParts, runtime: QemuRuntime, runR
     runDir: (rt) => (rt as DomainRuntime).files.dir,
     log: (level, msg) => parts.opts.log(level, msg),
     driving: (rt, fn) => runtime.driving(rt as DomainRuntime, fn),
-    saveRuntime: async (_dom, rt) => {
-      // Not synced: after a power loss a stale record only names an old top node or image, and the
-      // external code asks QEMU for the real ones; the intent log carries what must survive.
+    followDisks: (rt) => {
       const r = rt as DomainRuntime;
-      // The live definition follows the disks onto their new images, as libvirt updates both definitions.
       r.liveDef = withDiskFiles(r.liveDef, new Map(r.spec.disks.map((d) => [d.target, d.file])));
-      // Written off the event loop (temp file and rename, as every record), so QMP answers are handled meanwhile.
-      await writeRuntime(r.files, { pid: r.proc.pid, spec: r.spec, startedAt: r.startedAt, domainXml: formatDomainXml(r.liveDef) });
-    },
-    stageRuntime: (_dom, rt, spec) => {
-      const r = rt as DomainRuntime;
-      const liveDef = withDiskFiles(r.liveDef, new Map(spec.disks.map((d) => [d.target, d.file])));
-      const written = stageRuntime(r.files, { pid: r.proc.pid, spec, startedAt: r.startedAt, domainXml: formatDomainXml(liveDef) });
-      written.catch(() => undefined);
-      const abandon = () => written.finally(() => fs.rmSync(stagedRuntimeFile(r.files), { force: true })).catch(() => undefined);
-      return {
-        abandon,
-        commit: async (after) => {
-          r.spec = spec;
-          r.liveDef = liveDef;
-          try {
-            await after;
-          } catch (e) {
-            await abandon();
-            throw e;
-          }
-          await written;
-          await commitStagedRuntime(r.files);
-        },
-      };
     },
     jobHooks: (dom, hooks) => parts.jobs.hooks(dom, hooks),
     stopForRevert: (dom) => stopForRevert(parts, runtime, dom),

@@ -50,7 +50,12 @@ export interface ReconcileHost {
   /** Default: done for real. */
   images?: ImageWork;
   runtimeOf(dom: DomainObj): ExternalRuntime | undefined;
-  saveRuntime(dom: DomainObj, rt: ExternalRuntime): Promise<void>;
+  /**
+   * The runtime's disks moved (rt.spec): its live definition follows them, as libvirt updates both
+   * definitions. In memory: the runtime record is written when QEMU starts and when the daemon stops
+   * cleanly; after a crash, reattach takes the disks from QEMU (reattach-disks.ts).
+   */
+  followDisks(rt: ExternalRuntime): void;
   /** Put a QEMU a crash left stopped (migrated) back: running, or paused with its disks usable. */
   resumeRuntime(dom: DomainObj, running: boolean): Promise<void>;
   /** Stop the domain's QEMU and record it shut off. */
@@ -83,7 +88,7 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
     const top = rt ? await mergeLive(rt.proc.qmp, p.target, p.overlay, p.frozen) : undefined;
     if (rt && top !== undefined) {
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === p.target ? diskOnImage(d, p.frozen, top) : d) };
-      await host.saveRuntime(dom, rt);
+      host.followDisks(rt);
     } else if (p.reuse) {
       continue;
     } else if (rt) {
@@ -165,7 +170,7 @@ async function rollForward(dom: DomainObj, intent: Extract<Intent, { op: 'create
       const file = overlays.get(d.target);
       return file === undefined ? d : diskOnImage(d, file, mergeNodes(graph, d.target, file, file).root ?? d.node);
     }) };
-    await host.saveRuntime(dom, rt);
+    host.followDisks(rt);
   }
   await host.commit(dom, changes);
   return `snapshot '${intent.snapshot}' was made but its metadata had not reached the disk; recorded from its intent (the domain runs on ${[...overlays.values()].join(', ')})`;
@@ -289,7 +294,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
       await cancelLeftoverJobs(rt);
       const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, top) : d) };
-      await host.saveRuntime(dom, rt);
+      host.followDisks(rt);
       return;
     }
     if (chain.includes(path.resolve(m.base))) {
@@ -305,7 +310,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
       if (!gone) (host.images ?? doImageWork).remove(m.top);
       const root = mergeNodes(graph, m.target, m.base, m.base).root;
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, root ?? d.node) : d) };
-      await host.saveRuntime(dom, rt);
+      host.followDisks(rt);
       return;
     }
   }
