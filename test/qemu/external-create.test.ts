@@ -33,6 +33,11 @@ describe('external disk-only snapshot: create', () => {
     expect(await o.files()).toEqual([ov0, ov1]);
     expect((await chainInfo(ov0)).backing).toBe(d0);
     expect((await chainInfo(ov1)).backing).toBe(d1);
+    // Written by the daemon from the frozen image's header: byte for byte what qemu-img makes opening it.
+    const ref = path.join(h.dir, 'ref.qcow2');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', d0, '-F', 'qcow2', ref]);
+    expect(fs.readFileSync(ov0).equals(fs.readFileSync(ref))).toBe(true);
     expect(await o.has(0, 0x11)).toBe(true);
     const xml = await o.xml('e1');
     expect(xml).toContain(`  <disks>

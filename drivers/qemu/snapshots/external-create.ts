@@ -13,7 +13,7 @@ import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient } from '../qmp-client.js';
 import { layerOptions, type LayerOptions } from '../qemu-process.js';
 import { protocolDriver, sourceKind } from '../disk-source.js';
-import { chainInfo, createOverlay, removeImage } from './external-images.js';
+import { chainInfo, chainInfoIfQcow2, createOverlay, removeImage } from './external-images.js';
 import { rootOf, type BlockInfo } from './external-merge.js';
 import type { OverlayPlan } from './external-plan.js';
 
@@ -23,12 +23,12 @@ export function overlayNodeName(): string {
 }
 
 /** The overlay files; `sizeOf` gives a disk's size when its image is held by QEMU (else qemu-img reads it). */
-async function makeOverlays(plans: OverlayPlan[], sizeOf?: (plan: OverlayPlan) => Promise<number>): Promise<string[]> {
+async function makeOverlays(plans: OverlayPlan[], sizeOf: (plan: OverlayPlan) => Promise<number | undefined>): Promise<string[]> {
   const created: string[] = [];
   try {
     for (const p of plans) {
       if (p.reuse) continue;
-      const size = sizeOf ? await sizeOf(p) : undefined;
+      const size = await sizeOf(p);
       created.push(p.overlay);
       await createOverlay(p.overlay, p.frozen, size);
     }
@@ -39,9 +39,14 @@ async function makeOverlays(plans: OverlayPlan[], sizeOf?: (plan: OverlayPlan) =
   return created;
 }
 
-/** Offline: the overlay files, backed by the frozen images. */
+/**
+ * Offline: the overlay files, backed by the frozen images, sized as the frozen
+ * image's qcow2 header says (what qemu-img would read from it), so that the
+ * daemon writes them itself; qemu-img, which opens the backing image, when the
+ * header cannot tell.
+ */
 export async function createExternalOffline(plans: OverlayPlan[]): Promise<void> {
-  await makeOverlays(plans);
+  await makeOverlays(plans, async (p) => (await chainInfoIfQcow2(p.frozen).catch(() => null))?.virtualSize);
 }
 
 export interface LiveSwitchOptions {
