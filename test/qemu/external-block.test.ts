@@ -13,15 +13,14 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SnapshotCreateFlags as CF, SnapshotDeleteFlags as DF, DomainState as S } from '../../protocol/flags.js';
-import { storeTuning } from '../../drivers/common/domain-store.js';
 import { QemuDriver } from '../../drivers/qemu/qemu-driver.js';
 import { chainInfo, imageGone } from '../../drivers/qemu/snapshots/external-images.js';
 import { IntentLog } from '../../drivers/qemu/snapshots/external-intent.js';
 import { expectVirError } from '../helpers/expect-error.js';
 import { domainXml, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
-import { storedIntent } from './crash-helpers.js';
+import { holdLazyCommits, storedIntent } from './crash-helpers.js';
 import { DISK_ONLY, exists, extOps } from './external-helpers.js';
 import { hasPattern, makeTempDir, requireQemu, rmrf } from './helpers.js';
 
@@ -45,15 +44,9 @@ const unavailable = loopUnavailable();
 
 let h: Harness | undefined;
 let loops: string[] = [];
-const lazyFlushMs = storeTuning.lazyFlushMs;
-beforeAll(() => {
-  requireQemu();
-  // The crash tests drop a driver without a flush: its lazy commits must never reach the disk behind the next one's back.
-  storeTuning.lazyFlushMs = 1e9;
-});
-afterAll(() => {
-  storeTuning.lazyFlushMs = lazyFlushMs;
-});
+beforeAll(requireQemu);
+// The crash tests drop a driver without a flush.
+holdLazyCommits();
 afterEach(async () => {
   const x = h;
   h = undefined;
