@@ -152,7 +152,9 @@ async function steps(op: Op): Promise<{ trace: Array<{ op: FsOp; file: string }>
   // (A commit other than a delete first makes sure the space reserve is whole.)
   const firstCheckpoint = trace.findIndex((t) => !t.file.endsWith('wal.log') && !t.file.endsWith(RESERVE_FILE));
   const acked = firstCheckpoint < 0 ? trace.length : firstCheckpoint;
-  return { trace, acked, after: await visible(driver) };
+  const after = await visible(driver);
+  await driver.close();
+  return { trace, acked, after };
 }
 
 describe.each([
