@@ -49,7 +49,7 @@ export interface ExternalHost extends ReconcileHost {
   specFor(dom: DomainObj): QemuDomainSpec;
   /** Run QMP work with the QEMU's own STOP/RESUME events muted. */
   driving<T>(rt: ExternalRuntime, fn: () => Promise<T>): Promise<T>;
-  /** The runtime's spec changed (disks moved to other images/nodes): record it for a daemon restart. */
+  /** The progress of the domain's running job (virDomainGetJobInfo) comes from `hooks`. */
   jobHooks(dom: DomainObj, hooks: { progress?: () => Promise<{ total: number; processed: number }> }): void;
   /** Stop QEMU for a revert (with its events); false when it was not running. */
   stopForRevert(dom: DomainObj): Promise<boolean>;
