@@ -298,3 +298,31 @@ describe('a live delete killed after its pivot, QEMU left running on the base im
     expect(await o.has(0, 0x33)).toBe(true);
   });
 });
+
+describe('a live create killed after QEMU opened its overlay, before the switch', () => {
+  test('undone: the nodes it opened are dropped, the overlay removed; the same snapshot is taken again and merged', async () => {
+    h = await harness();
+    const o = extOps(h);
+    await o.start();
+    await o.write(0, 0x11);
+    const overlay = path.join(h.dir, 'd0.s1');
+    // The daemon dies waiting for the transaction: QEMU holds the overlay's new nodes, in no chain.
+    const switching = hang(h.qemu().qmp, 'transaction');
+    void o.create('s1').catch(() => undefined);
+    await waitFor(switching);
+    await h.crash();
+    expect(h.logs.join('\n')).not.toMatch(/cannot reconcile/);
+    expect(recovered(h).join('\n')).toMatch(/snapshot 's1' was not recorded/);
+    type Node = { 'node-name': string; file: string };
+    const nodes = await h.qemu().qmp.execute<Node[]>('query-named-block-nodes', { flat: true });
+    expect(nodes.filter((n) => n.file === overlay)).toEqual([]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.files()).toEqual([h.disks[0]]);
+    // The same name again: a new overlay on the same path, and a merge that finds its one node.
+    await o.create('s1');
+    await o.write(0, 0x22);
+    await o.del('s1');
+    expect(await o.files()).toEqual([h.disks[0]]);
+    expect(await o.has(0, 0x22)).toBe(true);
+  });
+});

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { QmpClient } from '../../drivers/qemu/qmp-client.js';
 import { KnownGraph, KnownGraphs } from '../../drivers/qemu/snapshots/known-graph.js';
+import { mergeNodes } from '../../drivers/qemu/snapshots/external-merge.js';
 import { harness, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
 import { requireQemu } from './helpers.js';
@@ -40,7 +41,7 @@ const nodes = (x: Harness) => x.qemu().qmp.execute<NodeInfo[]>('query-named-bloc
 const rootNode = async (x: Harness) =>
   (await x.qemu().qmp.execute<Array<{ inserted: { 'node-name': string } }>>('query-block'))[0]!.inserted['node-name'];
 
-const VDA = [{ qdev: '/machine/peripheral/vda/virtio-backend', inserted: { 'node-name': 'root', image: { 'virtual-size': 1 } } }];
+const VDA = [{ qdev: '/machine/peripheral/vda/virtio-backend', inserted: { 'node-name': 'root', image: { 'virtual-size': 1, filename: '/i/base' } } }];
 
 describe('KnownGraphs: valid only while nothing else was sent', () => {
   const qmp = { changesSent: 0 } as QmpClient;
@@ -63,8 +64,25 @@ describe('KnownGraphs: valid only while nothing else was sent', () => {
     expect(made.mergeNodes('vda', '/i/base', '/i/older')).toBeUndefined();
     made.merged('vda', '/i/top', 'root');
     expect(made.mergeNodes('vda', '/i/top', '/i/base')).toBeUndefined();
-    const full = KnownGraph.from({ nodes: [{ 'node-name': 'root', drv: 'qcow2', file: '/i/base' }], blocks: VDA });
+    // A node on /i/top in no chain (a create that died before its switch) is no image QEMU runs.
+    const full = KnownGraph.from({ nodes: [{ 'node-name': 'root', drv: 'qcow2', file: '/i/base' }, { 'node-name': 'left', drv: 'qcow2', file: '/i/top' }], blocks: VDA });
     expect(full.mergeNodes('vda', '/i/top', '/i/base')).toEqual({ top: undefined, base: 'root', root: 'root' });
+  });
+});
+
+describe('mergeNodes: the node a disk runs an image as, not a leftover on the same file', () => {
+  test('below the top, the node whose backing file is the next image of the chain', () => {
+    const blocks = [{ qdev: '/machine/peripheral/vda/virtio-backend', inserted: { 'node-name': 'ov2', image: { 'virtual-size': 1, filename: '/i/b',
+      'backing-image': { filename: '/i/a', 'backing-image': { filename: '/i/base' } } } } }];
+    const nodes = [
+      { 'node-name': 'left', drv: 'qcow2', file: '/i/a' },
+      { 'node-name': 'ov1', drv: 'qcow2', file: '/i/a', backing_file: '/i/base' },
+      { 'node-name': 'disk0', drv: 'qcow2', file: '/i/base' },
+      { 'node-name': 'ov2', drv: 'qcow2', file: '/i/b', backing_file: 'a' },
+    ];
+    expect(mergeNodes({ nodes, blocks }, 'vda', '/i/a', '/i/base')).toEqual({ top: 'ov1', base: 'disk0', root: 'ov2' });
+    expect(mergeNodes({ nodes, blocks }, 'vda', '/i/b', '/i/a')).toEqual({ top: 'ov2', base: 'ov1', root: 'ov2' });
+    expect(mergeNodes({ nodes, blocks }, 'vda', '/i/elsewhere', '/i/a').top).toBeUndefined();
   });
 });
 

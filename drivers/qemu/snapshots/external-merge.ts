@@ -11,14 +11,7 @@ import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
 import { commitInto, dependentsOf, rebaseUnsafe, removeImage, unlinkImage } from './external-images.js';
 
-interface NamedNode { 'node-name': string; drv: string; file: string }
-
-/** The format node QEMU opened `file` as, if it holds it. */
-export async function nodeOfFile(qmp: QmpClient, file: string): Promise<string | undefined> {
-  const nodes = await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true });
-  const abs = path.resolve(file);
-  return nodes.find((n) => n.drv === 'qcow2' && imageFileOf(n.file) === abs)?.['node-name'];
-}
+export interface NamedNode { 'node-name': string; drv: string; file: string; backing_file?: string }
 
 export type BlockInfo = { qdev?: string; inserted?: { 'node-name': string; image: { 'virtual-size': number } } };
 
@@ -110,11 +103,64 @@ export async function askGraph(qmp: QmpClient): Promise<BlockGraph> {
   return { nodes, blocks };
 }
 
-/** The nodes of a merge of `top` into `base` on disk `target`, in `graph`. */
+const diskOf = (blocks: BlockInfo[], target: string) => blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+
+/** The images disk `target` runs on in `blocks` (query-block), top first. */
+export function deviceChain(blocks: BlockInfo[], target: string): string[] {
+  return imagesOf(diskOf(blocks, target));
+}
+
+function imagesOf(b: BlockInfo | undefined): string[] {
+  type Image = { filename?: string; 'backing-image'?: Image };
+  const out: string[] = [];
+  for (let img = (b?.inserted as { image?: Image } | undefined)?.image; img; img = img['backing-image']) {
+    const file = img.filename === undefined ? undefined : imageFileOf(img.filename);
+    if (file !== undefined) out.push(file);
+  }
+  return out;
+}
+
+/** Every qcow2 node QEMU has opened on `file`, in the device's chain or not (a failed create's leftovers). */
+export function nodesOfFile(graph: BlockGraph, file: string): NamedNode[] {
+  const abs = path.resolve(file);
+  return graph.nodes.filter((n) => n.drv === 'qcow2' && imageFileOf(n.file) === abs);
+}
+
+/**
+ * Disk `target`'s chain in `graph`: each image it runs on, top first, with
+ * the node QEMU runs it as. A file can have more than one node: a create
+ * interrupted between its blockdev-add and its switch leaves nodes that are
+ * in no chain. The one in the chain is the root for the top image, below it
+ * the node whose backing file is the next image of the chain.
+ */
+export function chainOf(graph: BlockGraph, target: string): Array<{ file: string; node?: string }> {
+  return chainOfDisk(graph, diskOf(graph.blocks, target));
+}
+
+/** chainOf for one disk of graph.blocks. */
+export function chainOfDisk(graph: BlockGraph, b: BlockInfo | undefined): Array<{ file: string; node?: string }> {
+  const files = imagesOf(b);
+  const root = b?.inserted?.['node-name'];
+  return files.map((file, k) => {
+    if (k === 0) return { file, node: root };
+    const below = files[k + 1];
+    const candidates = nodesOfFile(graph, file);
+    const backingOf = (n: NamedNode) => n.backing_file === undefined ? undefined
+      : imageFileOf(path.isAbsolute(n.backing_file) ? n.backing_file : path.join(path.dirname(file), n.backing_file));
+    const fits = candidates.filter((n) => backingOf(n) === below);
+    return { file, node: (fits.length === 1 ? fits[0] : candidates.length === 1 ? candidates[0] : undefined)?.['node-name'] };
+  });
+}
+
+/**
+ * The nodes of a merge of `top` into `base` on disk `target`, in `graph`:
+ * only images the disk runs on (a node on `top` in no chain is no image QEMU
+ * runs: top undefined, as if QEMU did not hold it).
+ */
 export function mergeNodes(graph: BlockGraph, target: string, top: string, base: string): MergeNodes {
-  const find = (file: string) => graph.nodes.find((n) => n.drv === 'qcow2' && imageFileOf(n.file) === path.resolve(file))?.['node-name'];
-  const b = graph.blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
-  return { top: find(top), base: find(base), root: b?.inserted?.['node-name'] };
+  const chain = chainOf(graph, target);
+  const find = (file: string) => chain.find((c) => c.file === path.resolve(file))?.node;
+  return { top: find(top), base: find(base), root: diskOf(graph.blocks, target)?.inserted?.['node-name'] };
 }
 
 /** A live merge whose job has ended: the device runs on `node`; the clean-up is under way. */

@@ -29,7 +29,7 @@ import { processStartTime } from '../qemu-process.js';
 import { diskOnImage } from '../disk-source.js';
 import { chainInfo, createOverlay, imageGone, removeImage } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
-import { askGraph, mergeLive, mergeNodes, mergeOffline, type BlockInfo } from './external-merge.js';
+import { askGraph, deviceChain, mergeLive, mergeNodes, mergeOffline, nodesOfFile, type BlockGraph } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
@@ -92,7 +92,8 @@ async function reconcileCreate(dom: DomainObj, intent: Extract<Intent, { op: 'cr
     } else if (p.reuse) {
       continue;
     } else if (rt) {
-      // QEMU runs and never took the overlay on: no guest write is in it.
+      // QEMU runs and never took the overlay on: no guest write is in it. Nodes the create opened on it go first.
+      await dropNodes(rt, await askGraph(rt.proc.qmp), p.overlay);
       (host.images ?? doImageWork).remove(p.overlay);
     } else if ((await chainInfo(p.overlay).catch(() => undefined))?.backing === p.frozen) {
       // QEMU died: it may have written to the overlay after the switch; keep that.
@@ -303,10 +304,7 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
       // with the dismissal and the node removals, so a missing file does not mean QEMU let go of it).
       // Re-merging top would write its old data over what the guest wrote since; only the leftovers go.
       await cancelLeftoverJobs(rt);
-      const leftover = mergeNodes(graph, m.target, m.top, m.base).top;
-      if (leftover !== undefined && !leftover.startsWith('#')) {
-        for (const n of [leftover, `${leftover}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
-      }
+      await dropNodes(rt, graph, m.top);
       if (!gone) (host.images ?? doImageWork).remove(m.top);
       const root = mergeNodes(graph, m.target, m.base, m.base).root;
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, root ?? d.node) : d) };
@@ -319,16 +317,6 @@ async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promi
 }
 
 /** The files device `target` reads through, top first (query-block's image and its backing images). */
-function deviceChain(blocks: BlockInfo[], target: string): string[] {
-  type Image = { filename?: string; 'backing-image'?: Image };
-  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
-  const out: string[] = [];
-  for (let img = (b?.inserted as { image?: Image } | undefined)?.image; img; img = img['backing-image']) {
-    if (img.filename !== undefined) out.push(path.resolve(img.filename));
-  }
-  return out;
-}
-
 async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {
   type Job = { id: string; status: string };
   const ours = async () => (await rt.proc.qmp.execute<Job[]>('query-jobs')).filter((j) => j.id.startsWith('virtsnap-commit-'));
@@ -338,5 +326,13 @@ async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {
     if (left.length === 0) return;
     for (const j of left.filter((x) => x.status === 'concluded')) await rt.proc.qmp.execute('job-dismiss', { id: j.id });
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Remove the nodes QEMU holds on `file` that no disk runs on (an interrupted operation's leftovers), with their file nodes. */
+async function dropNodes(rt: ExternalRuntime, graph: BlockGraph, file: string): Promise<void> {
+  for (const n of nodesOfFile(graph, file)) {
+    if (n['node-name'].startsWith('#')) continue;
+    for (const name of [n['node-name'], `${n['node-name']}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': name }).catch(() => undefined);
   }
 }

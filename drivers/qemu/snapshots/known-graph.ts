@@ -18,9 +18,8 @@
  * before anything was written (a refused block-commit starts no job).
  */
 import * as path from 'node:path';
-import { imageFileOf } from '../image-filename.js';
 import type { QmpClient } from '../qmp-client.js';
-import type { BlockGraph, BlockInfo, MergeNodes } from './external-merge.js';
+import { chainOfDisk, type BlockGraph, type BlockInfo, type MergeNodes } from './external-merge.js';
 
 /**
  * One QEMU's graph as far as known: format nodes by image file, and each
@@ -38,10 +37,8 @@ export class KnownGraph {
   /** Everything `graph` says: QEMU's answer to askGraph. */
   static from(graph: BlockGraph): KnownGraph {
     const g = new KnownGraph(true);
-    for (const n of graph.nodes) {
-      const file = n.drv === 'qcow2' ? imageFileOf(n.file) : undefined;
-      if (file !== undefined) g.nodes.set(file, n['node-name']);
-    }
+    // The images the disks run on, each with the node it runs as (not a failed create's leftover on the same file).
+    for (const b of graph.blocks) for (const c of chainOfDisk(graph, b)) if (c.node !== undefined) g.nodes.set(c.file, c.node);
     g.learnRoots(graph.blocks);
     return g;
   }
