@@ -14,7 +14,7 @@ import { runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
 import { cliMain, repoRoot, runCliOnPty, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { SoapProxy } from './soap-proxy.js';
-import { serverSessions, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
+import { VCSIM_MODELS as MODELS, serverSessions, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
 
 const unavailable = vcsimUnavailable();
 if (unavailable) console.warn(`esx-cli-embedded tests skipped: ${unavailable}`);
@@ -41,10 +41,6 @@ function timedCliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ outp
   });
 }
 
-const MODELS = [
-  { model: 'esx' as const, vm: 'ha-host_VM0', uri: (port: number) => `esx://127.0.0.1:${port}/?no_verify=1` },
-  { model: 'vpx' as const, vm: 'DC0_H0_VM0', uri: (port: number) => `vpx://127.0.0.1:${port}/DC0/DC0_H0?no_verify=1` },
-];
 
 describe.skipIf(unavailable !== undefined).each(MODELS)('virtsnap --embedded on vcsim ($model)', ({ model, vm, uri }) => {
   let sim: Vcsim;

@@ -10,15 +10,11 @@ import { ViClient } from '../../drivers/esx/vi-client.js';
 import { findContainer, listVms } from '../../drivers/esx/vi-inventory.js';
 import { parseEsxUri } from '../../drivers/esx/esx-uri.js';
 import { ViSnapshotTree } from '../../drivers/esx/vi-snapshots.js';
-import { startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
+import { VCSIM_MODELS as MODELS, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
 
 const unavailable = vcsimUnavailable();
 if (unavailable) console.warn(`esx-cli tests skipped: ${unavailable}`);
 
-const MODELS = [
-  { model: 'esx' as const, vm: 'ha-host_VM0', uri: (port: number) => `esx://127.0.0.1:${port}/?no_verify=1` },
-  { model: 'vpx' as const, vm: 'DC0_H0_VM0', uri: (port: number) => `vpx://127.0.0.1:${port}/DC0/DC0_H0?no_verify=1` },
-];
 
 describe.skipIf(unavailable !== undefined).each(MODELS)('virsh snapshot scenario on vcsim ($model)', ({ model, vm, uri }) => {
   let sim: Vcsim;

@@ -95,3 +95,9 @@ export async function serverSessions(sim: Vcsim, creds = { username: 'user', pas
     await vi.close();
   }
 }
+
+/** vcsim's two models as the CLI tests drive them: a VM of its inventory and the URI reaching it. */
+export const VCSIM_MODELS = [
+  { model: 'esx' as const, vm: 'ha-host_VM0', uri: (port: number) => `esx://127.0.0.1:${port}/?no_verify=1` },
+  { model: 'vpx' as const, vm: 'DC0_H0_VM0', uri: (port: number) => `vpx://127.0.0.1:${port}/DC0/DC0_H0?no_verify=1` },
+];

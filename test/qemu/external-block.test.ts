@@ -123,6 +123,14 @@ async function diskXml(x: Harness): Promise<string> {
 const onBlock = (dev: string) => expect.stringMatching(new RegExp(`^<disk type='block' device='disk'>[^]*<source dev='${dev}'/>`));
 const onFile = (file: string) => expect.stringMatching(new RegExp(`^<disk type='file' device='disk'>[^]*<source file='${file}'/>`));
 
+/** Started, QEMU runs the disk on the device itself (host_device), and the guest reads `pattern` there. */
+async function startsOnDevice(x: Harness, lv: string, pattern: number): Promise<void> {
+  const o = extOps(x);
+  await o.start();
+  expect(await qemuDisk(x)).toEqual({ top: lv, drivers: { [lv]: 'host_device' } });
+  expect(await o.has(0, pattern)).toBe(true);
+}
+
 /** The runtime record's live definition (what a restarted daemon shows). */
 const recordXml = (x: Harness) => (JSON.parse(fs.readFileSync(path.join(x.stateDir, 'qemu', 'session', 'run', x.uuid, 'runtime.json'), 'utf8')) as {
   domainXml: string; spec: { disks: Array<{ file: string; source: string }> };
@@ -187,9 +195,7 @@ describe.skipIf(unavailable !== undefined)(`external snapshots of a disk on a bl
     expect(await hasPattern(lv, 0x33)).toBe(true);
     await h.reopen();
     expect(await diskXml(h)).toEqual(onBlock(lv));
-    await o.start();
-    expect(await qemuDisk(h)).toEqual({ top: lv, drivers: { [lv]: 'host_device' } });
-    expect(await o.has(0, 0x33)).toBe(true);
+    await startsOnDevice(h, lv, 0x33);
   });
 
   test('live onto a file overlay, a domain and a daemon restart, a revert onto a fresh overlay over the device, a live delete back onto it', async () => {
@@ -242,9 +248,7 @@ describe.skipIf(unavailable !== undefined)(`external snapshots of a disk on a bl
     expect(await diskXml(h)).toEqual(onBlock(lv));
     await o.destroy();
     expect(await diskXml(h)).toEqual(onBlock(lv));
-    await o.start();
-    expect(await qemuDisk(h)).toEqual({ top: lv, drivers: { [lv]: 'host_device' } });
-    expect(await o.has(0, 0x44)).toBe(true);
+    await startsOnDevice(h, lv, 0x44);
   });
 
   test('REUSE_EXT onto a second device holding an empty qcow2 overlay: type=block both in the definition and the snapshot, live and offline', async () => {
