@@ -33,6 +33,7 @@ import type { QemuDomainSpec } from './qemu-domain-spec.js';
 import { imageFileOf } from './image-filename.js';
 import type { QmpClient } from './qmp-client.js';
 import { withDiskFiles } from './snapshots/external-plan.js';
+import { diskOf } from './snapshots/external-merge.js';
 import { diskOnImage } from './disk-source.js';
 
 /** query-block as read here: a device's qdev path and, with a medium, its root node and that node's image. */
@@ -57,7 +58,7 @@ export function refreshDisks(spec: QemuDomainSpec, liveDef: DomainDef, blocks: B
   const unsure: string[] = [];
   let changed = false;
   const disks = spec.disks.map((d) => {
-    const b = blocks.find((x) => x.qdev?.split('/').includes(d.target) && x.inserted);
+    const b = diskOf(blocks, d.target);
     if (!b) {
       unsure.push(`QEMU lists no medium for disk '${d.target}'; kept node '${d.node}', image '${d.file}'`);
       return d;

@@ -20,12 +20,17 @@ export function queryBlocks(qmp: QmpClient): Promise<BlockInfo[]> {
   return qmp.execute<BlockInfo[]>('query-block');
 }
 
+/** The entry of disk `target` (a device id, in its qdev path) with a medium in, in QEMU's query-block answer. */
+export function diskOf<B extends { qdev?: string; inserted?: unknown }>(blocks: B[], target: string): B | undefined {
+  return blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+}
+
 /**
  * The node and size device `target` runs on, as QEMU says: the driver's record
  * of it may predate a crash that came between a QMP command and the record's update.
  */
 export function rootOf(blocks: BlockInfo[], target: string): { node: string; size: number } {
-  const b = blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
+  const b = diskOf(blocks, target);
   if (!b) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
   return { node: b.inserted!['node-name'], size: b.inserted!.image['virtual-size'] };
 }
@@ -103,7 +108,6 @@ export async function askGraph(qmp: QmpClient): Promise<BlockGraph> {
   return { nodes, blocks };
 }
 
-const diskOf = (blocks: BlockInfo[], target: string) => blocks.find((x) => x.qdev?.split('/').includes(target) && x.inserted);
 
 /** The images disk `target` runs on in `blocks` (query-block), top first. */
 export function deviceChain(blocks: BlockInfo[], target: string): string[] {
