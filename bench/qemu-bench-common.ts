@@ -90,15 +90,13 @@ export async function externalBenchSetup(prefix: string, size: number) {
   return { dir, disk, rawDisk, uuid, xml, driver, ctx, p: { domain: uuid }, rawConfig };
 }
 
-/** Run `a` and `b`, `a` first in even runs and `b` first in odd ones (see the benchmarks that interleave). */
-export async function inTurn(i: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<void> {
-  if (i % 2 === 0) {
-    await a();
-    await b();
-  } else {
-    await b();
-    await a();
-  }
+/**
+ * Run each of `steps` once, starting with step `i mod n` and going round (two
+ * steps: `a` first in even runs and `b` first in odd ones; see the benchmarks
+ * that interleave): what one leaves behind does not always fall on the same side.
+ */
+export async function inTurn(i: number, ...steps: Array<() => Promise<unknown>>): Promise<void> {
+  for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]!();
 }
 
 /** The raw live disk switch: overlay file, two nodes, one transaction. */

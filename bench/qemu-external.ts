@@ -12,11 +12,16 @@
  *  - offline create/delete: driver vs `qemu-img create` / `qemu-img commit` +
  *    unlink;
  *  - revert (disk-only, to running): driver vs quit QEMU, `qemu-img create`,
- *    start QEMU, as the raw steps of a revert onto a fresh overlay.
+ *    start QEMU, as the raw steps of a revert onto a fresh overlay;
+ *  - deletes, also vs the raw steps preceded by ONE durable 4 KiB append
+ *    (write + fdatasync of a log file on the same file system): the least a
+ *    delete that survives a crash must add, since its intent has to be on disk
+ *    before the merge writes into the frozen image (external-intent.ts). The
+ *    raw steps alone record nothing anywhere.
  *
- * Each pair runs driver first on even runs and raw first on odd ones: what one
- * leaves behind (a journal to commit, a process exiting) does not always fall
- * on the same side.
+ * The variants of a step take turns going first (inTurn): what one leaves
+ * behind (a journal to commit, a process exiting) does not always fall on the
+ * same side.
  *
  * The rows against libvirt 9.0 (live create and delete; 9.0 cannot revert to
  * external snapshots) are bench/libvirt-external.ts, which needs libvirt installed.
@@ -62,6 +67,17 @@ async function rawDelete(qmp: QmpClient, top: string, base: string, overlay: str
   fs.unlinkSync(overlay);
 }
 
+/**
+ * One durable append to `log` (opened for appending): the write of an intent's
+ * page and its fdatasync, in the cheapest form measured here (a synchronous
+ * write to the page cache, the flush off the event loop).
+ */
+async function durableAppend(log: fs.promises.FileHandle): Promise<void> {
+  fs.writeSync(log.fd, INTENT_PAGE);
+  await log.datasync();
+}
+const INTENT_PAGE = Buffer.alloc(4096, 0x7b);
+
 async function main(): Promise<Record<string, unknown>> {
   const { dir, rawDisk, xml, driver, ctx, p, uuid, rawConfig } = await externalBenchSetup('vs-qext-', SIZE);
   const create = (name: string) => driver.virDomainSnapshotCreateXML({ ...p, xml: `<domainsnapshot><name>${name}</name></domainsnapshot>`,
@@ -69,16 +85,24 @@ async function main(): Promise<Record<string, unknown>> {
   const del = (name: string) => driver.virDomainSnapshotDelete({ ...p, snapshot: name, flags: 0 }, ctx);
   let raw = await QemuProcess.start(rawConfig);
   let result: Record<string, unknown> = {};
+  const floorLog = await fs.promises.open(path.join(dir, 'floor.log'), 'a');
   try {
     await driver.virDomainDefineXML({ xml }, ctx);
     await driver.virDomainCreate(p, ctx);
     log(`live create and delete, ${RUNS} runs each, interleaved`);
-    const c: number[] = [], rc: number[] = [], d: number[] = [], rd: number[] = [];
+    const c: number[] = [], rc: number[] = [], d: number[] = [], rd: number[] = [], fd: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       await inTurn(i, async () => c.push(await timeIt(() => create(`e${i}`))),
         async () => rc.push(await timeIt(() => rawCreate(raw.qmp, 'disk0', rawDisk, path.join(dir, `raw.r${i}`), `r${i}`))));
       await inTurn(i, async () => d.push(await timeIt(() => del(`e${i}`))),
         async () => rd.push(await timeIt(() => rawDelete(raw.qmp, `r${i}`, 'disk0', path.join(dir, `raw.r${i}`), `rj${i}`))));
+      // The durable raw delete, on a layer of its own (made once the raw disk has no other; not timed:
+      // the create row is above). Always after the pair, whose order alternates.
+      await rawCreate(raw.qmp, 'disk0', rawDisk, path.join(dir, `raw.f${i}`), `f${i}`);
+      fd.push(await timeIt(async () => {
+        await durableAppend(floorLog);
+        await rawDelete(raw.qmp, `f${i}`, 'disk0', path.join(dir, `raw.f${i}`), `fj${i}`);
+      }));
     }
     log(`revert to a disk-only snapshot (running), ${RUNS} runs each, interleaved`);
     await create('base');
@@ -96,21 +120,28 @@ async function main(): Promise<Record<string, unknown>> {
     await del('base');
     log(`offline create and delete, ${RUNS} runs each, interleaved`);
     await raw.quit();
-    const oc: number[] = [], orc: number[] = [], od: number[] = [], ord: number[] = [];
+    const oc: number[] = [], orc: number[] = [], od: number[] = [], ord: number[] = [], ofd: number[] = [];
+    const rawCommit = async (ov: string) => {
+      await qemuImg(['commit', '-q', '-f', 'qcow2', '-b', rawDisk, '-d', ov]);
+      fs.unlinkSync(ov);
+    };
     for (let i = 0; i < RUNS; i++) {
       const ov = path.join(dir, `raw.o${i}`);
       await inTurn(i, async () => oc.push(await timeIt(() => create(`o${i}`))),
         async () => orc.push(await timeIt(() => qemuImg(['create', '-q', '-f', 'qcow2', '-b', rawDisk, '-F', 'qcow2', ov]))));
-      await inTurn(i, async () => od.push(await timeIt(() => del(`o${i}`))),
-        async () => ord.push(await timeIt(async () => {
-          await qemuImg(['commit', '-q', '-f', 'qcow2', '-b', rawDisk, '-d', ov]);
-          fs.unlinkSync(ov);
+      const fov = path.join(dir, `raw.of${i}`);
+      await qemuImg(['create', '-q', '-f', 'qcow2', '-b', rawDisk, '-F', 'qcow2', fov]);
+      await inTurn(i, async () => od.push(await timeIt(() => del(`o${i}`))), async () => ord.push(await timeIt(() => rawCommit(ov))),
+        async () => ofd.push(await timeIt(async () => {
+          await durableAppend(floorLog);
+          await rawCommit(fov);
         })));
     }
     const s = {
-      driverCreateLive: stats(c), rawCreateLive: stats(rc), driverDeleteLive: stats(d), rawDeleteLive: stats(rd),
+      driverCreateLive: stats(c), rawCreateLive: stats(rc), driverDeleteLive: stats(d), rawDeleteLive: stats(rd), durableRawDeleteLive: stats(fd),
       driverRevert: stats(rv), rawRevert: stats(rrv),
       driverCreateOffline: stats(oc), rawCreateOffline: stats(orc), driverDeleteOffline: stats(od), rawDeleteOffline: stats(ord),
+      durableRawDeleteOffline: stats(ofd),
     };
     const ratio = (a: { median: number }, b: { median: number }) => Math.round((a.median / b.median) * 100) / 100;
     result = {
@@ -119,9 +150,14 @@ async function main(): Promise<Record<string, unknown>> {
         createLive: ratio(s.driverCreateLive, s.rawCreateLive), deleteLive: ratio(s.driverDeleteLive, s.rawDeleteLive),
         revert: ratio(s.driverRevert, s.rawRevert),
         createOffline: ratio(s.driverCreateOffline, s.rawCreateOffline), deleteOffline: ratio(s.driverDeleteOffline, s.rawDeleteOffline),
+        // What one durable append alone costs against the raw steps, and the driver against raw + that append.
+        durableFloorDeleteLive: ratio(s.durableRawDeleteLive, s.rawDeleteLive), deleteLiveVsDurable: ratio(s.driverDeleteLive, s.durableRawDeleteLive),
+        durableFloorDeleteOffline: ratio(s.durableRawDeleteOffline, s.rawDeleteOffline),
+        deleteOfflineVsDurable: ratio(s.driverDeleteOffline, s.durableRawDeleteOffline),
       },
     };
   } finally {
+    await floorLog.close();
     await externalBenchTeardown(driver, raw, dir, uuid);
   }
   return result;

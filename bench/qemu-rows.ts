@@ -22,9 +22,11 @@ const PROGRAMS: Array<{ file: string; label: string; pairs: Pair[] }> = [
     file: 'qemu-external', label: 'qemu external', pairs: [
       { what: 'disk-only create, running', driver: 'driverCreateLive', floor: 'rawCreateLive', floorLabel: 'raw QMP' },
       { what: 'delete (block-commit), running', driver: 'driverDeleteLive', floor: 'rawDeleteLive', floorLabel: 'raw QMP' },
+      { what: 'delete (block-commit), running', driver: 'driverDeleteLive', floor: 'durableRawDeleteLive', floorLabel: 'raw QMP after one durable 4 KiB append' },
       { what: 'revert to disk-only, to running', driver: 'driverRevert', floor: 'rawRevert', floorLabel: 'raw restart' },
       { what: 'disk-only create, shut off', driver: 'driverCreateOffline', floor: 'rawCreateOffline', floorLabel: 'qemu-img' },
       { what: 'delete (commit), shut off', driver: 'driverDeleteOffline', floor: 'rawDeleteOffline', floorLabel: 'qemu-img' },
+      { what: 'delete (commit), shut off', driver: 'driverDeleteOffline', floor: 'durableRawDeleteOffline', floorLabel: 'qemu-img after one durable 4 KiB append' },
     ],
   },
   {
