@@ -17,6 +17,7 @@ import * as v from '../../client/index.js';
 import { SnapshotCreateFlags as CF } from '../../protocol/flags.js';
 import { domainDisks, parseDomainXml } from '../../drivers/common/xml/domain-xml.js';
 import { runDaemon, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { markMerged } from '../../drivers/qemu/snapshots/external-images.js';
 import { storedIntent } from './crash-helpers.js';
 import { domainXml, killQemusUnder, waitFor } from './driver-helpers.js';
 import { hasPattern, makeDisk, makeTempDir, requireQemu, rmrf, writePattern } from './helpers.js';
@@ -117,6 +118,24 @@ describe('--check and an interrupted external snapshot operation', () => {
     expect((await v.virDomainGetState(dom, 0)).state).toBe(5);
     expect(daemon.output()).not.toMatch(/interrupted external snapshot operation/);
     await v.virConnectClose(conn);
+  }, 120_000);
+
+  test('a live merge killed after it marked its top image merged: --check only removes it, --reconcile keeps the newer data', async () => {
+    const { disk, overlay, qemuPid, what } = await interruptedDelete('mk');
+    await killQemu(qemuPid);
+    // As a crash after the merge's copy and mark (and the guest's writes to the base image since) leaves it.
+    await writePattern(disk, 0x33);
+    markMerged(overlay);
+    const would = `problem: ${what}; reconciliation (virtsnapd start-up, or --check --reconcile) would: `
+      + `remove ${overlay}; metadata of 'vm' committed (snapshot 's1' dropped)`;
+    expect(await check()).toEqual({ code: 2, out: `${would}\n1 problem(s) need attention\n` });
+    expect(fs.existsSync(overlay)).toBe(true);
+    expect(await check('--reconcile')).toEqual({
+      code: 0,
+      out: `repaired: ${what}: reconciled: finished deleting 's1'\nstate directory is consistent\n`,
+    });
+    expect(fs.existsSync(overlay)).toBe(false);
+    expect(await hasPattern(disk, 0x33)).toBe(true);
   }, 120_000);
 
   test('a reconciliation that fails is a problem: the intent and the images stay as they were', async () => {

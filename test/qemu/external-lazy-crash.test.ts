@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DomainStore, type FileChange } from '../../drivers/common/domain-store.js';
 import { scanLog } from '../../drivers/common/redo-log-format.js';
-import { chainInfo, createOverlay } from '../../drivers/qemu/snapshots/external-images.js';
+import { chainInfo, createOverlay, markMerged } from '../../drivers/qemu/snapshots/external-images.js';
+import { hasPattern, writePattern } from './helpers.js';
 import { harness, killQemusUnder, waitFor, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
 import { droppedDriverTests, hang } from './crash-helpers.js';
@@ -196,6 +197,21 @@ describe('a create intent whose images never switched is not recorded', () => {
     expect(log).toMatch(/snapshot 's1' was not recorded; its overlays were merged back and removed/);
     expect(exists(path.join(h.dir, 'd0.s1'))).toBe(false);
   });
+
+  test('an overlay an undo by live merge had marked merged: removed, not merged again over the newer data', async () => {
+    h = await harness();
+    const disk = h.disks[0]!;
+    const log = await interruptedCreate(h, async (overlay) => {
+      await createOverlay(overlay, disk);
+      await writePattern(overlay, 0x44);
+      // The undo's merge copied the overlay, marked it and switched; the guest then wrote 0x33.
+      await writePattern(disk, 0x33);
+      markMerged(overlay);
+    });
+    expect(log).toMatch(/snapshot 's1' was not recorded; its overlays were merged back and removed \(.*d0\.s1\)/);
+    expect(exists(path.join(h.dir, 'd0.s1'))).toBe(false);
+    expect(await hasPattern(disk, 0x33)).toBe(true);
+  });
 });
 
 describe('settling and older intents', () => {
@@ -296,6 +312,107 @@ describe('a live delete killed after its pivot, QEMU left running on the base im
     expect(await o.names()).toEqual([]);
     expect(exists(overlay)).toBe(false);
     expect(await o.has(0, 0x33)).toBe(true);
+  });
+});
+
+/** The first 8 bytes of an image: its qcow2 magic (0 when a merge marked it merged) and version. */
+function head(file: string): { magic: number; version: number } {
+  const b = Buffer.alloc(8);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, b, 0, 8, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { magic: b.readUInt32BE(0), version: b.readUInt32BE(4) };
+}
+
+/** Both processes die: the daemon (its store dropped without a flush) and QEMU. */
+async function crashWithQemu(x: Harness): Promise<void> {
+  await x.driver.abandon();
+  killQemusUnder(x.stateDir);
+  await x.crash();
+}
+
+describe('a live delete killed between the copy into the base image and the removal of the top image', () => {
+  test('waiting for its switch, QEMU killed too: the copy was complete, so the top image goes and nothing is merged again', async () => {
+    h = await harness();
+    const { o, overlay } = await runningOnS1(h);
+    // QEMU holds the guest's writes with the data copied; the daemon marked the top image merged and dies before the switch.
+    const switching = hang(h.qemu().qmp, 'job-finalize');
+    void o.del('s1').catch(() => undefined);
+    await waitFor(switching);
+    expect(head(overlay)).toEqual({ magic: 0, version: 3 });
+    await crashWithQemu(h);
+    expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual([h.disks[0]]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x22)).toBe(true);
+  });
+
+  test('waiting for its switch, QEMU left running: the mark is taken back, the job cancelled, the merge run again', async () => {
+    h = await harness();
+    const { o, overlay } = await runningOnS1(h);
+    const switching = hang(h.qemu().qmp, 'job-finalize');
+    void o.del('s1').catch(() => undefined);
+    await waitFor(switching);
+    await h.crash();
+    expect(h.logs.join('\n')).not.toMatch(/cannot reconcile/);
+    expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
+    expect(await h.qemu().qmp.execute('query-jobs')).toEqual([]);
+    expect(await o.names()).toEqual([]);
+    expect(await o.files()).toEqual([h.disks[0]]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x22)).toBe(true);
+    // The guest writes on: the next snapshot and merge work on the graph the recovery left.
+    await o.create('s2');
+    await o.write(0, 0x33);
+    await o.del('s2');
+    expect(await o.has(0, 0x33)).toBe(true);
+  });
+
+  test('after its switch, QEMU killed too: what the guest wrote to the base image since is kept', async () => {
+    h = await harness();
+    const { o, overlay } = await runningOnS1(h);
+    // The guest flushes: the top image's own tables are on disk, so a merge at restart would find its data.
+    await h.qemu().qmp.hmp('qemu-io -d vda/virtio-backend "flush"');
+    // The disk runs on the base image; the daemon waits for QEMU to drop the top image's nodes.
+    const dropping = hang(h.qemu().qmp, 'blockdev-del');
+    void o.del('s1').catch(() => undefined);
+    await waitFor(dropping);
+    await o.write(0, 0x33);
+    // The top image is still there, with the old data, marked merged.
+    expect(head(overlay)).toEqual({ magic: 0, version: 3 });
+    await crashWithQemu(h);
+    expect(recovered(h).join('\n')).toMatch(/finished deleting 's1'/);
+    expect(await o.names()).toEqual([]);
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x33)).toBe(true);
+  });
+
+  test('a switch QEMU refuses: the mark is taken back, the delete fails, nothing is lost and it can be done again', async () => {
+    h = await harness();
+    const { o, overlay } = await runningOnS1(h);
+    // In place of the switch, the job is cancelled in PENDING, as when QEMU's prepare step fails.
+    const qmp = h.qemu().qmp;
+    const execute = qmp.execute.bind(qmp);
+    let refused = false;
+    qmp.execute = ((cmd: string, args?: Record<string, unknown>, opts?: { timeoutMs?: number }) => {
+      if (cmd !== 'job-finalize' || refused) return execute(cmd, args, opts);
+      refused = true;
+      return execute('job-cancel', args, opts);
+    }) as typeof qmp.execute;
+    await expect(o.del('s1')).rejects.toThrow(/block-commit/);
+    expect(refused).toBe(true);
+    expect(head(overlay).magic).toBe(0x514649fb);
+    expect(await o.names()).toEqual(['s1']);
+    expect(await o.files()).toEqual([overlay]);
+    expect(await o.has(0, 0x22)).toBe(true);
+    await o.write(0, 0x44);
+    await o.del('s1');
+    expect(exists(overlay)).toBe(false);
+    expect(await o.has(0, 0x44)).toBe(true);
   });
 });
 

@@ -108,7 +108,7 @@ describe('live delete on known nodes (real QEMU)', () => {
     expect(exists(path.join(h.dir, 'd0.s2'))).toBe(false);
     // s1 merges into d0, which the create of s2 did not see (a write came between): QEMU is asked,
     // though nothing but queries was sent since the first delete.
-    expect(sent.filter((c) => !c.startsWith('query-') && !['block-commit', 'job-complete', 'job-dismiss', 'blockdev-del'].includes(c))).toEqual([]);
+    expect(sent.filter((c) => !c.startsWith('query-') && !['block-commit', 'job-complete', 'job-finalize', 'job-dismiss', 'blockdev-del'].includes(c))).toEqual([]);
     sent.length = 0;
     await o.del('s1');
     expect(sent).toContain('query-named-block-nodes');

@@ -158,13 +158,69 @@ export function imageGone(file: string): boolean {
   return head.readUInt32BE(0) !== QCOW2_MAGIC;
 }
 
+/**
+ * The mark of a live merge that is complete (external-merge.ts): the top
+ * image's qcow2 magic overwritten with zeros, written while QEMU holds the
+ * guest's I/O to the disk with all of top's data copied into its backing
+ * image, before QEMU is told to switch the disk onto that image. A restart
+ * that finds it (mergeMarked) never merges the image again over what the
+ * guest wrote to the backing image after the switch. Only the magic: the
+ * version after it tells the mark from a device removeImage cleared, and from
+ * a damaged header (which recovery reports rather than taking for merged).
+ * Not synced: it is for a crash of the processes (a power loss can lose it as
+ * it can lose an unlink). QEMU has the header in memory and does not read it again.
+ */
+export function markMerged(file: string): void {
+  writeMagic(file, 0);
+}
+
+/** Undo markMerged: the merge did not switch the disk, which still runs on `file`. */
+export function unmarkMerged(file: string): void {
+  writeMagic(file, QCOW2_MAGIC);
+}
+
+function writeMagic(file: string, magic: number): void {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(magic, 0);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, head, 0, 4, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Whether `file` carries the mark of a live merge (markMerged) that a crash
+ * interrupted before the image was removed: a zero magic before an intact
+ * qcow2 version (removeImage clears a device's whole header). With its QEMU
+ * gone such a merge was complete (QEMU held the guest's writes from the
+ * copy's end on, and after the switch they went to the backing image): the
+ * image is only to be removed. With QEMU running the mark is taken back and
+ * QEMU's graph says whether the switch came.
+ */
+export function mergeMarked(file: string): boolean {
+  const head = Buffer.alloc(8);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      return fs.readSync(fd, head, 0, 8, 0) === 8 && head.readUInt32BE(0) === 0 && [2, 3].includes(head.readUInt32BE(4));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Which of `candidates` have `image` as their backing file (a candidate that is no qcow2 image has none). */
 export async function dependentsOf(image: string, candidates: Iterable<string>): Promise<string[]> {
   const abs = path.resolve(image);
   const out: string[] = [];
   for (const c of new Set(candidates)) {
-    if (c === abs || imageGone(c)) continue;
-    // The candidates include the domain's raw disks (snapshot='no'), which have no backing file.
+    if (c === abs || !fs.existsSync(c)) continue;
+    // The candidates include the domain's raw disks (snapshot='no'), and gone images without a qcow2
+    // header (imageGone): no backing file.
     if ((await chainInfoIfQcow2(c))?.backing === abs) out.push(c);
   }
   return out;

@@ -9,7 +9,7 @@ import { imageFileOf } from '../image-filename.js';
 import * as path from 'node:path';
 import { VirError } from '../../../protocol/errors.js';
 import type { QmpClient, QmpEvent } from '../qmp-client.js';
-import { commitInto, dependentsOf, rebaseUnsafe, removeImage, unlinkImage } from './external-images.js';
+import { commitInto, dependentsOf, markMerged, rebaseUnsafe, removeImage, unlinkImage, unmarkMerged } from './external-images.js';
 
 export interface NamedNode { 'node-name': string; drv: string; file: string; backing_file?: string }
 
@@ -42,42 +42,68 @@ export interface JobControl {
 
 /**
  * Run a block-commit and wait for its end. Active commit (no top-node): at
- * READY the job is completed, which pivots the device onto the base. The
+ * READY the job is completed; it is created with auto-finalize off, so it
+ * stops in PENDING with all of top's data in the base and the guest's I/O to
+ * the disk held (QEMU keeps the source drained until the job's prepare step),
+ * `converged` runs, and job-finalize pivots the device onto the base. The
  * outcome comes from the BLOCK_JOB_COMPLETED/CANCELLED event, which QEMU emits
  * before the job's `concluded` status change (job_finalize_single), so no
  * query-jobs round trip is needed. Resolves with the job's id once it has
- * concluded: its dismissal is the caller's, sent with what it sends next
- * (QEMU runs a monitor's commands in order). A failed job is dismissed here.
+ * concluded. Its dismissal is the caller's: `behind` sends it (with whatever
+ * goes with it) in the same write as job-finalize, and the answers come back
+ * as `behind`; without one (not an active commit) the caller sends it with
+ * what it sends next (QEMU runs a monitor's commands in order). A failed job
+ * is dismissed here.
  */
-async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl): Promise<string> {
+async function commitJob(qmp: QmpClient, args: Record<string, unknown>, active: boolean, ctl: JobControl,
+  converged: () => void = () => undefined, behind?: (job: string) => Promise<void>): Promise<{ id: string; behind?: Promise<void> }> {
   const id = `virtsnap-commit-${randomHex(4)}`;
+  let sentBehind: Promise<void> | undefined;
   let settle!: (status: string) => void;
   const ended = new Promise<string>((r) => { settle = r; });
   let failure: string | undefined;
   let cancelled = false;
+  const finalize = () => {
+    try {
+      converged();
+    } catch (e) {
+      // Nothing switched: cancelled in PENDING, the job leaves the device on top.
+      failure = `cannot mark the merged image: ${(e as Error).message}`;
+      qmp.execute('job-cancel', { id }).catch(() => undefined);
+      return;
+    }
+    // QEMU runs job-finalize to the job's end before it reads the next command: what comes after the
+    // job (`behind`: its dismissal, the removal of top's nodes) goes in the same write. A job-finalize
+    // QEMU refuses would leave the job waiting for ever: it is cancelled then.
+    qmp.batch(() => {
+      qmp.execute('job-finalize', { id }).catch(() => qmp.execute('job-cancel', { id }).catch(() => undefined));
+      sentBehind = behind?.(id);
+    });
+  };
   const listener = (ev: QmpEvent) => {
     if ((ev.event === 'BLOCK_JOB_COMPLETED' || ev.event === 'BLOCK_JOB_CANCELLED') && ev.data?.device === id) {
       cancelled = ev.event === 'BLOCK_JOB_CANCELLED';
-      if (typeof ev.data?.error === 'string') failure = ev.data.error;
+      if (typeof ev.data?.error === 'string') failure ??= ev.data.error;
     }
     if (ev.event !== 'JOB_STATUS_CHANGE' || ev.data?.id !== id) return;
     const status = String(ev.data?.status);
     if (status === 'ready' && active) qmp.execute('job-complete', { id }).catch(() => undefined);
+    if (status === 'pending' && active) finalize();
     if (status === 'concluded') settle(status);
   };
   qmp.on('event', listener);
   const onClose = () => settle('closed');
   qmp.once('close', onClose);
   try {
-    await qmp.execute('block-commit', { ...args, 'job-id': id, 'auto-dismiss': false });
+    await qmp.execute('block-commit', { ...args, 'job-id': id, 'auto-dismiss': false, ...active ? { 'auto-finalize': false } : {} });
     ctl.started?.(id);
     if ((await ended) === 'closed') throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU exited during block-commit job '${id}'`, 'VIR_FROM_QEMU');
     if (cancelled || failure !== undefined) {
       await qmp.execute('job-dismiss', { id }).catch(() => undefined);
-      throw new VirError(cancelled ? 'VIR_ERR_OPERATION_ABORTED' : 'VIR_ERR_OPERATION_FAILED',
-        cancelled ? 'block-commit job: canceled by client' : `block-commit failed: ${failure}`, 'VIR_FROM_QEMU');
+      throw new VirError(cancelled && failure === undefined ? 'VIR_ERR_OPERATION_ABORTED' : 'VIR_ERR_OPERATION_FAILED',
+        cancelled && failure === undefined ? 'block-commit job: canceled by client' : `block-commit failed: ${failure}`, 'VIR_FROM_QEMU');
     }
-    return id;
+    return { id, behind: sentBehind };
   } finally {
     qmp.off('event', listener);
     qmp.off('close', onClose);
@@ -193,11 +219,21 @@ export async function mergeLive(qmp: QmpClient, target: string, top: string, bas
 /**
  * mergeLive, returning as soon as the job has concluded (`base` holds top's
  * data, the device runs on it): what follows — the job's dismissal, the
- * removal of top's nodes and the unlinking of `top` — is started at once and
- * runs while the caller records the new node. `top` is unlinked without
- * waiting for QEMU to close it (a file open in QEMU stays readable to it until
- * closed; no node is on the device's chain any more), as a crash after either
- * finds the merge done (reconcileDelete: no top file, nothing to merge).
+ * removal of top's nodes and then of `top` itself — is started at once and
+ * runs while the caller records the new node.
+ *
+ * Why an active merge marks `top` before the switch. After the switch the
+ * guest writes to `base`; a restart that found `top` still there would merge
+ * it again (its intent says so) and write its old data over those writes.
+ * So `top` must be known merged before the guest can write to `base`: in the
+ * job's PENDING state, when all of top's data is in `base` and QEMU holds the
+ * guest's I/O, its qcow2 magic is cleared (markMerged: one small write, no
+ * sync), and only then is the switch asked for. A restart from there finds
+ * the merge done and removes `top` (settleMergeMark; with QEMU still running,
+ * QEMU's graph says whether the switch came). If QEMU refuses the switch the
+ * mark is taken back; if QEMU dies it stays, which is right on either side of
+ * the switch. `top` is unlinked once QEMU has let go of it: unlinking a file
+ * still open costs the kernel an orphan to track and free at QEMU's close.
  */
 export async function mergeLivePivot(qmp: QmpClient, target: string, top: string, base: string, ctl: JobControl = {},
   located?: MergeNodes): Promise<Pivoted | undefined> {
@@ -206,11 +242,23 @@ export async function mergeLivePivot(qmp: QmpClient, target: string, top: string
   if (!at.base) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU holds '${top}' but not its backing image '${base}'`, 'VIR_FROM_QEMU');
   if (!at.root) throw new VirError('VIR_ERR_OPERATION_FAILED', `QEMU has no disk '${target}'`, 'VIR_FROM_QEMU');
   const active = at.top === at.root;
-  const job = await commitJob(qmp, active
-    ? { device: at.root, 'base-node': at.base }
-    : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl);
-  const answered = dismissAndDrop(qmp, job, at.top);
-  const removed = unlinkImage(top);
+  let marked = false;
+  let job: { id: string; behind?: Promise<void> };
+  try {
+    job = await commitJob(qmp, active
+      ? { device: at.root, 'base-node': at.base }
+      : { device: at.root, 'top-node': at.top, 'base-node': at.base }, active, ctl, () => {
+      markMerged(top);
+      marked = true;
+    }, (id) => dismissAndDrop(qmp, id, at.top!));
+  } catch (e) {
+    // QEMU answered that the job failed: the device still runs on top (the node removals sent behind
+    // its finalization failed: in use). With QEMU gone the mark stays.
+    if (marked && !qmp.closed) unmarkMerged(top);
+    throw e;
+  }
+  const answered = job.behind ?? dismissAndDrop(qmp, job.id, at.top);
+  const removed = answered.then(() => unlinkImage(top));
   removed.catch(() => undefined);
   return { node: active ? at.base : at.root, removed, answered };
 }

@@ -27,7 +27,7 @@ import { parseSnapshotXml } from '../../common/xml/snapshot-xml.js';
 import { QEMU_IMG } from '../qemu-img.js';
 import { processStartTime } from '../qemu-process.js';
 import { diskOnImage } from '../disk-source.js';
-import { chainInfo, createOverlay, imageGone, removeImage } from './external-images.js';
+import { chainInfo, createOverlay, imageGone, mergeMarked, removeImage, unmarkMerged } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
 import { askGraph, deviceChain, mergeLive, mergeNodes, mergeOffline, nodesOfFile, type BlockGraph } from './external-merge.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
@@ -282,16 +282,23 @@ async function reconcileDelete(dom: DomainObj, intent: Extract<Intent, { op: 'de
 }
 
 async function finishMerge(dom: DomainObj, m: Merge, host: ReconcileHost): Promise<void> {
+  const rt = host.runtimeOf(dom);
+  // A live merge interrupted after it marked top merged (mergeMarked): without QEMU top only goes; with
+  // QEMU the mark is taken back and QEMU's graph decides below.
+  if (mergeMarked(m.top)) {
+    if (!rt) return (host.images ?? doImageWork).remove(m.top);
+    unmarkMerged(m.top);
+  }
   // A merged block device is not unlinked but cleared (removeImage): gone too, never merged again.
   const gone = imageGone(m.top);
-  const rt = host.runtimeOf(dom);
   if (gone && !rt) return; // merged and removed before the crash
   if (rt) {
     const graph = await askGraph(rt.proc.qmp);
     const chain = deviceChain(graph.blocks, m.target);
     if (chain.includes(path.resolve(m.top))) {
-      if (gone) return; // cannot happen: top is unlinked only after the pivot
-      // A commit job the crash left behind is cancelled first (before its pivot, the data is still in top).
+      if (gone) return; // cannot happen: top is removed only after the pivot
+      // A commit job the crash left behind is cancelled first (before its pivot, the data is still in
+      // top; a job waiting in PENDING for its switch is cancelled as well, and the merge runs again).
       await cancelLeftoverJobs(rt);
       const top = (await mergeLive(rt.proc.qmp, m.target, m.top, m.base))!;
       rt.spec = { ...rt.spec, disks: rt.spec.disks.map((d) => d.target === m.target ? diskOnImage(d, d.file === m.top ? m.base : d.file, top) : d) };
