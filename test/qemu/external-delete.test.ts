@@ -3,6 +3,7 @@
  * runs, qemu-img commit while it does not), proven by content: every
  * remaining snapshot and the current disk read as before.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -11,6 +12,7 @@ import { expectVirError } from '../helpers/expect-error.js';
 import { domainXml, harness, type Harness } from './driver-helpers.js';
 import { exists, extOps } from './external-helpers.js';
 import { requireQemu } from './helpers.js';
+import { mergeMarked } from '../../drivers/qemu/snapshots/external-images.js';
 
 beforeAll(requireQemu);
 
@@ -119,4 +121,56 @@ describe('delete external snapshots: flags and refusals', () => {
       expect(fs.readFileSync(raw).subarray(0, 16)).toEqual(Buffer.alloc(16, 0x5a));
     });
   }
+});
+
+/** chattr +i / -i (root, ext4 and the like): an immutable file cannot be written, in an immutable directory nothing is unlinked. */
+function immutable(file: string, on: boolean): boolean {
+  try {
+    execFileSync('chattr', [on ? '+i' : '-i', file], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a live delete whose merged image the file system refuses to change', () => {
+  test('the top image cannot be marked merged: the job is cancelled before its switch, the delete fails, nothing changed', async (ctx) => {
+    const o = await chain(true);
+    const top = (await o.files())[0]!;
+    if (!immutable(top, true)) return ctx.skip();
+    try {
+      await expectVirError(o.del('s2'), 'VIR_ERR_OPERATION_FAILED', /cannot mark the merged image/);
+    } finally {
+      immutable(top, false);
+    }
+    expect(await h!.qemu().qmp.execute('query-jobs')).toEqual([]);
+    expect(await o.names()).toEqual(['s1', 's2']);
+    expect(await o.files()).toEqual([top]);
+    expect(await o.has(0, 0x03)).toBe(true);
+    // The guest writes on to the top image, and the delete works once the file may change.
+    await o.write(0, 0x04);
+    await o.del('s2');
+    expect(exists(top)).toBe(false);
+    expect(await o.has(0, 0x04)).toBe(true);
+  });
+
+  test('the merged image cannot be unlinked: the delete is done, the file is left marked merged and the failure logged', async (ctx) => {
+    const o = await chain(true);
+    const top = (await o.files())[0]!;
+    const dir = path.dirname(top);
+    if (!immutable(dir, true)) return ctx.skip();
+    try {
+      await o.del('s2');
+    } finally {
+      immutable(dir, false);
+    }
+    expect(h!.logs.join('\n')).toMatch(new RegExp(`snapshot 's2' deleted, but its merged image was not: .*${path.basename(top)}`));
+    expect(await o.names()).toEqual(['s1']);
+    expect(await o.files()).toEqual([path.join(dir, 'd0.s1')]);
+    expect(await o.has(0, 0x03)).toBe(true);
+    expect(mergeMarked(top)).toBe(true);
+    // A restart finds nothing to do: no intent names the file.
+    await h!.reopen();
+    expect(h!.logs.join('\n')).not.toMatch(/interrupted external snapshot operation/);
+  });
 });

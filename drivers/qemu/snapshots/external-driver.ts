@@ -85,10 +85,11 @@ export class ExternalSnapshots {
 
   /**
    * After a delete's metadata commit: QEMU's answers to the dismissal of its
-   * merge jobs and the removal of the merged images' nodes. Those commands
-   * were sent before delete() returned, so the commit does not wait for them:
-   * a crash after it leaves QEMU to carry them out (or, if it dies too, nothing
-   * to drop); their failures were never reported (the merge is done by then).
+   * merge jobs and the removal of the merged images' nodes, and the unlink of
+   * each merged image once QEMU has closed it. Those were started before
+   * delete() returned, so the commit does not wait for them: a crash after it
+   * leaves QEMU to carry the commands out (or, if it dies too, nothing to
+   * drop); their failures are not the delete's (the merge is done by then).
    */
   async settled(dom: DomainObj): Promise<void> {
     const answers = this.answers.get(dom.uuid);
@@ -382,11 +383,14 @@ export class ExternalSnapshots {
         const pivoted = await pivoting;
         if (!pivoted) return false;
         graph?.merged(m.target, m.top, pivoted.node);
-        // QEMU's answers to the node removals can come while the metadata is committed (see settled()).
-        this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered]).then(() => undefined));
+        // QEMU's answers to the node removals, and then the unlink of the merged file, can come while
+        // the metadata is committed (see settled()). The file is marked merged already: a crash before
+        // its unlink removes it (finishMerge), and an unlink that fails leaves a file nothing names.
+        const removed = pivoted.removed.catch((e: Error) =>
+          this.host.log('warn', `domain ${dom.name}: snapshot '${node.name}' deleted, but its merged image was not: ${e.message}`));
+        this.answers.set(dom.uuid, Promise.all([this.answers.get(dom.uuid), pivoted.answered, removed]).then(() => undefined));
         rt.spec = onNode(pivoted.node);
         this.host.followDisks(rt);
-        await pivoted.removed;
         return true;
       });
       if (!merged) await mergeOffline(m.top, m.base, knownImages(dom));
