@@ -74,12 +74,16 @@ export function droppedDriverTests(current: () => Harness | undefined, done: () 
 
 export type Execute = (cmd: string, args?: unknown) => Promise<unknown>;
 
-/** From now on, `cmd` on this monitor never answers (the driver is stuck there when it dies). */
-export function hang(qmp: QmpClient, cmd: string): () => boolean {
+/**
+ * From now on, `cmd` (a command name, or a test of name and arguments) on this monitor is never
+ * sent and never answers (the driver is stuck there when it dies).
+ */
+export function hang(qmp: QmpClient, cmd: string | ((c: string, args: unknown) => boolean)): () => boolean {
   const execute = qmp.execute.bind(qmp) as Execute;
+  const stops = typeof cmd === 'string' ? (c: string) => c === cmd : cmd;
   let reached = false;
   (qmp as unknown as { execute: Execute }).execute = (c, args) => {
-    if (c !== cmd) return execute(c, args);
+    if (!stops(c, args)) return execute(c, args);
     reached = true;
     return new Promise(() => undefined);
   };

@@ -29,7 +29,8 @@ import { processStartTime } from '../qemu-process.js';
 import { diskOnImage } from '../disk-source.js';
 import { chainInfo, createOverlay, imageGone, mergeMarked, removeImage, unmarkMerged } from './external-images.js';
 import type { Intent, Merge } from './external-intent.js';
-import { askGraph, deviceChain, mergeLive, mergeNodes, mergeOffline, nodesOfFile, type BlockGraph } from './external-merge.js';
+import { askGraph, deviceChain, mergeLive, mergeNodes, mergeOffline, nodesOfFile, type BlockGraph, type NamedNode } from './external-merge.js';
+import { imageFileOf } from '../image-filename.js';
 import { withDiskFiles, type OverlayPlan } from './external-plan.js';
 import { cancelMigration, memoryFileOf, removeMemoryFile } from './external-memory.js';
 import type { ExternalRuntime } from './external-driver.js';
@@ -338,8 +339,11 @@ async function cancelLeftoverJobs(rt: ExternalRuntime): Promise<void> {
 
 /** Remove the nodes QEMU holds on `file` that no disk runs on (an interrupted operation's leftovers), with their file nodes. */
 async function dropNodes(rt: ExternalRuntime, graph: BlockGraph, file: string): Promise<void> {
-  for (const n of nodesOfFile(graph, file)) {
-    if (n['node-name'].startsWith('#')) continue;
-    for (const name of [n['node-name'], `${n['node-name']}-file`]) await rt.proc.qmp.execute('blockdev-del', { 'node-name': name }).catch(() => undefined);
-  }
+  const ours = (n: NamedNode) => !n['node-name'].startsWith('#');
+  const names = new Set(nodesOfFile(graph, file).filter(ours).flatMap((n) => [n['node-name'], `${n['node-name']}-file`]));
+  // A protocol node alone: QEMU had not read the format node's blockdev-add when the monitor closed
+  // (it drops what a closed monitor left unread). After the format nodes, which use theirs.
+  const abs = path.resolve(file);
+  for (const n of graph.nodes) if (ours(n) && n.drv !== 'qcow2' && imageFileOf(n.file) === abs) names.add(n['node-name']);
+  for (const name of names) await rt.proc.qmp.execute('blockdev-del', { 'node-name': name }).catch(() => undefined);
 }
