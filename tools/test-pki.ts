@@ -49,8 +49,8 @@ function issue(dir: string, name: string, subject: string, ca: { cert: string; k
   return { cert, key };
 }
 
-export function makeTestPki(): TestPki {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-pki-'));
+/** A CA, a second CA and a server certificate in `dir` (an empty directory; default: a new one in the system's temp dir). */
+export function makeTestPki(dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-pki-'))): TestPki {
   const ca = makeCa(dir, 'ca');
   const other = makeCa(dir, 'other-ca');
   const server = issue(dir, 'server', '/O=Example/CN=127.0.0.1', ca, 2, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');

@@ -2,13 +2,13 @@
  * The CLI's commands and every error path, run in-process (runCli with a sink
  * that merges stdout and stderr in order) against a real virtsnapd.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_DAEMON_HINT, runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
 import { runCliProcess, runCliInProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let d: CliDaemon;
 let tmp: string;
@@ -17,7 +17,7 @@ const cli = (...args: string[]) => runCliInProcess(d.socket, tmp, args);
 
 beforeAll(async () => {
   d = await startCliDaemon();
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-cmds-'));
+  tmp = tempDir('virtsnap-cli-cmds-');
   const r = await cli('-q', 'snapshot-create-as test s1; snapshot-create-as test s2; snapshot-create-as test S3 --description "third one"');
   expect(r.out).toBe('');
 });

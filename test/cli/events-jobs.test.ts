@@ -16,6 +16,7 @@ import type { Ctl } from '../../client/cli/vsh.js';
 import { Transport } from '../../client/transport.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/framing.js';
 import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 interface Run {
   out: string;
@@ -407,10 +408,8 @@ describe('progress of a long job, end to end (stand-in daemon)', () => {
   let dir: string;
   let fake: Awaited<ReturnType<typeof slowDaemon>>;
   beforeAll(async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const os = await import('node:os');
     const path = await import('node:path');
-    dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-progress-'));
+    dir = tempDir('virtsnap-cli-progress-');
     fake = await slowDaemon(path.join(dir, 'sock'));
   });
   afterAll(async () => {

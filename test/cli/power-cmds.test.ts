@@ -3,11 +3,11 @@
  * virtsnapd (test:///default). The expected texts are what
  * `virsh -c test:///default` prints for the same script (libvirt 9.0).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let d: CliDaemon;
 beforeAll(async () => {
@@ -52,7 +52,7 @@ describe('power and information commands', () => {
   });
 
   it('edit defines the edited inactive XML; an unchanged one is reported', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-edit-'));
+    const tmp = tempDir('virtsnap-edit-');
     const editor = path.join(tmp, 'ed.sh');
     writeFileSync(editor, '#!/bin/sh\nsed -i "s/<vcpu placement=.static.>2</<vcpu placement=\'static\'>1</" "$1"\n', { mode: 0o755 });
     const r = await virsh('edit test; dumpxml test --inactive --xpath //vcpu', { EDITOR: editor });

@@ -4,8 +4,7 @@
  * parent -> child, and exactly the current snapshot highlighted; the DOT output
  * is checked line by line; every error path has its exact message.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDot } from '../../client/graph/dot.js';
@@ -13,6 +12,7 @@ import { layoutTree } from '../../client/graph/layout.js';
 import { renderSvg } from '../../client/graph/svg.js';
 import { runCliInProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
 import { readSvg } from '../helpers/svg.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 let d: CliDaemon;
 let tmp: string;
@@ -21,7 +21,7 @@ const cli = (...args: string[]) => runCliInProcess(d.socket, tmp, args);
 
 beforeAll(async () => {
   d = await startCliDaemon();
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-graph-'));
+  tmp = tempDir('virtsnap-graph-');
   // root -> a -> a1, root -> b (taken paused) -> b1 (current), and a second root after deleting nothing:
   const r = await cli('-q', [
     'snapshot-create-as test root',

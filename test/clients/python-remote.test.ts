@@ -14,6 +14,7 @@ import { makeTestPki, type TestPki } from '../../tools/test-pki.js';
 import { startCliDaemon, waitForLog, type CliDaemon } from '../helpers/cli-daemon.js';
 import { repoRoot, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { freePort, sshdAvailable, sshUri, startSshd, type RunningSshd } from '../helpers/sshd.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const run = promisify(execFile);
 const python = process.env.VIRTSNAP_TEST_PYTHON ?? 'python3';
@@ -72,7 +73,7 @@ describe('the Python client over test+tls://', () => {
   let d: CliDaemon;
   let port: number;
   beforeAll(async () => {
-    pki = makeTestPki();
+    pki = makeTestPki(tempDir('virtsnap-pki-'));
     d = await startCliDaemon([
       '--log-level', 'info', '--tls-listen', '127.0.0.1:0', '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey,
       '--tls-ca', pki.ca, '--tls-allowed-dn-list', 'O=Example,CN=py*',

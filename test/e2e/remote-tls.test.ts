@@ -16,6 +16,7 @@ import { repoRoot, runCliProcess, startCliDaemon, waitForLog, type CliDaemon } f
 import { expectVirError } from '../helpers/expect-error.js';
 import { makeTestPki, type TestPki } from '../../tools/test-pki.js';
 import { freePort } from '../helpers/sshd.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 /** The port the daemon logged (it listens on port 0). */
 async function tlsPort(d: CliDaemon): Promise<number> {
@@ -32,7 +33,7 @@ describe('test+tls:// to the TLS listener', () => {
   const uri = (who: string, extra = '') => `test+tls://127.0.0.1:${port}/default?pkipath=${encodeURIComponent(dirs[who]!)}${extra}`;
 
   beforeAll(async () => {
-    pki = makeTestPki();
+    pki = makeTestPki(tempDir('virtsnap-pki-'));
     dirs.rw = pki.client('rw', '/C=GB/O=Example/CN=admin1');
     dirs.ro = pki.client('ro', '/C=GB/O=Example/CN=monitor-1');
     dirs.stranger = pki.client('stranger', '/C=FR/O=Other/CN=admin1');

@@ -6,9 +6,8 @@
  * made through the daemon (checked in the DOM, and in screenshots).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { WebServer } from '../../daemon/web/server.js';
 import { Browser, findChromium } from '../helpers/chromium.js';
 import { daemonMain, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { readSvg } from '../helpers/svg.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const run = promisify(execFile);
 const chromium = findChromium();
@@ -52,7 +52,7 @@ describe('--http address', () => {
   });
 
   it('virtsnapd refuses a non-loopback --http at start-up, before creating its sockets', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-web-'));
+    const dir = tempDir('virtsnap-web-');
     const r = await run(process.execPath, [daemonMain, '--socket', path.join(dir, 'sock'), '--state-dir', path.join(dir, 'state'), '--http', '0.0.0.0:0'])
       .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
     expect(r.code).toBe(1);
@@ -187,7 +187,7 @@ describe('virtsnapd --http 127.0.0.1:0', () => {
 
   describe.skipIf(!chromium.bin)(`in headless Chromium${chromium.reason ? ` (skipped: ${chromium.reason})` : ''}`, () => {
     let browser: Browser;
-    const shots = process.env.VIRTSNAP_SCREENSHOT_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'virtsnap-web-shots-'));
+    const shots = process.env.VIRTSNAP_SCREENSHOT_DIR ?? tempDir('virtsnap-web-shots-');
 
     beforeAll(async () => {
       browser = await Browser.launch(chromium.bin!, 1200, 800);

@@ -1,6 +1,5 @@
 /** The esx driver's pure parts: URIs, auth.conf, the snapshot tree and its listing flags, fault codes. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SnapshotListFlags as LF } from '../../protocol/flags.js';
@@ -11,6 +10,7 @@ import { parseEnvelope } from '../../drivers/esx/soap-envelope.js';
 import { faultCode } from '../../drivers/esx/vi-faults.js';
 import { formatViSnapshotXml, listViSnapshots, ViSnapshotTree } from '../../drivers/esx/vi-snapshots.js';
 import { expectVirError } from '../helpers/expect-error.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const uri = (s: string) => parseEsxUri(new URL(s));
 
@@ -41,7 +41,7 @@ describe('esx URIs', () => {
 
 describe('auth.conf', () => {
   const file = (content: string) => {
-    const f = path.join(mkdtempSync(path.join(os.tmpdir(), 'virtsnap-esx-unit-')), 'auth.conf');
+    const f = path.join(tempDir('virtsnap-esx-unit-'), 'auth.conf');
     writeFileSync(f, content);
     return f;
   };

@@ -5,11 +5,11 @@
  * CI installs both (.ci/run), so there they always run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ViClient } from '../../drivers/esx/vi-client.js';
 import { repoRoot } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const buildScript = path.join(repoRoot, 'tools', 'vcsim', 'build.sh');
 export const vcsimBin = path.join(repoRoot, 'tools', 'vcsim', 'bin', 'vcsim');
@@ -76,7 +76,7 @@ export async function startVcsim(model: 'esx' | 'vpx', creds = { username: 'user
 
 /** A libvirt auth.conf giving `creds` for esx and vpx on 127.0.0.1; returns its path. */
 export function writeAuthFile(creds = { username: 'user', password: 'pass' }, services: readonly string[] = ['esx', 'vpx']): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'virtsnap-esx-auth-'));
+  const dir = tempDir('virtsnap-esx-auth-');
   const file = path.join(dir, 'auth.conf');
   const auth = services.map((s) => `[auth-${s}-127.0.0.1]\ncredentials=sim\n`).join('\n');
   writeFileSync(file, `[credentials-sim]\nusername=${creds.username}\npassword=${creds.password}\n\n${auth}`, { mode: 0o600 });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon } from '../../tools/daemon-process.js';
+import { tempDir } from './temp-dirs.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliMain = path.join(repoRoot, 'dist', 'client', 'cli', 'main.js');
@@ -49,7 +50,7 @@ export interface CliResult {
 
 /** Run the compiled CLI; stdout and stderr share one file descriptor. */
 export function runCliProcess(args: string[], opts: { socket?: string; cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-  const outFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'virtsnap-cli-out-')), 'out');
+  const outFile = path.join(tempDir('virtsnap-cli-out-'), 'out');
   const fd = openSync(outFile, 'w');
   const env = { ...process.env, ...opts.env };
   if (opts.socket) env.VIRTSNAP_SOCKET = opts.socket;

@@ -4,12 +4,11 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot as findRepoRoot, spawnDaemon } from '../../tools/daemon-process.js';
+import { tempDir } from './temp-dirs.js';
 
 export { canConnect } from '../../tools/daemon-process.js';
 export const repoRoot = findRepoRoot();
@@ -42,9 +41,7 @@ export async function runDaemon(args: string[], timeoutMs = 30_000): Promise<{ c
   }
 }
 
-export function tempDir(prefix = 'virtsnap-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tempDir };
 
 export async function startDaemon(opts: { dir?: string; args?: string[] } = {}): Promise<RunningDaemon> {
   const dir = opts.dir ?? tempDir();
