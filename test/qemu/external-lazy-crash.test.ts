@@ -366,6 +366,21 @@ describe('a live delete killed between the copy into the base image and the remo
     await expectDeleteFinished(h, overlay, 0x22);
   });
 
+  test('waiting for its switch, only QEMU dies: the delete fails, the mark stays, and the restart finishes it without a merge', async () => {
+    h = await harness();
+    const { o, overlay } = await runningOnS1(h);
+    const reached = hang(h.qemu().qmp, 'job-finalize');
+    const deleting = o.del('s1').then(() => undefined, (e: Error) => e);
+    await waitFor(reached);
+    killQemusUnder(h.stateDir);
+    expect(String(await deleting)).toMatch(/QEMU exited during block-commit job/);
+    // Switched or not, the copy was complete: the mark is right either way, and stays.
+    expect(head(overlay)).toEqual({ magic: 0, version: 3 });
+    h.logs.length = 0;
+    await h.reopen();
+    await expectDeleteFinished(h, overlay, 0x22);
+  });
+
   test('waiting for its switch, QEMU left running: the mark is taken back, the job cancelled, the merge run again', async () => {
     h = await harness();
     const { overlay } = await deleteStuckAt(h, 'job-finalize');
