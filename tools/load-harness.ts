@@ -26,6 +26,8 @@ export interface LoadOptions {
   clients?: number;
   domains?: number;
   seconds?: number;
+  /** When "start" RSS is taken (default: a quarter of the run, at most 5 s). */
+  warmupSeconds?: number;
   /** Extra daemon arguments. */
   daemonArgs?: string[];
 }
@@ -144,7 +146,7 @@ export async function runLoad(opts: LoadOptions = {}): Promise<LoadResult> {
     const samples: number[] = [];
     let rssStart = 0;
     // RSS climbs for the first seconds (JIT, pools, GC heap sizing): "start" is after that.
-    const warmup = Math.min(5000, (seconds * 1000) / 4);
+    const warmup = (opts.warmupSeconds ?? Math.min(5, seconds / 4)) * 1000;
     while (Date.now() - started < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 250));
       const rss = rssKiB(daemon.pid);
