@@ -7,14 +7,14 @@
  * server that never answers the logout. (A non-esx URI: test/cli/commands.test.ts.)
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli/cli.js';
 import { MemorySink } from '../../client/cli/output.js';
-import { cliMain, repoRoot, runCliOnPty, runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { cliMain, repoRoot, runCliOnPty, runCliProcess } from '../helpers/cli-daemon.js';
 import { SoapProxy } from './soap-proxy.js';
-import { VCSIM_MODELS as MODELS, serverSessions, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
+import { VCSIM_MODELS as MODELS, serverSessions, vcsimUnavailable, writeAuthFile } from './vcsim.js';
+import { vcsimWithDaemon } from './vcsim-daemon.js';
 
 const unavailable = vcsimUnavailable();
 if (unavailable) console.warn(`esx-cli-embedded tests skipped: ${unavailable}`);
@@ -43,26 +43,13 @@ function timedCliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ outp
 
 
 describe.skipIf(unavailable !== undefined).each(MODELS)('virtsnap --embedded on vcsim ($model)', ({ model, vm, uri }) => {
-  let sim: Vcsim;
-  let daemon: CliDaemon;
-  let auth: string;
+  const env = vcsimWithDaemon(model);
   let connect: string;
-
-  beforeAll(async () => {
-    sim = await startVcsim(model);
-    auth = writeAuthFile();
-    process.env.VIRTSNAP_AUTH_FILE = auth;
-    daemon = await startCliDaemon();
-    connect = uri(sim.port);
-  }, 60_000);
-
-  afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
-    if (auth) rmSync(path.dirname(auth), { recursive: true, force: true });
+  beforeAll(() => {
+    connect = uri(env.sim.port);
   });
 
-  const viaDaemon = (...args: string[]) => runCliProcess(['-c', connect, ...args], { socket: daemon.socket });
+  const viaDaemon = (...args: string[]) => runCliProcess(['-c', connect, ...args], { socket: env.daemon.socket });
   const embedded = (...args: string[]) => runCliProcess(['-c', connect, '--embedded', ...args], { socket: NO_SOCKET });
   const masked = (r: { output: string; status: number | null }) => ({ ...r, output: r.output.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME') });
 
@@ -99,52 +86,40 @@ describe.skipIf(unavailable !== undefined).each(MODELS)('virtsnap --embedded on 
   });
 
   it('exits as soon as the command is done, logged out of the server (no session left behind)', async () => {
-    const before = await serverSessions(sim);
+    const before = await serverSessions(env.sim);
     for (const args of [['snapshot-create-as', vm, 'e1'], ['snapshot-list', vm, '--name'], ['snapshot-delete', vm, 'e1']]) {
       const r = await timedCliProcess(['-c', connect, '--embedded', ...args], { VIRTSNAP_SOCKET: NO_SOCKET });
       expect(r.status, args.join(' ')).toBe(0);
       // One logout round trip to a local server after the last line: far below a second even on a loaded machine.
       expect(r.exitAfterOutputMs, args.join(' ')).toBeLessThan(1500);
     }
-    expect(await serverSessions(sim)).toBe(before);
+    expect(await serverSessions(env.sim)).toBe(before);
   });
 });
 
 describe.skipIf(unavailable !== undefined)('virtsnap --embedded: credentials, read-only, a hung logout (esx)', () => {
   const USER = 'user';
   const PASSWORD = 'S3cret-Pw-77c2';
-  let sim: Vcsim;
-  let daemon: CliDaemon;
-  let auth: string;
+  // The daemon's auth file is the right one; the CLI's is chosen per test.
+  const env = vcsimWithDaemon('esx', { username: USER, password: PASSWORD });
   let wrong: string;
   let connect: string;
   const vm = 'ha-host_VM1';
 
-  beforeAll(async () => {
-    sim = await startVcsim('esx', { username: USER, password: PASSWORD });
-    auth = writeAuthFile({ username: USER, password: PASSWORD });
+  beforeAll(() => {
     wrong = writeAuthFile({ username: USER, password: 'wrong' });
-    // The daemon's auth file is the right one; the CLI's is chosen per test.
-    process.env.VIRTSNAP_AUTH_FILE = auth;
-    daemon = await startCliDaemon();
-    connect = `esx://127.0.0.1:${sim.port}/?no_verify=1`;
-  }, 60_000);
-
-  afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
-    for (const f of [auth, wrong]) if (f) rmSync(path.dirname(f), { recursive: true, force: true });
+    connect = `esx://127.0.0.1:${env.sim.port}/?no_verify=1`;
   });
 
   it('a wrong password in the CLI\'s auth file: the server\'s InvalidLogin, exit status 1; through the daemon (its own file) it works', async () => {
     const r = await runCliProcess(['-c', connect, '--embedded', 'snapshot-list', vm, '--name'], { socket: NO_SOCKET, env: { VIRTSNAP_AUTH_FILE: wrong } });
     expect(r).toEqual({ output: `${CONNECT_FAILED}${INVALID_LOGIN}\n`, status: 1 });
-    const d = await runCliProcess(['-c', connect, 'snapshot-list', vm, '--name'], { socket: daemon.socket, env: { VIRTSNAP_AUTH_FILE: wrong } });
+    const d = await runCliProcess(['-c', connect, 'snapshot-list', vm, '--name'], { socket: env.daemon.socket, env: { VIRTSNAP_AUTH_FILE: wrong } });
     expect(d).toEqual({ output: '\n', status: 0 });
   });
 
   it('no credentials and no terminal: the libvirt error naming the CLI\'s auth file, no prompt', async () => {
-    const none = path.join(path.dirname(auth), 'absent.conf');
+    const none = path.join(path.dirname(env.auth), 'absent.conf');
     const r = await runCliProcess(['-c', connect, '--embedded', 'list', '--all'], { socket: NO_SOCKET, env: { VIRTSNAP_AUTH_FILE: none }, input: '' });
     expect(r).toEqual({ output: `${CONNECT_FAILED}error: authentication failed: no auth file for esx host '127.0.0.1' (tried ${none})\n\n`, status: 1 });
   });
@@ -153,7 +128,7 @@ describe.skipIf(unavailable !== undefined)('virtsnap --embedded: credentials, re
     const r = await runCliOnPty(['-c', connect, '--embedded', 'list', '--all'], NO_SOCKET, [
       { expect: 'Enter username for 127.0.0.1 [root]: ', send: `${USER}\r` },
       { expect: `Enter ${USER}'s password for 127.0.0.1: `, send: `${PASSWORD}\r` },
-    ], { VIRTSNAP_AUTH_FILE: path.join(path.dirname(auth), 'absent.conf') });
+    ], { VIRTSNAP_AUTH_FILE: path.join(path.dirname(env.auth), 'absent.conf') });
     expect(r.steps_done).toBe(2);
     expect(r.status).toBe(0);
     expect(r.transcript).toMatch(/ha-host_VM0 +running/);
@@ -164,7 +139,7 @@ describe.skipIf(unavailable !== undefined)('virtsnap --embedded: credentials, re
     const r = await runCliOnPty(['-c', connect, '--embedded', 'list', '--all'], NO_SOCKET, [
       { expect: 'Enter username for 127.0.0.1 [root]: ', send: `${USER}\r` },
       { expect: `Enter ${USER}'s password for 127.0.0.1: `, send: 'nope\r' },
-    ], { VIRTSNAP_AUTH_FILE: path.join(path.dirname(auth), 'absent.conf') });
+    ], { VIRTSNAP_AUTH_FILE: path.join(path.dirname(env.auth), 'absent.conf') });
     expect(r.status).toBe(1);
     expect(r.transcript).toContain(INVALID_LOGIN.trimEnd());
     expect(r.transcript).not.toContain('nope');
@@ -180,7 +155,7 @@ describe.skipIf(unavailable !== undefined)('virtsnap --embedded: credentials, re
   describe('through a proxy that counts the logouts', () => {
     let proxy: SoapProxy;
     beforeAll(async () => {
-      proxy = new SoapProxy(sim.url);
+      proxy = new SoapProxy(env.sim.url);
       await proxy.start();
     });
     afterAll(async () => {

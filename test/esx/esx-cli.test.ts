@@ -4,36 +4,27 @@
  * the CLI prints is checked, and what the server holds is read back over SOAP
  * independently of the driver.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliProcess, startCliDaemon, type CliDaemon } from '../helpers/cli-daemon.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCliProcess } from '../helpers/cli-daemon.js';
 import { ViClient } from '../../drivers/esx/vi-client.js';
 import { findContainer, listVms } from '../../drivers/esx/vi-inventory.js';
 import { parseEsxUri } from '../../drivers/esx/esx-uri.js';
 import { ViSnapshotTree } from '../../drivers/esx/vi-snapshots.js';
-import { VCSIM_MODELS as MODELS, startVcsim, vcsimUnavailable, writeAuthFile, type Vcsim } from './vcsim.js';
+import { VCSIM_MODELS as MODELS, vcsimUnavailable } from './vcsim.js';
+import { vcsimWithDaemon } from './vcsim-daemon.js';
 
 const unavailable = vcsimUnavailable();
 if (unavailable) console.warn(`esx-cli tests skipped: ${unavailable}`);
 
 
 describe.skipIf(unavailable !== undefined).each(MODELS)('virsh snapshot scenario on vcsim ($model)', ({ model, vm, uri }) => {
-  let sim: Vcsim;
-  let daemon: CliDaemon;
+  const env = vcsimWithDaemon(model);
   let connect: string;
-
-  beforeAll(async () => {
-    sim = await startVcsim(model);
-    process.env.VIRTSNAP_AUTH_FILE = writeAuthFile();
-    daemon = await startCliDaemon();
-    connect = uri(sim.port);
-  }, 60_000);
-
-  afterAll(async () => {
-    await daemon?.stop();
-    await sim?.stop();
+  beforeAll(() => {
+    connect = uri(env.sim.port);
   });
 
-  const virsh = (...args: string[]) => runCliProcess(['-c', connect, ...args], { socket: daemon.socket });
+  const virsh = (...args: string[]) => runCliProcess(['-c', connect, ...args], { socket: env.daemon.socket });
 
   /** The VM's snapshot names on the server, read without the driver's code paths for snapshots. */
   async function serverTree(): Promise<{ names: string[]; current: string | undefined }> {
@@ -97,14 +88,14 @@ describe.skipIf(unavailable !== undefined).each(MODELS)('virsh snapshot scenario
   });
 
   it('lists the VMs the URI names', async () => {
-    const names = async (u: string) => (await runCliProcess(['-c', u, 'list', '--all', '--name'], { socket: daemon.socket })).output.split('\n').filter((l) => l).sort();
+    const names = async (u: string) => (await runCliProcess(['-c', u, 'list', '--all', '--name'], { socket: env.daemon.socket })).output.split('\n').filter((l) => l).sort();
     if (model === 'esx') {
       expect(await names(connect)).toEqual(['ha-host_VM0', 'ha-host_VM1']);
       return;
     }
     expect(await names(connect)).toEqual(['DC0_H0_VM0', 'DC0_H0_VM1']);
-    expect(await names(`vpx://127.0.0.1:${sim.port}/DC0/DC0_C0?no_verify=1`)).toEqual(['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']);
-    const perHost = await Promise.all([0, 1, 2].map((h) => names(`vpx://127.0.0.1:${sim.port}/DC0/DC0_C0/DC0_C0_H${h}?no_verify=1`)));
+    expect(await names(`vpx://127.0.0.1:${env.sim.port}/DC0/DC0_C0?no_verify=1`)).toEqual(['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']);
+    const perHost = await Promise.all([0, 1, 2].map((h) => names(`vpx://127.0.0.1:${env.sim.port}/DC0/DC0_C0/DC0_C0_H${h}?no_verify=1`)));
     expect(perHost.flat().sort()).toEqual(['DC0_C0_RP0_VM0', 'DC0_C0_RP0_VM1']);
   });
 
